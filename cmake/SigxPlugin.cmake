@@ -1,0 +1,29 @@
+# sigx_add_plugin(NAME SOURCES src... [LINK targets...] [ALLOW_UNDEFINED])
+#
+# Builds a sigx plugin library: a MODULE named sigx_<NAME>.so with hidden visibility (only
+# the registration record is exported), linked against the SDK, placed in the plugin
+# folder and installed to the plugin install folder. Undefined symbols are an error at
+# link time unless ALLOW_UNDEFINED is given.
+function(sigx_add_plugin name)
+  cmake_parse_arguments(ARG "ALLOW_UNDEFINED" "" "SOURCES;LINK" ${ARGN})
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "sigx_add_plugin(${name}): SOURCES is required")
+  endif()
+  set(target sigx_plugin_${name})
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE sigx::sdk ${ARG_LINK})
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "sigx_${name}"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(DEFINED SIGX_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${SIGX_PLUGIN_OUTPUT_DIR}")
+  endif()
+  if(NOT ARG_ALLOW_UNDEFINED)
+    target_link_options(${target} PRIVATE "LINKER:--no-undefined")
+  endif()
+  if(DEFINED SIGX_PLUGIN_INSTALL_DIR)
+    install(TARGETS ${target} LIBRARY DESTINATION "${SIGX_PLUGIN_INSTALL_DIR}")
+  endif()
+endfunction()

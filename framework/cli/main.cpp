@@ -1,0 +1,214 @@
+// sigx: the command-line host. Loads plugins, validates and runs pipeline files.
+#include <sigx/host/errors.hpp>
+#include <sigx/host/loader.hpp>
+#include <sigx/host/pipeline.hpp>
+#include <sigx/host/runner.hpp>
+#include <sigx/host/services.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+using namespace sigx;
+using namespace sigx::host;
+
+namespace {
+
+struct Options {
+    std::vector<std::string> plugin_paths;
+    std::string file;
+    std::vector<std::string> overrides;
+    std::string out = "runs";
+    std::string name;
+    bool json = false;
+    bool quiet = false;
+};
+
+std::string value_text(const ParamValue& v) {
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>) return "\"" + x + "\"";
+            else if constexpr (std::is_same_v<T, RealList>) return fmt::format("[{}]", fmt::join(x, ", "));
+            else return fmt::format("{}", x);
+        },
+        v);
+}
+
+nlohmann::json value_json(const ParamValue& v) {
+    return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
+}
+
+// Built-in folder, SIGX_PLUGIN_PATH, --plugin-path, then the pipeline's [plugins] paths.
+Registry make_registry(const Options& o, const std::vector<std::filesystem::path>& pipeline_paths = {}) {
+    Registry r;
+    r.add_path(builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe")));
+    for (const auto& p : env_plugin_paths()) r.add_path(p);
+    for (const auto& p : o.plugin_paths) r.add_path(p);
+    for (const auto& p : pipeline_paths) r.add_path(p);
+    return r;
+}
+
+void print_rejections(const Registry& r) {
+    for (const auto& rej : r.rejections()) std::fprintf(stderr, "warning: plugin rejected: %s\n", rej.str().c_str());
+}
+
+int cmd_plugins(const Options& o) {
+    Registry r = make_registry(o);
+    if (o.json) {
+        nlohmann::ordered_json j;
+        j["plugins"] = nlohmann::ordered_json::array();
+        for (const auto* p : r.all())
+            j["plugins"].push_back({{"name", p->descriptor->name},
+                                    {"kind", to_string(p->descriptor->kind)},
+                                    {"version", p->descriptor->version},
+                                    {"description", p->descriptor->description},
+                                    {"file", p->file.string()}});
+        j["rejected"] = nlohmann::ordered_json::array();
+        for (const auto& rej : r.rejections()) j["rejected"].push_back({{"file", rej.file.string()}, {"reason", rej.reason}});
+        std::cout << j.dump(2) << "\n";
+        return exit_ok;
+    }
+    std::size_t w = 4;
+    for (const auto* p : r.all()) w = std::max(w, p->descriptor->name.size());
+    for (const auto* p : r.all())
+        fmt::print("{:<{}}  {:<9}  {:<7}  {}\n", p->descriptor->name, w, to_string(p->descriptor->kind),
+                   p->descriptor->version, p->descriptor->description);
+    for (const auto& rej : r.rejections()) fmt::print("rejected: {}\n", rej.str());
+    return exit_ok;
+}
+
+int cmd_inspect(const Options& o) {
+    Registry r = make_registry(o);
+    const PluginInfo* p = r.find(o.name);
+    if (!p) {
+        std::vector<std::string> names;
+        for (const auto* i : r.all()) names.push_back(i->descriptor->name);
+        std::string near = closest(o.name, names);
+        fmt::print(stderr, "error: no plugin named '{}'{}; `sigx plugins` lists them\n", o.name,
+                   near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near));
+        return exit_plugin;
+    }
+    const Descriptor& d = *p->descriptor;
+    if (o.json) {
+        nlohmann::ordered_json j = {{"name", d.name},          {"kind", to_string(d.kind)},
+                                    {"version", d.version},    {"description", d.description},
+                                    {"trainable", d.trainable}, {"file", p->file.string()}};
+        j["params"] = nlohmann::ordered_json::array();
+        for (const auto& s : d.params) {
+            nlohmann::ordered_json ps = {{"name", s.name}, {"type", to_string(s.type)}, {"default", value_json(s.default_value)}};
+            if (s.min) ps["min"] = *s.min;
+            if (s.max) ps["max"] = *s.max;
+            if (s.min_exclusive) ps["min_exclusive"] = true;
+            if (!s.choices.empty()) ps["choices"] = s.choices;
+            if (s.length) ps["length"] = *s.length;
+            ps["help"] = s.help_text;
+            j["params"].push_back(ps);
+        }
+        std::cout << j.dump(2) << "\n";
+        return exit_ok;
+    }
+    fmt::print("{} {} ({})\n  {}\n  file: {}\n", d.name, d.version, to_string(d.kind), d.description, p->file.string());
+    if (d.trainable) fmt::print("  trained by a trainer: name one with trainer = \"...\" in its [models.NAME] section\n");
+    fmt::print("\nparameters:\n");
+    for (const auto& s : d.params) {
+        fmt::print("  {} ({}, default {})", s.name, to_string(s.type), value_text(s.default_value));
+        if (auto c = describe_constraints(s); !c.empty()) fmt::print(", {}", c);
+        fmt::print("\n      {}\n", s.help_text);
+    }
+    if (d.params.empty()) fmt::print("  (none)\n");
+    return exit_ok;
+}
+
+Pipeline load(const Options& o, Registry& registry) {
+    PipelineSource src = read_pipeline(o.file, o.overrides);
+    registry = make_registry(o, plugin_paths(src));
+    print_rejections(registry);
+    return validate_pipeline(src, registry);
+}
+
+int cmd_validate(const Options& o) {
+    Registry registry;
+    Pipeline p = load(o, registry);
+    instantiate(p, registry);  // constructors check what the schema cannot (e.g. Nyquist)
+    fmt::print("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)\n", o.file, p.name, p.source.plugin,
+               p.models.size(), p.evaluators.size());
+    return exit_ok;
+}
+
+int cmd_run(const Options& o) {
+    Registry registry;
+    Pipeline p = load(o, registry);
+    Console console(o.quiet);
+    RunResult r = run_pipeline(p, registry, o.out, console);
+    fmt::print("{}\nrun directory: {}\n", r.report, r.dir.string());
+    return exit_ok;
+}
+
+void on_signal(int) {
+    if (cancel_flag().exchange(true)) std::_Exit(exit_interrupted);  // second Ctrl-C: stop now
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"sigx: signal-processing experiments from plugins and TOML pipelines"};
+    app.set_version_flag("--version", fmt::format("sigx {}.{}.{} (plugin ABI {})", SIGX_SDK_VERSION_MAJOR,
+                                                  SIGX_SDK_VERSION_MINOR, SIGX_SDK_VERSION_PATCH, SIGX_ABI_VERSION));
+    app.require_subcommand(1);
+    Options o;
+    app.add_option("--plugin-path", o.plugin_paths, "extra plugin folder or library (repeatable)")->type_name("PATH");
+
+    auto* run = app.add_subcommand("run", "run a pipeline file into a new run directory");
+    run->add_option("file", o.file, "pipeline TOML file")->required();
+    run->add_option("overrides", o.overrides, "key=value overrides, e.g. source.phase_scale=0.1");
+    run->add_option("--out", o.out, "parent folder of run directories")->capture_default_str();
+    run->add_flag("--quiet,-q", o.quiet, "print only warnings, errors and the result");
+
+    auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");
+    validate->add_option("file", o.file, "pipeline TOML file")->required();
+    validate->add_option("overrides", o.overrides, "key=value overrides");
+
+    auto* plugins = app.add_subcommand("plugins", "list the plugins found, and libraries rejected");
+    plugins->add_flag("--json", o.json, "machine-readable output");
+
+    auto* inspect = app.add_subcommand("inspect", "show a plugin's description and parameters");
+    inspect->add_option("name", o.name, "plugin name")->required();
+    inspect->add_flag("--json", o.json, "machine-readable output");
+
+    app.footer("Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 plugin error, 130 interrupted.\n"
+               "Plugins are searched in the built-in folder, SIGX_PLUGIN_PATH, --plugin-path and [plugins] paths.");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? exit_ok : exit_config;
+    }
+
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    try {
+        if (*run) return cmd_run(o);
+        if (*validate) return cmd_validate(o);
+        if (*plugins) return cmd_plugins(o);
+        if (*inspect) return cmd_inspect(o);
+    } catch (const ConfigError& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return exit_config;
+    } catch (const PluginError& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return exit_plugin;
+    } catch (const Interrupted&) {
+        fmt::print(stderr, "interrupted; the partial run directory is kept\n");
+        return exit_interrupted;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: {}\n", e.what());
+        return exit_runtime;
+    }
+    return exit_ok;
+}

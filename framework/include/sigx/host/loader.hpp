@@ -1,0 +1,74 @@
+// Finds, opens and checks plugin libraries (Boost.DLL), and creates plugin instances whose
+// lifetime is bound to their library.
+#pragma once
+
+#include <sigx/abi.hpp>
+#include <sigx/plugin.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::dll { class shared_library; }
+
+namespace sigx::host {
+
+namespace fs = std::filesystem;
+
+// One plugin class found in a library.
+struct PluginInfo {
+    const Descriptor* descriptor = nullptr;  // owned by the library
+    const sigx_plugin_entry* entry = nullptr;
+    fs::path file;
+    std::shared_ptr<boost::dll::shared_library> library;
+};
+
+// A library that was not accepted, and why (one line).
+struct Rejection {
+    fs::path file;
+    std::string reason;
+    std::string str() const { return file.string() + ": " + reason; }
+};
+
+class Registry {
+public:
+    // Scans a directory (non-recursively) for *.so files, or loads one file.
+    void add_path(const fs::path& path);
+    // Loads one library; on failure records a Rejection and returns false.
+    bool load_library(const fs::path& file);
+
+    const PluginInfo* find(const std::string& name) const;
+    // Every accepted plugin, sorted by name.
+    std::vector<const PluginInfo*> all() const;
+    const std::vector<Rejection>& rejections() const { return rejections_; }
+    // Names provided by more than one library, with every file that provides them.
+    const std::map<std::string, std::vector<fs::path>>& duplicates() const { return duplicates_; }
+
+    // Plugin that must exist and be of `kind`; throws PluginError naming what exists.
+    const PluginInfo& require(const std::string& name, Kind kind) const;
+
+    // Constructs an instance; the returned pointer keeps the library loaded.
+    template <class Base> std::shared_ptr<Base> create(const PluginInfo& info, const Params& params) const {
+        return std::shared_ptr<Base>(static_cast<Base*>(create_raw(info, params)),
+                                     [lib = info.library](Base* p) { delete p; });
+    }
+
+private:
+    void* create_raw(const PluginInfo& info, const Params& params) const;
+
+    std::map<std::string, PluginInfo> plugins_;
+    std::map<std::string, std::vector<fs::path>> duplicates_;
+    std::vector<Rejection> rejections_;
+    std::vector<fs::path> loaded_files_;
+};
+
+// The built-in plugin folder for an executable: <exe dir>/plugins in a build tree,
+// <prefix>/lib/sigx/plugins when installed.
+fs::path builtin_plugin_dir(const fs::path& executable);
+
+// Splits SIGX_PLUGIN_PATH (colon-separated) into its folders.
+std::vector<fs::path> env_plugin_paths();
+
+}  // namespace sigx::host

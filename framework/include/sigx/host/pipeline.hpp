@@ -1,0 +1,66 @@
+// A pipeline file parsed with toml++, with command-line overrides applied and every key
+// validated against the plugins' parameter schemas, before any work is done.
+#pragma once
+
+#include <sigx/host/errors.hpp>
+#include <sigx/host/loader.hpp>
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sigx::host {
+
+// One section that names a plugin: [source], [models.X], [trainers.X] or [[evaluate]].
+struct PluginUse {
+    std::string section;                 // key path, e.g. "models.fft", "evaluate[0]"
+    std::string name;                    // models and trainers: X; else the section
+    std::string plugin;
+    const PluginInfo* info = nullptr;
+    Params params;                       // validated, defaults filled in
+    Origin origin;                       // the section
+    std::map<std::string, Origin> param_origins;  // parameters set explicitly
+    std::string trainer;                 // models only: a key of Pipeline::trainers, or empty
+
+    // Where a parameter came from, for error messages (the section when defaulted).
+    Origin origin_of(const std::string& param) const;
+};
+
+struct Pipeline {
+    std::filesystem::path file;
+    std::string name;
+    std::string description;
+    std::int64_t seed = 0;
+    std::vector<std::filesystem::path> plugin_paths;  // [plugins] paths, made absolute
+    PluginUse source;
+    std::vector<PluginUse> models;    // in file order
+    std::vector<PluginUse> trainers;  // in file order
+    std::vector<PluginUse> evaluators;
+
+    const PluginUse* trainer(const std::string& name) const;
+    // The pipeline with overrides applied and defaults filled in, as TOML.
+    toml::table resolved() const;
+};
+
+// Reads a pipeline file and applies `key=value` overrides. Throws ConfigError.
+struct PipelineSource {
+    std::filesystem::path file;
+    toml::table table;
+    std::map<std::string, Origin> override_origins;  // by key path
+};
+PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+
+// The folders named in [plugins] paths, relative to the pipeline file.
+std::vector<std::filesystem::path> plugin_paths(const PipelineSource& src);
+
+// Validates every key and value and resolves plugins in `registry`. Throws ConfigError,
+// or PluginError when a named plugin does not exist or cannot be used.
+Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry);
+
+// "did you mean" helper: the candidate closest to `word`, or empty when none is close.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace sigx::host

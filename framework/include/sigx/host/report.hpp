@@ -1,0 +1,30 @@
+// The run directory's result files: metrics.json, report.md, predictions.csv.
+#pragma once
+
+#include <sigx/plugin.hpp>
+
+#include <string>
+#include <vector>
+
+namespace sigx::host {
+
+struct ModelSummary {
+    std::string name;
+    std::string plugin;
+    double fit_seconds = 0;
+};
+
+// {"pipeline", "models": [...], "results": {test set: {model: {component: {metric: value}}}}}
+std::string metrics_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
+                         const std::vector<Metric>& metrics);
+
+// Markdown: per test set, a models-by-metrics table of the "mean" rows, then MSE per
+// component.
+std::string report_markdown(const std::string& pipeline, const std::vector<ModelSummary>& models,
+                            const std::vector<Metric>& metrics);
+
+// One row per test set, record, sample and component: the mix, the target and every
+// model's prediction.
+std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>& outputs);
+
+}  // namespace sigx::host

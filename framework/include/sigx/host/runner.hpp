@@ -1,0 +1,38 @@
+// Runs a validated pipeline: generator -> fit every model (by its trainer, or itself) ->
+// every model predicts every test set -> evaluators -> run directory and report.
+// Plugins never call each other; the runner owns this sequence.
+#pragma once
+
+#include <sigx/host/console.hpp>
+#include <sigx/host/pipeline.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+namespace sigx::host {
+
+// Every plugin of a pipeline, constructed.
+struct Instances {
+    std::shared_ptr<Generator> source;
+    std::vector<std::shared_ptr<Model>> models;       // Pipeline::models order
+    std::vector<std::shared_ptr<Trainer>> trainers;   // Pipeline::trainers order
+    std::vector<std::shared_ptr<Evaluator>> evaluators;
+};
+
+// Constructs every plugin. A ParamError becomes a ConfigError at the parameter's line;
+// any other construction failure a PluginError naming the plugin and its file.
+Instances instantiate(const Pipeline& p, const Registry& registry);
+
+struct RunResult {
+    std::filesystem::path dir;        // the finished run directory
+    std::vector<Metric> metrics;
+    std::string report;               // report.md
+};
+
+// Runs everything into a new run directory under `out_parent`. On failure the temporary
+// directory stays (with its log) and the exception propagates.
+RunResult run_pipeline(const Pipeline& p, const Registry& registry, const std::filesystem::path& out_parent,
+                       Console& console);
+
+}  // namespace sigx::host

@@ -1,0 +1,186 @@
+#include <sigx/host/errors.hpp>
+#include <sigx/host/loader.hpp>
+
+#include <boost/dll/shared_library.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+namespace sigx::host {
+
+namespace {
+
+bool has_elf_header(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, 4);
+    return in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
+// Boost.DLL wraps the dlerror text; keep only the part a user needs.
+std::string dlerror_text(const std::string& what) {
+    const std::string tag = "dlerror system message: ";
+    auto pos = what.find(tag);
+    if (pos == std::string::npos) return what;
+    std::string text = what.substr(pos + tag.size());
+    if (!text.empty() && text.back() == ')') text.pop_back();
+    return text;
+}
+
+std::string sdk_version(const sigx_abi_record& r) {
+    return fmt::format("{}.{}.{}", r.sdk_major, r.sdk_minor, r.sdk_patch);
+}
+
+// Why a library's ABI record does not fit this host, or empty when it does.
+std::string abi_problem(const sigx_abi_record& found) {
+    const sigx_abi_record want = current_abi_record();
+    if (found.magic != want.magic) return "not a sigx plugin (bad magic in sigx_library record)";
+    if (found.abi_version != want.abi_version)
+        return fmt::format("ABI mismatch: expected ABI version {}, found {} (built with SDK {}, host has SDK {})",
+                           want.abi_version, found.abi_version, sdk_version(found), sdk_version(want));
+    if (found.sdk_major != want.sdk_major || found.sdk_minor > want.sdk_minor)
+        return fmt::format("SDK version mismatch: built with SDK {}, host has SDK {} (needs same major, minor <= host's)",
+                           sdk_version(found), sdk_version(want));
+    auto size = [](const char* what, std::uint32_t expected, std::uint32_t got) {
+        return fmt::format("ABI mismatch: sizeof({}) expected {}, found {} (different compiler or standard library?)",
+                           what, expected, got);
+    };
+    if (found.size_string != want.size_string) return size("std::string", want.size_string, found.size_string);
+    if (found.size_signal != want.size_signal) return size("sigx::Signal", want.size_signal, found.size_signal);
+    if (found.size_params != want.size_params) return size("sigx::Params", want.size_params, found.size_params);
+    if (found.size_descriptor != want.size_descriptor)
+        return size("sigx::Descriptor", want.size_descriptor, found.size_descriptor);
+    return {};
+}
+
+// Libraries that link LibTorch stay loaded until the process exits.
+void keep_loaded(std::shared_ptr<boost::dll::shared_library> lib) {
+    static auto* pinned = new std::vector<std::shared_ptr<boost::dll::shared_library>>();
+    pinned->push_back(std::move(lib));
+}
+
+}  // namespace
+
+void Registry::add_path(const fs::path& path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(path, ec))
+            if (e.path().extension() == ".so") files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) load_library(f);
+    } else if (fs::exists(path, ec)) {
+        load_library(path);
+    } else {
+        rejections_.push_back({path, "no such file or directory"});
+    }
+}
+
+bool Registry::load_library(const fs::path& given) {
+    const fs::path file = fs::weakly_canonical(given);
+    if (std::find(loaded_files_.begin(), loaded_files_.end(), file) != loaded_files_.end()) return true;
+    auto reject = [&](std::string reason) {
+        rejections_.push_back({file, std::move(reason)});
+        return false;
+    };
+    if (!has_elf_header(file)) return reject("not a shared library (no ELF header)");
+
+    auto lib = std::make_shared<boost::dll::shared_library>();
+    try {
+        lib->load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+        return reject("cannot be loaded: " + dlerror_text(e.what()));
+    }
+    if (!lib->has("sigx_library")) return reject("not a sigx plugin (no sigx_library symbol)");
+    const auto& record = lib->get_alias<const sigx_library>("sigx_library");
+    if (auto problem = abi_problem(record.abi); !problem.empty()) return reject(problem);
+
+    loaded_files_.push_back(file);
+    bool pin = false;
+    for (std::uint32_t i = 0, n = record.count(); i < n; ++i) {
+        const sigx_plugin_entry* entry = record.entry(i);
+        if (!entry || entry->kind > static_cast<std::uint32_t>(Kind::evaluator)) {
+            reject(fmt::format("plugin #{} has an invalid entry", i));
+            continue;
+        }
+        pin = pin || (entry->flags & SIGX_FLAG_KEEP_LOADED);
+        PluginInfo info{static_cast<const Descriptor*>(entry->describe()), entry, file, lib};
+        const std::string& name = info.descriptor->name;
+        if (name.empty()) {
+            reject(fmt::format("plugin #{} has an empty name", i));
+            continue;
+        }
+        if (auto it = plugins_.find(name); it != plugins_.end()) {
+            auto& files = duplicates_[name];
+            if (files.empty()) files.push_back(it->second.file);
+            files.push_back(file);
+            reject(fmt::format("duplicate plugin name '{}': also provided by {}", name, it->second.file.string()));
+            continue;
+        }
+        plugins_.emplace(name, std::move(info));
+    }
+    if (pin) keep_loaded(lib);
+    return true;
+}
+
+const PluginInfo* Registry::find(const std::string& name) const {
+    auto it = plugins_.find(name);
+    return it == plugins_.end() ? nullptr : &it->second;
+}
+
+std::vector<const PluginInfo*> Registry::all() const {
+    std::vector<const PluginInfo*> out;
+    for (const auto& [name, info] : plugins_) out.push_back(&info);
+    return out;
+}
+
+const PluginInfo& Registry::require(const std::string& name, Kind kind) const {
+    if (auto it = duplicates_.find(name); it != duplicates_.end()) {
+        std::string files;
+        for (const auto& f : it->second) files += (files.empty() ? "" : " and ") + f.string();
+        throw PluginError(fmt::format("plugin '{}' is provided by more than one library: {}; remove one from the plugin path",
+                                      name, files));
+    }
+    const PluginInfo* info = find(name);
+    if (info && info->descriptor->kind == kind) return *info;
+    std::string known;
+    for (const auto& [n, i] : plugins_)
+        if (i.descriptor->kind == kind) known += (known.empty() ? "" : ", ") + n;
+    if (info)
+        throw PluginError(fmt::format("plugin '{}' ({}) is a {}, not a {}; {} plugins: {}", name, info->file.string(),
+                                      to_string(info->descriptor->kind), to_string(kind), to_string(kind), known));
+    throw PluginError(fmt::format("no {} plugin named '{}'; known {} plugins: {}", to_string(kind), name,
+                                  to_string(kind), known.empty() ? "none" : known));
+}
+
+void* Registry::create_raw(const PluginInfo& info, const Params& params) const {
+    void* p = info.entry->create(&params);
+    if (!p) throw PluginError(fmt::format("{}: plugin '{}' returned no instance", info.file.string(), info.descriptor->name));
+    return p;
+}
+
+fs::path builtin_plugin_dir(const fs::path& executable) {
+    const fs::path dir = executable.parent_path();
+    if (fs::is_directory(dir / "plugins")) return dir / "plugins";
+    return dir.parent_path() / "lib" / "sigx" / "plugins";
+}
+
+std::vector<fs::path> env_plugin_paths() {
+    std::vector<fs::path> out;
+    const char* env = std::getenv("SIGX_PLUGIN_PATH");
+    if (!env) return out;
+    std::string s = env;
+    std::size_t start = 0;
+    while (start <= s.size()) {
+        auto end = s.find(':', start);
+        if (end == std::string::npos) end = s.size();
+        if (end > start) out.emplace_back(s.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+}  // namespace sigx::host

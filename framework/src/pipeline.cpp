@@ -1,0 +1,413 @@
+#include <sigx/host/pipeline.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace sigx::host {
+
+namespace {
+
+const char* const command_line = "command line";
+
+Origin origin_of(const toml::source_region& r, const std::string& fallback_file) {
+    Origin o;
+    o.file = r.path ? *r.path : fallback_file;
+    o.line = static_cast<int>(r.begin.line);
+    o.column = static_cast<int>(r.begin.column);
+    return o;
+}
+
+std::string toml_type_name(const toml::node& n) {
+    switch (n.type()) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "real";
+    case toml::node_type::boolean: return "boolean";
+    default: return "date/time";
+    }
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// Validates one table against a fixed key set or a plugin schema. Knows the file and the
+// override origins so every message can point at its source.
+class Checker {
+public:
+    explicit Checker(const PipelineSource& src) : src_(src) {}
+
+    Origin where(const std::string& path, const toml::source_region& region) const {
+        if (auto it = src_.override_origins.find(path); it != src_.override_origins.end()) return it->second;
+        return origin_of(region, src_.file.string());
+    }
+    Origin where(const std::string& path, const toml::node& n) const { return where(path, n.source()); }
+
+    [[noreturn]] void fail(const Origin& o, const std::string& message) const { throw ConfigError(o, message); }
+
+    void unknown_key(const std::string& path, const toml::key& key, const std::vector<std::string>& allowed,
+                     const std::string& what) const {
+        std::string msg = fmt::format("unknown key '{}'{}", path, what);
+        if (auto near = closest(std::string(key.str()), allowed); !near.empty()) msg += fmt::format("; did you mean '{}'?", near);
+        if (!allowed.empty()) msg += fmt::format(" (allowed: {})", join(allowed));
+        fail(where(path, key.source()), msg);
+    }
+
+    const toml::table& table(const std::string& path, const toml::node& n) const {
+        if (!n.is_table()) fail(where(path, n), fmt::format("'{}' must be a table, found {}", path, toml_type_name(n)));
+        return *n.as_table();
+    }
+
+    std::string string(const std::string& path, const toml::node& n) const {
+        if (!n.is_string()) fail(where(path, n), fmt::format("'{}' must be a string, found {}", path, toml_type_name(n)));
+        return **n.as_string();
+    }
+
+    // Checks a plugin section: `plugin` key, optional extra host keys, every parameter.
+    PluginUse plugin_section(const std::string& path, const toml::node& node, const Registry& registry, Kind kind,
+                             const std::vector<std::string>& host_keys) const {
+        const toml::table& t = table(path, node);
+        PluginUse use;
+        use.section = path;
+        use.origin = where(path, node);
+        const toml::node* plugin = t.get("plugin");
+        if (!plugin) fail(use.origin, fmt::format("[{}] needs a 'plugin' key naming a {} plugin", path, to_string(kind)));
+        use.plugin = string(path + ".plugin", *plugin);
+        try {
+            use.info = &registry.require(use.plugin, kind);
+        } catch (const PluginError& e) {
+            std::string msg = e.what();
+            if (!registry.rejections().empty())
+                msg += fmt::format(" ({} plugin libraries were rejected; `sigx plugins` lists why)", registry.rejections().size());
+            fail(where(path + ".plugin", *plugin), msg);
+        }
+        const auto& specs = use.info->descriptor->params;
+        std::vector<std::string> allowed = {"plugin"};
+        allowed.insert(allowed.end(), host_keys.begin(), host_keys.end());
+        for (const auto& s : specs) allowed.push_back(s.name);
+
+        for (auto&& [key, value] : t) {
+            const std::string k(key.str());
+            const std::string kpath = path + "." + k;
+            if (k == "plugin") continue;
+            if (std::find(host_keys.begin(), host_keys.end(), k) != host_keys.end()) {
+                if (k == "trainer") use.trainer = string(kpath, value);
+                continue;
+            }
+            auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == k; });
+            if (spec == specs.end())
+                unknown_key(kpath, key, allowed, fmt::format(": plugin '{}' has no parameter '{}'", use.plugin, k));
+            const Origin o = where(kpath, value);
+            auto v = to_param(*spec, kpath, value);
+            if (auto problem = check_value(*spec, v)) fail(o, fmt::format("'{}': {}", kpath, *problem));
+            use.params.set(k, std::move(v));
+            use.param_origins[k] = o;
+        }
+        use.params = Params::with_defaults(specs, std::move(use.params));
+        return use;
+    }
+
+private:
+    ParamValue to_param(const ParamSpec& spec, const std::string& path, const toml::node& n) const {
+        auto mismatch = [&] {
+            fail(where(path, n), fmt::format("'{}': expected {}, found {}", path, to_string(spec.type), toml_type_name(n)));
+        };
+        switch (spec.type) {
+        case ParamType::boolean:
+            if (!n.is_boolean()) mismatch();
+            return **n.as_boolean();
+        case ParamType::integer:
+            if (!n.is_integer()) mismatch();
+            return **n.as_integer();
+        case ParamType::real:
+            if (!n.is_number()) mismatch();
+            return *n.value<double>();
+        case ParamType::string:
+            if (!n.is_string()) mismatch();
+            return **n.as_string();
+        case ParamType::real_list: {
+            if (!n.is_array()) mismatch();
+            RealList list;
+            for (const auto& e : *n.as_array()) {
+                if (!e.is_number())
+                    fail(where(path, e), fmt::format("'{}': expected a list of reals, found an element of type {}", path,
+                                                     toml_type_name(e)));
+                list.push_back(*e.value<double>());
+            }
+            return list;
+        }
+        }
+        mismatch();
+        return {};
+    }
+
+    const PipelineSource& src_;
+};
+
+// Parses an override value as TOML; a bare word that is not TOML is taken as a string
+// (as Hydra does), so `models.lstm.plugin=lstm.stateful` needs no quotes.
+toml::table parse_override_value(const std::string& value) {
+    try {
+        return toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+        toml::table t;
+        t.insert("v", value);
+        return t;
+    }
+}
+
+void apply_override(PipelineSource& src, const std::string& arg) {
+    const Origin o{fmt::format("{} override '{}'", command_line, arg), 0, 0};
+    auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) throw ConfigError(o, "an override must look like key.path=value");
+    const std::string path = arg.substr(0, eq);
+    std::vector<std::string> parts;
+    std::stringstream ss(path);
+    for (std::string p; std::getline(ss, p, '.');) {
+        if (p.empty()) throw ConfigError(o, fmt::format("empty segment in key path '{}'", path));
+        parts.push_back(p);
+    }
+    toml::table value = parse_override_value(arg.substr(eq + 1));
+
+    toml::node* cursor = &src.table;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        const std::string& p = parts[i];
+        if (auto* t = cursor->as_table()) {
+            if (!t->contains(p)) t->insert(p, toml::table{});
+            cursor = t->get(p);
+        } else if (auto* a = cursor->as_array()) {
+            std::size_t idx = 0;
+            try {
+                idx = std::stoul(p);
+            } catch (const std::exception&) {
+                throw ConfigError(o, fmt::format("'{}' indexes an array: use a number, e.g. evaluate.0.plugin", p));
+            }
+            if (idx >= a->size()) throw ConfigError(o, fmt::format("index {} is past the end of the array ({} elements)", idx, a->size()));
+            cursor = a->get(idx);
+        } else {
+            throw ConfigError(o, fmt::format("'{}' is not a table", p));
+        }
+    }
+    auto* parent = cursor->as_table();
+    if (!parent) throw ConfigError(o, fmt::format("cannot set '{}': its parent is not a table", path));
+    parent->insert_or_assign(parts.back(), std::move(*value.get("v")));
+    src.override_origins[path] = o;
+}
+
+}  // namespace
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+    for (const auto& c : candidates) {
+        std::size_t d = edit_distance(word, c);
+        if (d < best_d) best_d = d, best = c;
+    }
+    return best;
+}
+
+Origin PluginUse::origin_of(const std::string& param) const {
+    auto it = param_origins.find(param);
+    return it != param_origins.end() ? it->second : origin;
+}
+
+const PluginUse* Pipeline::trainer(const std::string& n) const {
+    for (const auto& t : trainers)
+        if (t.name == n) return &t;
+    return nullptr;
+}
+
+PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+    PipelineSource src;
+    src.file = file;
+    try {
+        src.table = toml::parse_file(file.string());
+    } catch (const toml::parse_error& e) {
+        std::string what(e.description());
+        if (!std::filesystem::exists(file)) throw ConfigError({file.string()}, "no such pipeline file");
+        throw ConfigError(origin_of(e.source(), file.string()), "TOML syntax error: " + what);
+    }
+    for (const auto& o : overrides) apply_override(src, o);
+    return src;
+}
+
+std::vector<std::filesystem::path> plugin_paths(const PipelineSource& src) {
+    std::vector<std::filesystem::path> out;
+    Checker c(src);
+    const toml::node* plugins = src.table.get("plugins");
+    if (!plugins) return out;
+    const toml::table& t = c.table("plugins", *plugins);
+    for (auto&& [key, value] : t) {
+        if (key.str() != "paths") c.unknown_key("plugins." + std::string(key.str()), key, {"paths"}, "");
+        if (!value.is_array()) c.fail(c.where("plugins.paths", value), "'plugins.paths' must be an array of strings");
+        for (const auto& p : *value.as_array()) {
+            std::filesystem::path path = c.string("plugins.paths", p);
+            out.push_back(path.is_absolute() ? path : std::filesystem::absolute(src.file).parent_path() / path);
+        }
+    }
+    return out;
+}
+
+Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) {
+    Checker c(src);
+    Pipeline p;
+    p.file = src.file;
+    p.name = src.file.stem().string();
+    p.plugin_paths = plugin_paths(src);
+
+    const std::vector<std::string> sections = {"pipeline", "plugins", "source", "models", "trainers", "evaluate"};
+    for (auto&& [key, value] : src.table) {
+        const std::string k(key.str());
+        if (std::find(sections.begin(), sections.end(), k) == sections.end()) c.unknown_key(k, key, sections, "");
+    }
+
+    if (const toml::node* n = src.table.get("pipeline")) {
+        for (auto&& [key, value] : c.table("pipeline", *n)) {
+            const std::string k(key.str()), path = "pipeline." + k;
+            if (k == "name") p.name = c.string(path, value);
+            else if (k == "description") p.description = c.string(path, value);
+            else if (k == "seed") {
+                if (!value.is_integer()) c.fail(c.where(path, value), fmt::format("'{}' must be an integer", path));
+                p.seed = **value.as_integer();
+            } else c.unknown_key(path, key, {"name", "description", "seed"}, "");
+        }
+    }
+
+    const toml::node* source = src.table.get("source");
+    if (!source) c.fail({src.file.string()}, "the pipeline has no [source] section (the generator that makes the data)");
+    p.source = c.plugin_section("source", *source, registry, Kind::generator, {});
+    p.source.name = "source";
+
+    if (const toml::node* n = src.table.get("trainers")) {
+        for (auto&& [key, value] : c.table("trainers", *n)) {
+            p.trainers.push_back(c.plugin_section("trainers." + std::string(key.str()), value, registry, Kind::trainer, {}));
+            p.trainers.back().name = std::string(key.str());
+        }
+    }
+
+    const toml::node* models = src.table.get("models");
+    if (!models || c.table("models", *models).empty())
+        c.fail(models ? c.where("models", *models) : Origin{src.file.string()},
+               "the pipeline has no models: add at least one [models.NAME] section");
+    std::vector<std::string> trainer_names;
+    for (const auto& t : p.trainers) trainer_names.push_back(t.name);
+    for (auto&& [key, value] : *models->as_table()) {
+        const std::string path = "models." + std::string(key.str());
+        PluginUse m = c.plugin_section(path, value, registry, Kind::model, {"trainer"});
+        m.name = std::string(key.str());
+        const bool trainable = m.info->descriptor->trainable;
+        if (!m.trainer.empty() && !p.trainer(m.trainer)) {
+            std::string msg = fmt::format("model '{}' names trainer '{}', which is not defined", m.name, m.trainer);
+            if (auto near = closest(m.trainer, trainer_names); !near.empty()) msg += fmt::format("; did you mean '{}'?", near);
+            msg += trainer_names.empty() ? "; add a [trainers." + m.trainer + "] section"
+                                         : fmt::format(" (defined trainers: {})", join(trainer_names));
+            c.fail(c.where(path + ".trainer", *value.as_table()->get("trainer")), msg);
+        }
+        if (trainable && m.trainer.empty())
+            c.fail(m.origin, fmt::format("model '{}' (plugin '{}') is trained: name a trainer with trainer = \"...\"{}",
+                                         m.name, m.plugin,
+                                         trainer_names.empty() ? "" : fmt::format(" (defined: {})", join(trainer_names))));
+        if (!trainable && !m.trainer.empty())
+            c.fail(c.where(path + ".trainer", *value.as_table()->get("trainer")),
+                   fmt::format("model '{}' (plugin '{}') is not trained by a trainer; remove 'trainer'", m.name, m.plugin));
+        p.models.push_back(std::move(m));
+    }
+    // toml++ tables are sorted by key; reports list models in the order the file gives.
+    auto by_line = [](const PluginUse& a, const PluginUse& b) {
+        auto line = [](const PluginUse& u) { return u.origin.line ? u.origin.line : 1 << 30; };
+        return line(a) < line(b);
+    };
+    std::stable_sort(p.models.begin(), p.models.end(), by_line);
+    std::stable_sort(p.trainers.begin(), p.trainers.end(), by_line);
+
+    if (const toml::node* n = src.table.get("evaluate")) {
+        if (!n->is_array_of_tables())
+            c.fail(c.where("evaluate", *n), "'evaluate' must be an array of tables: write [[evaluate]] sections");
+        std::size_t i = 0;
+        for (const auto& e : *n->as_array()) {
+            p.evaluators.push_back(c.plugin_section(fmt::format("evaluate[{}]", i), e, registry, Kind::evaluator, {}));
+            p.evaluators.back().name = p.evaluators.back().plugin;
+            ++i;
+        }
+    } else {
+        // No [[evaluate]]: the metrics evaluator, which every comparison needs.
+        PluginUse m;
+        m.section = "evaluate[0]";
+        m.name = m.plugin = "metrics";
+        m.origin = {src.file.string()};
+        m.info = &registry.require("metrics", Kind::evaluator);
+        m.params = Params::with_defaults(m.info->descriptor->params);
+        p.evaluators.push_back(std::move(m));
+    }
+    return p;
+}
+
+namespace {
+void insert_param(toml::table& t, const std::string& key, const ParamValue& v) {
+    std::visit(
+        [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, RealList>) {
+                toml::array a;
+                for (double d : x) a.push_back(d);
+                t.insert(key, std::move(a));
+            } else {
+                t.insert(key, x);
+            }
+        },
+        v);
+}
+
+toml::table section_table(const PluginUse& u) {
+    toml::table t;
+    t.insert("plugin", u.plugin);
+    if (!u.trainer.empty()) t.insert("trainer", u.trainer);
+    for (const auto& [k, v] : u.params.values()) insert_param(t, k, v);
+    return t;
+}
+}  // namespace
+
+toml::table Pipeline::resolved() const {
+    toml::table root;
+    toml::table pipeline{{"name", name}, {"seed", seed}};
+    if (!description.empty()) pipeline.insert("description", description);
+    root.insert("pipeline", std::move(pipeline));
+    if (!plugin_paths.empty()) {
+        toml::array a;
+        for (const auto& path : plugin_paths) a.push_back(path.string());
+        root.insert("plugins", toml::table{{"paths", std::move(a)}});
+    }
+    root.insert("source", section_table(source));
+    toml::table m, t;
+    for (const auto& u : models) m.insert(u.name, section_table(u));
+    for (const auto& u : trainers) t.insert(u.name, section_table(u));
+    root.insert("models", std::move(m));
+    if (!t.empty()) root.insert("trainers", std::move(t));
+    toml::array e;
+    for (const auto& u : evaluators) e.push_back(section_table(u));
+    root.insert("evaluate", std::move(e));
+    return root;
+}
+
+}  // namespace sigx::host

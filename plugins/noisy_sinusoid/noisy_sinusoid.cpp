@@ -1,0 +1,111 @@
+// noisy_sinusoid: the flagship data source. A mix of sinusoids whose amplitude and phase
+// are redrawn at every sample, and the clean sinusoids as references.
+//
+// Draw order (fixed, so a seed gives the same record on every machine): one
+// std::mt19937_64 per record, seeded with the record's seed; for each sample n in order,
+// for each component i in order: first A_i(n), then phi_i(n). A uniform draw on [0, 1)
+// is (engine() >> 11) * 2^-53, never std::uniform_real_distribution, whose algorithm the
+// standard leaves to each library.
+#include <sigx/register.hpp>
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <random>
+
+namespace {
+
+constexpr double two_pi = 6.283185307179586476925286766559;
+
+class NoisySinusoid final : public sigx::Generator {
+public:
+    static sigx::Descriptor describe() {
+        using sigx::ParamSpec;
+        return {"noisy_sinusoid", sigx::Kind::generator, "1.0.0",
+                "sinusoids with amplitude and phase redrawn at every sample, mixed; clean sinusoids as targets",
+                {ParamSpec::real_list("frequencies", {1.0, 3.0, 5.0, 7.0}).not_empty().positive()
+                     .help("component frequencies in Hz, each below Nyquist (sample_rate / 2)"),
+                 ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
+                 ParamSpec::real("duration", 10.0).positive().help("record length in seconds"),
+                 ParamSpec::real_list("amplitude", {0.8, 1.2}).size(2).at_least(0.0)
+                     .help("[lo, hi]: each sample's amplitude is drawn from U(lo, hi)"),
+                 ParamSpec::real("phase_scale", 1.0).at_least(0.0)
+                     .help("each sample's phase is phase_scale * U(0, 2 pi); 1 makes the task unlearnable"),
+                 ParamSpec::real("mix_weight", 0.0).at_least(0.0)
+                     .help("weight of each component in the mix; 0 means 1 / number of components"),
+                 ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the training record"),
+                 ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record")},
+                false};
+    }
+
+    explicit NoisySinusoid(const sigx::Params& p)
+        : freqs_(p.real_list("frequencies")), fs_(p.real("sample_rate")), duration_(p.real("duration")),
+          amp_lo_(p.real_list("amplitude")[0]), amp_hi_(p.real_list("amplitude")[1]),
+          phase_scale_(p.real("phase_scale")), weight_(p.real("mix_weight")),
+          train_seed_(static_cast<std::uint64_t>(p.integer("train_seed"))),
+          test_seed_(static_cast<std::uint64_t>(p.integer("test_seed"))) {
+        for (std::size_t i = 0; i < freqs_.size(); ++i) {
+            if (freqs_[i] >= fs_ / 2)
+                throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is at or above Nyquist ({} Hz = sample_rate / 2)",
+                                                                  freqs_[i], fs_ / 2));
+            for (std::size_t j = 0; j < i; ++j)
+                if (freqs_[j] == freqs_[i])
+                    throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is listed twice", freqs_[i]));
+        }
+        if (amp_lo_ > amp_hi_)
+            throw sigx::ParamError("amplitude", fmt::format("amplitude range [{}, {}] has lo > hi", amp_lo_, amp_hi_));
+        const double n = std::floor(duration_ * fs_ + 0.5);
+        if (n < 1) throw sigx::ParamError("duration", "duration * sample_rate is less than one sample");
+        if (n > 1e9) throw sigx::ParamError("duration", fmt::format("{} samples per record is too many (max 1e9)", n));
+        samples_ = static_cast<std::size_t>(n);
+        if (weight_ == 0) weight_ = 1.0 / static_cast<double>(freqs_.size());
+    }
+
+    sigx::Dataset generate(sigx::Host&) override {
+        sigx::Dataset d;
+        d.train.push_back(record(train_seed_, 0.0));
+        d.tests.push_back({"test", {record(test_seed_, 0.0)}});
+        return d;
+    }
+
+private:
+    sigx::Signal record(std::uint64_t seed, double start) const {
+        sigx::Signal s;
+        s.sample_rate = fs_;
+        s.start_time = start;
+        s.metadata = {{"generator", "noisy_sinusoid"}, {"seed", std::to_string(seed)}};
+        for (double f : freqs_) {
+            sigx::Component c;
+            c.label = fmt::format("{:g}Hz", f);
+            c.frequency = f;
+            c.mix_gain = weight_ * 0.5 * (amp_lo_ + amp_hi_);
+            c.reference.resize(samples_);
+            s.components.push_back(std::move(c));
+        }
+        s.mix.assign(samples_, 0.0);
+        std::mt19937_64 engine(seed);
+        auto uniform = [&] { return static_cast<double>(engine() >> 11) * 0x1.0p-53; };
+        for (std::size_t n = 0; n < samples_; ++n) {
+            const double t = s.time(n);
+            double sum = 0;
+            for (auto& c : s.components) {
+                const double a = amp_lo_ + (amp_hi_ - amp_lo_) * uniform();
+                const double phi = phase_scale_ * two_pi * uniform();
+                const double arg = two_pi * c.frequency * t;
+                sum += a * std::sin(arg + phi);
+                c.reference[n] = std::sin(arg);
+            }
+            s.mix[n] = weight_ * sum;
+        }
+        return s;
+    }
+
+    sigx::RealList freqs_;
+    double fs_, duration_, amp_lo_, amp_hi_, phase_scale_, weight_;
+    std::uint64_t train_seed_, test_seed_;
+    std::size_t samples_ = 0;
+};
+
+}  // namespace
+
+SIGX_PLUGIN(NoisySinusoid)

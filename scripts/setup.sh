@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian (bookworm) package sigx needs. Idempotent: quiet and fast when
+# everything is already there. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost-dev libboost-filesystem-dev
+  libtomlplusplus-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libfftw3-dev
+  libtorch-dev
+  # Debian's LibTorch falls back to the reference BLAS without this: ~10x slower LSTMs.
+  libopenblas0-openmp
+  catch2
+  gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,103 @@
+// The four plugin kinds and what the host calls on each.
+//
+// Lifetime: the host constructs an instance from validated Params (the constructor may
+// throw ParamError for a value that passes the schema but makes no sense), calls it from
+// one thread at a time, and destroys it before its library is unloaded.
+// Data ownership: arguments are const references owned by the host, valid only during
+// the call; return values are moved to the host.
+// Errors: throw an exception derived from std::exception with a message a user can act
+// on; the host reports it with the plugin's name and file.
+#pragma once
+
+#include <sigx/host.hpp>
+#include <sigx/params.hpp>
+#include <sigx/signal.hpp>
+#include <sigx/version.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#define SIGX_API __attribute__((visibility("default")))
+
+namespace sigx {
+SIGX_ABI_NAMESPACE_BEGIN
+
+enum class Kind { generator, model, trainer, evaluator };
+
+inline const char* to_string(Kind k) {
+    switch (k) {
+    case Kind::generator: return "generator";
+    case Kind::model: return "model";
+    case Kind::trainer: return "trainer";
+    case Kind::evaluator: return "evaluator";
+    }
+    return "?";
+}
+
+// What `sigx plugins` and `sigx inspect` show, readable without constructing the plugin.
+struct Descriptor {
+    std::string name;          // unique across all loaded plugins, e.g. "fft.block"
+    Kind kind = Kind::model;   // filled in by SIGX_PLUGIN from the base class
+    std::string version;       // the plugin's own version, e.g. "1.0.0"
+    std::string description;   // one line
+    std::vector<ParamSpec> params;
+    bool trainable = false;    // models: fitted by a trainer named in the pipeline
+};
+
+class SIGX_API Plugin {
+public:
+    virtual ~Plugin() = default;
+    // Optional capabilities, looked up by id (e.g. sigx::torch_model_id) rather than by
+    // dynamic_cast across libraries. Returns nullptr when the id is not offered.
+    virtual void* extension(std::string_view /*id*/) { return nullptr; }
+};
+
+// Makes the data: training records and test sets.
+class SIGX_API Generator : public Plugin {
+public:
+    virtual Dataset generate(Host& host) = 0;
+};
+
+// Maps a record to one output channel per component.
+class SIGX_API Model : public Plugin {
+public:
+    // Called once before any prediction when the pipeline names no trainer for this
+    // model: a model that calibrates itself on the training records does it here.
+    virtual void fit(const Dataset& /*data*/, Host& /*host*/) {}
+    virtual Prediction predict(const Signal& record, Host& host) = 0;
+};
+
+// Fits a model (Descriptor::trainable) through an extension the trainer understands.
+class SIGX_API Trainer : public Plugin {
+public:
+    virtual void train(Model& model, const Dataset& data, Host& host) = 0;
+};
+
+// One model's results: how long it took to fit and its predictions,
+// predictions[test set index][record index], in the Dataset's order.
+struct ModelOutput {
+    std::string model;
+    double fit_seconds = 0;
+    std::vector<std::vector<Prediction>> predictions;
+};
+
+// One number. `component` is a component label or "mean".
+struct Metric {
+    std::string test_set;
+    std::string model;
+    std::string component;
+    std::string name;
+    double value = 0;
+};
+
+// Turns predictions and references into metrics, and may write artifacts (plots, tables)
+// into host.output_dir().
+class SIGX_API Evaluator : public Plugin {
+public:
+    virtual std::vector<Metric> evaluate(const Dataset& data, const std::vector<ModelOutput>& outputs,
+                                         Host& host) = 0;
+};
+
+SIGX_ABI_NAMESPACE_END
+}  // namespace sigx

@@ -1,0 +1,11 @@
+// Everything a plugin author needs: the plugin kinds, data types, parameters, host
+// services and the SIGX_PLUGIN registration macro.
+#pragma once
+
+#include <sigx/abi.hpp>
+#include <sigx/host.hpp>
+#include <sigx/params.hpp>
+#include <sigx/plugin.hpp>
+#include <sigx/register.hpp>  // plugins only
+#include <sigx/signal.hpp>
+#include <sigx/version.hpp>
