@@ -2,6 +2,7 @@
 #include <sigx/host/errors.hpp>
 #include <sigx/host/loader.hpp>
 #include <sigx/host/pipeline.hpp>
+#include <sigx/host/run_dir.hpp>
 #include <sigx/host/runner.hpp>
 #include <sigx/host/services.hpp>
 
@@ -23,6 +24,7 @@ struct Options {
     std::string file;
     std::vector<std::string> overrides;
     std::string out = "runs";
+    std::string resume;
     std::string name;
     bool json = false;
     bool quiet = false;
@@ -141,11 +143,19 @@ int cmd_validate(const Options& o) {
     return exit_ok;
 }
 
-int cmd_run(const Options& o) {
+int cmd_run(Options o) {
+    if (!o.resume.empty()) {
+        // The interrupted run's resolved config is the pipeline: same values, same seeds.
+        if (!o.file.empty() || !o.overrides.empty())
+            throw ConfigError({"command line"}, "--resume takes no pipeline file or overrides: it reuses the run's config.toml");
+        o.file = (RunDir::reopen(o.resume).path() / "config.toml").string();
+    } else if (o.file.empty()) {
+        throw ConfigError({"command line"}, "run needs a pipeline file (or --resume RUN_DIR)");
+    }
     Registry registry;
     Pipeline p = load(o, registry);
     Console console(o.quiet);
-    RunResult r = run_pipeline(p, registry, o.out, console);
+    RunResult r = run_pipeline(p, registry, {o.out, o.resume}, console);
     fmt::print("{}\nrun directory: {}\n", r.report, r.dir.string());
     return exit_ok;
 }
@@ -165,10 +175,11 @@ int main(int argc, char** argv) {
     app.add_option("--plugin-path", o.plugin_paths, "extra plugin folder or library (repeatable)")->type_name("PATH");
 
     auto* run = app.add_subcommand("run", "run a pipeline file into a new run directory");
-    run->add_option("file", o.file, "pipeline TOML file")->required();
+    run->add_option("file", o.file, "pipeline TOML file");
     run->add_option("overrides", o.overrides, "key=value overrides, e.g. source.phase_scale=0.1");
     run->add_option("--out", o.out, "parent folder of run directories")->capture_default_str();
     run->add_flag("--quiet,-q", o.quiet, "print only warnings, errors and the result");
+    run->add_option("--resume", o.resume, "finish an interrupted run from its checkpoints")->type_name("RUN_DIR");
 
     auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");
     validate->add_option("file", o.file, "pipeline TOML file")->required();
@@ -203,8 +214,9 @@ int main(int argc, char** argv) {
     } catch (const PluginError& e) {
         fmt::print(stderr, "error: {}\n", e.what());
         return exit_plugin;
-    } catch (const Interrupted&) {
-        fmt::print(stderr, "interrupted; the partial run directory is kept\n");
+    } catch (const Interrupted& e) {
+        if (e.run_dir.empty()) fmt::print(stderr, "interrupted\n");
+        else fmt::print(stderr, "interrupted; resume with: sigx run --resume {}\n", e.run_dir);
         return exit_interrupted;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());

@@ -190,6 +190,12 @@ void apply_override(PipelineSource& src, const std::string& arg) {
     }
     toml::table value = parse_override_value(arg.substr(eq + 1));
 
+    // The key path of parts[0, n), for naming the node that is in the way.
+    auto prefix = [&](std::size_t n) {
+        std::string r;
+        for (std::size_t i = 0; i < n; ++i) r += (i ? "." : "") + parts[i];
+        return r;
+    };
     toml::node* cursor = &src.table;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         const std::string& p = parts[i];
@@ -206,11 +212,11 @@ void apply_override(PipelineSource& src, const std::string& arg) {
             if (idx >= a->size()) throw ConfigError(o, fmt::format("index {} is past the end of the array ({} elements)", idx, a->size()));
             cursor = a->get(idx);
         } else {
-            throw ConfigError(o, fmt::format("'{}' is not a table", p));
+            throw ConfigError(o, fmt::format("cannot set '{}': '{}' is not a table", path, prefix(i)));
         }
     }
     auto* parent = cursor->as_table();
-    if (!parent) throw ConfigError(o, fmt::format("cannot set '{}': its parent is not a table", path));
+    if (!parent) throw ConfigError(o, fmt::format("cannot set '{}': '{}' is not a table", path, prefix(parts.size() - 1)));
     parent->insert_or_assign(parts.back(), std::move(*value.get("v")));
     src.override_origins[path] = o;
 }

@@ -123,10 +123,10 @@ std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>&
             const Signal& sig = set.records[r];
             for (std::size_t n = 0; n < sig.size(); ++n) {
                 for (std::size_t c = 0; c < sig.components.size(); ++c) {
-                    fmt::format_to(std::back_inserter(b), "{},{},{},{:.6f},{},{:.9g},{:.9g}", set.name, r, n, sig.time(n),
+                    fmt::format_to(std::back_inserter(b), "{},{},{},{:.6f},{},{},{}", set.name, r, n, sig.time(n),
                                    sig.components[c].label, sig.mix[n], sig.components[c].reference[n]);
                     for (const auto& o : outputs)
-                        fmt::format_to(std::back_inserter(b), ",{:.9g}", o.predictions[s][r].components[c][n]);
+                        fmt::format_to(std::back_inserter(b), ",{}", o.predictions[s][r].components[c][n]);
                     b.push_back('\n');
                 }
             }

@@ -24,8 +24,8 @@ template <class Base> std::shared_ptr<Base> construct(const PluginUse& use, cons
     }
 }
 
-void check_cancel() {
-    if (cancel_flag().load()) throw Interrupted();
+void check_cancel(const RunDir& dir) {
+    if (cancel_flag().load()) throw Interrupted(dir.path().string());
 }
 
 // Runs one plugin call; an exception becomes a runtime error naming the plugin.
@@ -67,14 +67,13 @@ Instances instantiate(const Pipeline& p, const Registry& registry) {
     return in;
 }
 
-RunResult run_pipeline(const Pipeline& p, const Registry& registry, const std::filesystem::path& out_parent,
-                       Console& console) {
+RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console) {
     Instances in = instantiate(p, registry);
-    RunDir dir(out_parent, p.name);
+    RunDir dir = target.resume.empty() ? RunDir(target.parent, p.name) : RunDir::reopen(target.resume);
     console.open_log(dir.path() / "log.txt");
-    console.log(LogLevel::info, "sigx", fmt::format("run directory {} (final name {})", dir.path().string(),
-                                                    dir.final_path().filename().string()));
-    write_file_atomic(dir.path() / "config.toml", toml_text(p.resolved()));
+    console.log(LogLevel::info, "sigx", fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
+                                                    dir.path().string(), dir.final_path().filename().string()));
+    if (target.resume.empty()) write_file_atomic(dir.path() / "config.toml", toml_text(p.resolved()));
 
     auto services = [&](const PluginUse& use) {
         return Services(console, use.name, dir.path() / use.name, derive_seed(p.seed, use.section));
@@ -83,7 +82,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const std::f
     Services source_host = services(p.source);
     const Dataset data = call(p.source, "generator", [&] { return in.source->generate(source_host); });
     if (data.tests.empty()) throw std::runtime_error(fmt::format("generator '{}' produced no test set", p.source.plugin));
-    check_cancel();
+    check_cancel(dir);
 
     std::vector<ModelOutput> outputs;
     std::vector<ModelSummary> summaries;
@@ -98,7 +97,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const std::f
         } else {
             call(use, "model", [&] { model.fit(data, host); });
         }
-        check_cancel();
+        check_cancel(dir);
         ModelOutput out;
         out.model = use.name;
         out.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -112,7 +111,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const std::f
         console.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
         summaries.push_back({use.name, use.plugin, out.fit_seconds});
         outputs.push_back(std::move(out));
-        check_cancel();
+        check_cancel(dir);
     }
 
     RunResult result;

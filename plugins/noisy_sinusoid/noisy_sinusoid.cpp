@@ -33,8 +33,14 @@ public:
                      .help("each sample's phase is phase_scale * U(0, 2 pi); 1 makes the task unlearnable"),
                  ParamSpec::real("mix_weight", 0.0).at_least(0.0)
                      .help("weight of each component in the mix; 0 means 1 / number of components"),
-                 ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the training record"),
-                 ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record")},
+                 ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the (first) training record"),
+                 ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record"),
+                 ParamSpec::integer("train_records", 1).range(1, 10000)
+                     .help("training records; record k > 0 uses a seed derived from train_seed and k"),
+                 ParamSpec::boolean("random_start", false)
+                     .help("training records k > 0 start at a random time in [0, 1000) s, so their clean phases differ"),
+                 ParamSpec::integer("unseen_records", 2).range(0, 10000)
+                     .help("records of the unseen_phase test set: fresh seeds, random start times; 0: no such set")},
                 false};
     }
 
@@ -43,7 +49,9 @@ public:
           amp_lo_(p.real_list("amplitude")[0]), amp_hi_(p.real_list("amplitude")[1]),
           phase_scale_(p.real("phase_scale")), weight_(p.real("mix_weight")),
           train_seed_(static_cast<std::uint64_t>(p.integer("train_seed"))),
-          test_seed_(static_cast<std::uint64_t>(p.integer("test_seed"))) {
+          test_seed_(static_cast<std::uint64_t>(p.integer("test_seed"))),
+          train_records_(static_cast<std::size_t>(p.integer("train_records"))), random_start_(p.boolean("random_start")),
+          unseen_records_(static_cast<std::size_t>(p.integer("unseen_records"))) {
         for (std::size_t i = 0; i < freqs_.size(); ++i) {
             if (freqs_[i] >= fs_ / 2)
                 throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is at or above Nyquist ({} Hz = sample_rate / 2)",
@@ -61,14 +69,43 @@ public:
         if (weight_ == 0) weight_ = 1.0 / static_cast<double>(freqs_.size());
     }
 
+    // Record 0 of the training set is the assignment's (train_seed, start 0), the "test"
+    // set the assignment's (test_seed, start 0). Further records use derived seeds that
+    // cannot collide with those, and start times drawn from a separate engine.
     sigx::Dataset generate(sigx::Host&) override {
         sigx::Dataset d;
         d.train.push_back(record(train_seed_, 0.0));
+        for (std::size_t k = 1; k < train_records_; ++k) {
+            const std::uint64_t seed = derived_seed(train_seed_, k);
+            d.train.push_back(record(seed, random_start_ ? start_time(seed) : 0.0));
+        }
         d.tests.push_back({"test", {record(test_seed_, 0.0)}});
+        if (unseen_records_ > 0) {
+            sigx::SignalSet unseen{"unseen_phase", {}};
+            for (std::size_t k = 0; k < unseen_records_; ++k) {
+                const std::uint64_t seed = derived_seed(test_seed_, 1000000 + k);
+                unseen.records.push_back(record(seed, start_time(seed)));
+            }
+            d.tests.push_back(std::move(unseen));
+        }
         return d;
     }
 
 private:
+    // splitmix64 of (base, k): distinct records get unrelated seeds.
+    static std::uint64_t derived_seed(std::uint64_t base, std::uint64_t k) {
+        std::uint64_t z = base * 0x9e3779b97f4a7c15ull + k + 0x632be59bd9b4e019ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        return z ^ (z >> 31);
+    }
+    // A start time in [0, 1000) s on the sample grid.
+    double start_time(std::uint64_t seed) const {
+        std::mt19937_64 engine(derived_seed(seed, 0x5717));
+        const double u = static_cast<double>(engine() >> 11) * 0x1.0p-53;
+        return std::floor(u * 1000.0 * fs_) / fs_;
+    }
+
     sigx::Signal record(std::uint64_t seed, double start) const {
         sigx::Signal s;
         s.sample_rate = fs_;
@@ -103,6 +140,9 @@ private:
     sigx::RealList freqs_;
     double fs_, duration_, amp_lo_, amp_hi_, phase_scale_, weight_;
     std::uint64_t train_seed_, test_seed_;
+    std::size_t train_records_;
+    bool random_start_;
+    std::size_t unseen_records_;
     std::size_t samples_ = 0;
 };
 

@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -84,14 +86,21 @@ private:
     }
 };
 
+namespace detail {
+// A number as a user wrote it: "0.25", "1e-08", "-3", and never rounded to something
+// else (std::to_string prints 1e-8 as "0.000000"). 15 significant digits unless 17 are
+// needed to read back the same double.
+inline std::string number_text(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.15g", x);
+    if (std::strtod(buf, nullptr) != x) std::snprintf(buf, sizeof buf, "%.17g", x);
+    return buf;
+}
+}  // namespace detail
+
 // The constraint part of a spec as words, e.g. "in [0, 1]" or "one of adam, sgd".
 inline std::string describe_constraints(const ParamSpec& s) {
-    auto num = [](double x) {
-        std::string r = std::to_string(x);
-        r.erase(r.find_last_not_of('0') + 1);
-        if (!r.empty() && r.back() == '.') r.pop_back();
-        return r;
-    };
+    const auto num = detail::number_text;
     std::string out;
     if (!s.choices.empty()) {
         out = "one of ";
@@ -119,7 +128,7 @@ inline std::optional<std::string> check_value(const ParamSpec& s, const ParamVal
         if (!std::isfinite(x)) return std::string("must be a finite number");
         bool below = s.min && (s.min_exclusive ? x <= *s.min : x < *s.min);
         bool above = s.max && x > *s.max;
-        if (below || above) return "value " + std::to_string(x) + " is out of range: must be " + describe_constraints(s);
+        if (below || above) return "value " + detail::number_text(x) + " is out of range: must be " + describe_constraints(s);
         return std::nullopt;
     };
     switch (s.type) {

@@ -38,9 +38,10 @@ struct PluginError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The run was cancelled by the user.
+// The run was cancelled by the user. `run_dir` is the partial run directory, if any.
 struct Interrupted : std::runtime_error {
-    Interrupted() : std::runtime_error("interrupted") {}
+    explicit Interrupted(std::string dir = {}) : std::runtime_error("interrupted"), run_dir(std::move(dir)) {}
+    std::string run_dir;
 };
 
 }  // namespace sigx::host

@@ -24,7 +24,8 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
                             const std::vector<Metric>& metrics);
 
 // One row per test set, record, sample and component: the mix, the target and every
-// model's prediction.
+// model's prediction, each in the shortest form that reads back as the same double, so
+// that metrics recomputed from the file equal metrics.json.
 std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>& outputs);
 
 }  // namespace sigx::host

@@ -30,9 +30,15 @@ struct RunResult {
     std::string report;               // report.md
 };
 
-// Runs everything into a new run directory under `out_parent`. On failure the temporary
-// directory stays (with its log) and the exception propagates.
-RunResult run_pipeline(const Pipeline& p, const Registry& registry, const std::filesystem::path& out_parent,
-                       Console& console);
+// Where a run writes: a new run directory under `parent`, or an interrupted run's
+// directory to resume (its plugins pick up their checkpoints there).
+struct RunTarget {
+    std::filesystem::path parent = "runs";
+    std::filesystem::path resume;  // empty: a new run
+};
+
+// Runs everything. On failure the temporary directory stays (with its log) and the
+// exception propagates; on Ctrl-C, Interrupted names that directory for --resume.
+RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console);
 
 }  // namespace sigx::host

@@ -1,0 +1,48 @@
+// Shared pieces of the LSTM extractors: parameter specs, tensor conversions, and the
+// predict-in-eval-mode helper.
+#pragma once
+
+#include <sigx/register.hpp>
+#include <sigx/torch.hpp>
+
+#include <vector>
+
+namespace sigx::lstm {
+
+inline std::vector<ParamSpec> network_params(std::int64_t hidden, std::int64_t layers, double dropout) {
+    return {ParamSpec::integer("hidden", hidden).range(1, 4096).help("LSTM hidden units per layer"),
+            ParamSpec::integer("layers", layers).range(1, 16).help("stacked LSTM layers"),
+            ParamSpec::real("dropout", dropout).range(0.0, 0.9).help("dropout between layers and before the output")};
+}
+
+inline torch::Tensor tensor_of(const Samples& s, std::int64_t front_pad = 0, std::int64_t back_pad = 0) {
+    auto t = torch::zeros({static_cast<std::int64_t>(s.size()) + front_pad + back_pad}, torch::kFloat32);
+    auto a = t.accessor<float, 1>();
+    for (std::size_t i = 0; i < s.size(); ++i) a[front_pad + static_cast<std::int64_t>(i)] = static_cast<float>(s[i]);
+    return t;
+}
+
+inline Samples samples_of(const torch::Tensor& t, std::size_t n) {
+    auto c = t.to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
+    const double* p = c.data_ptr<double>();
+    return Samples(p, p + n);
+}
+
+// The one-hot selector of component c among `count`.
+inline torch::Tensor one_hot(std::int64_t c, std::int64_t count) {
+    auto t = torch::zeros({count}, torch::kFloat32);
+    t[c] = 1.0f;
+    return t;
+}
+
+// Every record must carry the same components as the first training record.
+inline std::int64_t component_count(const Dataset& data) {
+    if (data.train.empty()) throw std::runtime_error("the dataset has no training records");
+    const auto n = static_cast<std::int64_t>(data.train.front().components.size());
+    for (const auto& r : data.train)
+        if (static_cast<std::int64_t>(r.components.size()) != n)
+            throw std::runtime_error("training records differ in their number of components");
+    return n;
+}
+
+}  // namespace sigx::lstm

@@ -1,0 +1,213 @@
+// lstm.stateful and lstm.film: the L = 1 form. One recurrent step reads a frame of
+// `samples_per_step` consecutive samples (1 = the assignment's sample-by-sample form) and
+// emits the matching frame of outputs. Hidden and cell state carry from step to step
+// across the whole record; training cuts the record into chunks of `bptt` steps (truncated
+// BPTT) and the trainer detaches the state after each backward step. The selector streams
+// of a record (one per component) run side by side as one batch; state is reset at the
+// start of every record.
+//
+// Conditioning: lstm.stateful appends the one-hot selector to every step's input;
+// lstm.film feeds the LSTM the mix alone and scales and shifts its hidden features by
+// gamma(selector) and beta(selector) (FiLM).
+#include "common.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace sigx::lstm {
+namespace {
+
+enum class Conditioning { input, film };
+
+// (h, c) carried between steps; LibTorch 1.13 takes c10::optional here.
+using LstmState = c10::optional<std::tuple<torch::Tensor, torch::Tensor>>;
+
+struct StreamNetImpl : torch::nn::Module {
+    StreamNetImpl(std::int64_t frame, std::int64_t selectors, std::int64_t hidden, std::int64_t layers, double dropout,
+                  Conditioning cond)
+        : frame(frame), conditioning(cond),
+          lstm(register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(cond == Conditioning::input ? frame + selectors : frame, hidden)
+                                                           .num_layers(layers)
+                                                           .batch_first(true)
+                                                           .dropout(layers > 1 ? dropout : 0.0)))),
+          drop(register_module("drop", torch::nn::Dropout(dropout))),
+          head(register_module("head", torch::nn::Linear(hidden, frame))) {
+        if (cond == Conditioning::film) {
+            gamma = register_module("gamma", torch::nn::Linear(selectors, hidden));
+            beta = register_module("beta", torch::nn::Linear(selectors, hidden));
+        }
+    }
+
+    // x: [streams, steps, frame + selectors]; returns [streams, steps, frame].
+    torch::Tensor forward(const torch::Tensor& x, LstmState& state) {
+        torch::Tensor in = conditioning == Conditioning::input ? x : x.narrow(2, 0, frame);
+        auto [h, new_state] = lstm->forward(in, state);
+        state = new_state;
+        if (conditioning == Conditioning::film) {
+            auto sel = x.select(1, 0).narrow(1, frame, x.size(2) - frame);  // [streams, selectors]
+            h = h * (1 + gamma->forward(sel).unsqueeze(1)) + beta->forward(sel).unsqueeze(1);
+        }
+        return head->forward(drop->forward(h));
+    }
+
+    std::int64_t frame;
+    Conditioning conditioning;
+    torch::nn::LSTM lstm;
+    torch::nn::Dropout drop;
+    torch::nn::Linear head;
+    torch::nn::Linear gamma{nullptr}, beta{nullptr};
+};
+TORCH_MODULE(StreamNet);
+
+// Records of one length, as stacked streams: input [streams, steps, frame + C], target
+// [streams, steps, frame].
+struct StreamGroup {
+    torch::Tensor input, target;
+    std::int64_t train_steps = 0;  // steps before the validation part
+};
+
+class StreamModel : public TorchModel {
+public:
+    static std::vector<ParamSpec> params() {
+        auto p = network_params(64, 1, 0.0);
+        p.push_back(ParamSpec::integer("samples_per_step", 1).range(1, 1000)
+                        .help("samples read and emitted per recurrent step (1: the sample-by-sample form)"));
+        p.push_back(ParamSpec::integer("bptt", 50).range(1, 100000)
+                        .help("recurrent steps per truncated-BPTT chunk; state is detached after each"));
+        return p;
+    }
+
+    StreamModel(const Params& p, Conditioning cond)
+        : conditioning_(cond), frame_(p.integer("samples_per_step")), bptt_(p.integer("bptt")),
+          hidden_(p.integer("hidden")), layers_(p.integer("layers")), dropout_(p.real("dropout")) {}
+
+    torch::nn::Module& module() override { return *net(); }
+
+    void prepare(const Dataset& data, double validation_fraction) override {
+        selectors_ = component_count(data);
+        net();
+        groups_.clear();
+        std::map<std::size_t, std::vector<const Signal*>> by_length;
+        for (const auto& r : data.train) by_length[r.size()].push_back(&r);
+        for (const auto& [length, records] : by_length) {
+            std::vector<torch::Tensor> in, out;
+            for (const Signal* r : records) {
+                auto [i, o] = streams(*r);
+                in.push_back(i), out.push_back(o);
+            }
+            StreamGroup g{torch::cat(in), torch::cat(out), 0};
+            const auto steps = g.input.size(1);
+            g.train_steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(steps) * (1.0 - validation_fraction)));
+            groups_.push_back(std::move(g));
+        }
+    }
+
+    std::int64_t begin_pass(Split split, std::int64_t, std::uint64_t) override {
+        pass_.clear();
+        for (std::size_t g = 0; g < groups_.size(); ++g) {
+            const auto& grp = groups_[g];
+            const std::int64_t end = split == Split::train ? grp.train_steps : grp.input.size(1);
+            // Validation warms the state up over the training part in one unscored chunk.
+            std::int64_t start = 0;
+            if (split == Split::validation) {
+                if (grp.train_steps >= end) continue;
+                pass_.push_back({g, 0, grp.train_steps, true, false});
+                start = grp.train_steps;
+            }
+            for (std::int64_t s = start; s < end; s += bptt_)
+                pass_.push_back({g, s, std::min(bptt_, end - s), s == 0, true});
+        }
+        return static_cast<std::int64_t>(pass_.size());
+    }
+
+    TorchBatch batch(std::int64_t index) override {
+        const Chunk& c = pass_.at(static_cast<std::size_t>(index));
+        const auto& g = groups_[c.group];
+        return {g.input.narrow(1, c.start, c.steps), g.target.narrow(1, c.start, c.steps), c.reset, c.score};
+    }
+
+    torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input, state_); }
+    void reset_state() override { state_.reset(); }
+    void detach_state() override {
+        if (state_) state_ = std::make_tuple(std::get<0>(*state_).detach(), std::get<1>(*state_).detach());
+    }
+
+    Prediction predict(const Signal& record, Host&) override {
+        if (selectors_ == 0) throw std::runtime_error("the model has not been trained");
+        if (static_cast<std::int64_t>(record.components.size()) != selectors_)
+            throw std::runtime_error(fmt::format("trained for {} components, the record has {}", selectors_,
+                                                 record.components.size()));
+        torch::NoGradGuard no_grad;
+        net()->eval();
+        auto [input, target] = streams(record);
+        LstmState state;
+        auto y = net()->forward(input.to(device()), state);  // [C, steps, frame]
+        Prediction p;
+        for (std::int64_t c = 0; c < selectors_; ++c) p.components.push_back(samples_of(y[c], record.size()));
+        return p;
+    }
+
+private:
+    struct Chunk {
+        std::size_t group;
+        std::int64_t start, steps;
+        bool reset, score;
+    };
+
+    StreamNet& net() {
+        if (!net_) {
+            if (selectors_ == 0) throw std::runtime_error("the network is built when the data is known (prepare)");
+            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, conditioning_);
+        }
+        return net_;
+    }
+
+    // One record as C streams (one per selector), the record padded to whole frames.
+    std::pair<torch::Tensor, torch::Tensor> streams(const Signal& r) const {
+        const auto n = static_cast<std::int64_t>(r.size());
+        const std::int64_t steps = (n + frame_ - 1) / frame_, pad = steps * frame_ - n;
+        auto frames = tensor_of(r.mix, 0, pad).view({1, steps, frame_}).expand({selectors_, steps, frame_});
+        auto sel = torch::eye(selectors_).unsqueeze(1).expand({selectors_, steps, selectors_});
+        std::vector<torch::Tensor> targets;
+        for (const auto& c : r.components) targets.push_back(tensor_of(c.reference, 0, pad).view({steps, frame_}));
+        return {torch::cat({frames, sel}, 2).contiguous(), torch::stack(targets)};
+    }
+
+    Conditioning conditioning_;
+    std::int64_t frame_, bptt_, hidden_, layers_;
+    double dropout_;
+    std::int64_t selectors_ = 0;
+    StreamNet net_{nullptr};
+    std::vector<StreamGroup> groups_;
+    std::vector<Chunk> pass_;
+    LstmState state_;
+};
+
+class LstmStateful final : public StreamModel {
+public:
+    static Descriptor describe() {
+        return {"lstm.stateful", Kind::model, "1.0.0",
+                "stateful LSTM (L = 1): state carried across the whole record, selector in the input, truncated BPTT",
+                params(), true};
+    }
+    explicit LstmStateful(const Params& p) : StreamModel(p, Conditioning::input) {}
+};
+
+class LstmFilm final : public StreamModel {
+public:
+    static Descriptor describe() {
+        return {"lstm.film", Kind::model, "1.0.0",
+                "stateful LSTM over the mix alone, hidden features scaled and shifted by the selector (FiLM)",
+                params(), true};
+    }
+    explicit LstmFilm(const Params& p) : StreamModel(p, Conditioning::film) {}
+};
+
+}  // namespace
+}  // namespace sigx::lstm
+
+using sigx::lstm::LstmFilm;
+using sigx::lstm::LstmStateful;
+SIGX_PLUGIN(LstmStateful)
+SIGX_PLUGIN(LstmFilm)

@@ -1,0 +1,100 @@
+// Optional SDK extension for models built with LibTorch. Only plugins that use LibTorch
+// include this header; the core SDK never does.
+//
+// A model offers TorchModelExtension through Plugin::extension(torch_model_id); any
+// trainer that knows this id (the built-in "torch" trainer does) can fit it without
+// knowing what the network is. Deriving from sigx::TorchModel does both, and marks the
+// library as one that must never be unloaded.
+//
+// Call order, by the trainer, on one thread:
+//   prepare(data, validation_fraction); to(device);
+//   per epoch: n = begin_pass(train, ...); for i < n: b = batch(i);
+//                [reset_state() if b.reset]; forward -> loss -> backward -> step;
+//                detach_state()
+//              n = begin_pass(validation, ...); the same without gradients, the loss
+//              counted only over batches with score = true.
+#pragma once
+
+#include <sigx/abi.hpp>
+#include <sigx/plugin.hpp>
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+namespace sigx {
+SIGX_ABI_NAMESPACE_BEGIN
+
+inline constexpr std::string_view torch_model_id = "sigx.torch.model/1";
+
+enum class Split { train, validation };
+
+// The data of one optimisation (or validation) step, on the CPU; the trainer moves it
+// to its device.
+struct TorchBatch {
+    torch::Tensor input;
+    torch::Tensor target;
+    bool reset = true;  // start carried state afresh before this batch (a new record)
+    bool score = true;  // validation: count this batch (false: state warm-up only)
+};
+
+class TorchModelExtension {
+public:
+    virtual ~TorchModelExtension() = default;
+    // The network whose parameters the trainer optimises and checkpoints.
+    virtual torch::nn::Module& module() = 0;
+    // Called once before training. Each training record is cut in time: the first
+    // (1 - validation_fraction) of it trains, the rest validates (never random rows of
+    // one stream, which would leak neighbouring samples into validation).
+    virtual void prepare(const Dataset& data, double validation_fraction) = 0;
+    // Starts one pass over a split and returns its number of batches. A model that
+    // shuffles derives the order from `seed`. `batch_size` is a hint: stateful models
+    // batch the streams of a record instead.
+    virtual std::int64_t begin_pass(Split split, std::int64_t batch_size, std::uint64_t seed) = 0;
+    // Batch `index` (0 <= index < the count begin_pass returned) of the current pass.
+    virtual TorchBatch batch(std::int64_t index) = 0;
+    virtual torch::Tensor forward(const TorchBatch& batch) = 0;
+    virtual torch::Tensor loss(const torch::Tensor& output, const TorchBatch& batch) {
+        return torch::mse_loss(output, batch.target);
+    }
+    // State hooks for models that carry state between batches (truncated BPTT).
+    virtual void reset_state() {}
+    virtual void detach_state() {}  // after each backward step, never inside forward
+    virtual void to(torch::Device device) { module().to(device); }
+    virtual torch::Device device() {
+        for (const auto& p : module().parameters()) return p.device();
+        return torch::kCPU;
+    }
+    // The module's weights to or from a file (after prepare, so the network exists).
+    void save(const std::filesystem::path& file) {
+        torch::serialize::OutputArchive archive;
+        module().save(archive);
+        archive.save_to(file.string());
+    }
+    void load(const std::filesystem::path& file) {
+        torch::serialize::InputArchive archive;
+        archive.load_from(file.string(), device());
+        module().load(archive);
+    }
+};
+
+// Base class for LibTorch models: a Model that offers TorchModelExtension.
+class SIGX_API TorchModel : public Model, public TorchModelExtension {
+public:
+    static constexpr std::uint32_t plugin_flags = SIGX_FLAG_KEEP_LOADED;
+
+    void* extension(std::string_view id) override {
+        return id == torch_model_id ? static_cast<TorchModelExtension*>(this) : nullptr;
+    }
+};
+
+// The extension of a model, or nullptr when it offers none.
+inline TorchModelExtension* torch_extension(Model& m) {
+    return static_cast<TorchModelExtension*>(m.extension(torch_model_id));
+}
+
+SIGX_ABI_NAMESPACE_END
+}  // namespace sigx

@@ -1,0 +1,25 @@
+// A healthy evaluator, "test.good", that shares a folder with broken libraries: the host
+// must load it whatever its neighbours do. It reports the number of test sets.
+#include <sigx/register.hpp>
+
+namespace {
+
+class Good final : public sigx::Evaluator {
+public:
+    static sigx::Descriptor describe() {
+        return {"test.good", sigx::Kind::evaluator, "0.0.1", "test plugin: counts test sets",
+                {sigx::ParamSpec::integer("offset", 0).help("added to the count")}, false};
+    }
+    explicit Good(const sigx::Params& p) : offset_(p.integer("offset")) {}
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>&,
+                                       sigx::Host&) override {
+        return {{"all", "none", "mean", "test_sets", static_cast<double>(data.tests.size() + offset_)}};
+    }
+
+private:
+    std::int64_t offset_;
+};
+
+}  // namespace
+
+SIGX_PLUGIN(Good)

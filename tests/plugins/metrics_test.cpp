@@ -1,0 +1,114 @@
+// The metrics evaluator on hand-made data: its MSE and Pearson numbers equal a direct
+// computation, records are pooled per test set, and the "(predict zero)" floor is mean(ref^2).
+#include "support/support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+
+using namespace sigx;
+using sigx::test::make_plugin;
+using sigx::test::TestHost;
+
+namespace {
+
+Signal record(const std::vector<Samples>& refs) {
+    Signal s;
+    s.sample_rate = 10.0;
+    s.mix.assign(refs[0].size(), 0.0);
+    for (std::size_t c = 0; c < refs.size(); ++c) s.components.push_back({c == 0 ? "a" : "b", 1.0 + c, 1.0, refs[c]});
+    return s;
+}
+
+double mse(const Samples& p, const Samples& t) {
+    double s = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) s += (p[i] - t[i]) * (p[i] - t[i]);
+    return s / static_cast<double>(p.size());
+}
+
+// Two-pass textbook formula, independent of the evaluator's one-pass sums.
+double pearson(const Samples& p, const Samples& t) {
+    const double n = static_cast<double>(p.size());
+    double mp = 0, mt = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) mp += p[i] / n, mt += t[i] / n;
+    double cov = 0, vp = 0, vt = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        cov += (p[i] - mp) * (t[i] - mt);
+        vp += (p[i] - mp) * (p[i] - mp);
+        vt += (t[i] - mt) * (t[i] - mt);
+    }
+    return cov / std::sqrt(vp * vt);
+}
+
+double mean_square(const Samples& t) { return mse(Samples(t.size(), 0.0), t); }
+
+Samples concat(const Samples& a, const Samples& b) {
+    Samples r = a;
+    r.insert(r.end(), b.begin(), b.end());
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct computation", "[metrics]") {
+    // Test set "test": two records (pooled); set "extra": one record; an empty set is skipped.
+    const Samples a1 = {1.0, -0.5, 0.25, 2.0}, b1 = {0.0, 1.0, -1.0, 0.5};
+    const Samples a2 = {-1.5, 0.75, 0.5}, b2 = {2.0, -2.0, 0.1};
+    const Samples a3 = {0.3, -0.3, 0.9, 1.1, -0.7};
+    const Samples b3 = {1.0, 2.0, 3.0, 4.0, 5.0};
+    Dataset d;
+    d.tests.push_back({"test", {record({a1, b1}), record({a2, b2})}});
+    d.tests.push_back({"extra", {record({a3, b3})}});
+    d.tests.push_back({"empty", {}});
+
+    // Model "m1": arbitrary predictions; model "m2": perfect on a, constant on b.
+    const Samples pa1 = {0.9, -0.4, 0.0, 1.5}, pb1 = {0.2, 0.7, -0.6, 0.1};
+    const Samples pa2 = {-1.0, 1.0, 0.4}, pb2 = {1.2, -1.1, 0.3};
+    const Samples pa3 = {0.1, -0.2, 0.8, 1.4, -0.1}, pb3 = {1.5, 1.9, 3.3, 3.6, 5.2};
+    ModelOutput m1{"m1", 0.5, {{Prediction{{pa1, pb1}}, Prediction{{pa2, pb2}}}, {Prediction{{pa3, pb3}}}, {}}};
+    ModelOutput m2{"m2", 0.0, {{Prediction{{a1, Samples(4, 0.7)}}, Prediction{{a2, Samples(3, 0.7)}}},
+                               {Prediction{{a3, Samples(5, 0.7)}}}, {}}};
+
+    TestHost host;
+    const auto metrics = make_plugin<Evaluator>("metrics", Kind::evaluator)->evaluate(d, {m1, m2}, host);
+    std::map<std::string, double> got;
+    for (const auto& m : metrics) {
+        const std::string key = m.test_set + "/" + m.model + "/" + m.component + "/" + m.name;
+        CHECK(got.count(key) == 0);
+        got[key] = m.value;
+    }
+    // Per set: 2 models x 2 components x 2 metrics + 2 models x mean x 2 metrics
+    //          + floor: 2 components + mean, mse only.
+    CHECK(got.size() == 2 * (2 * 2 * 2 + 2 * 2 + 3));
+    const auto value = [&](const std::string& key) {
+        INFO(key);
+        REQUIRE(got.count(key) == 1);
+        return got[key];
+    };
+    const auto close = [](double x) { return Approx(x).epsilon(1e-12).margin(1e-15); };
+
+    // "test": records pooled.
+    const Samples ta = concat(a1, a2), tb = concat(b1, b2);
+    const Samples p1a = concat(pa1, pa2), p1b = concat(pb1, pb2);
+    CHECK(value("test/m1/a/mse") == close(mse(p1a, ta)));
+    CHECK(value("test/m1/b/mse") == close(mse(p1b, tb)));
+    CHECK(value("test/m1/a/pearson") == close(pearson(p1a, ta)));
+    CHECK(value("test/m1/b/pearson") == close(pearson(p1b, tb)));
+    CHECK(value("test/m1/mean/mse") == close((mse(p1a, ta) + mse(p1b, tb)) / 2));
+    CHECK(value("test/m1/mean/pearson") == close((pearson(p1a, ta) + pearson(p1b, tb)) / 2));
+    CHECK(value("test/m2/a/mse") == 0.0);
+    CHECK(value("test/m2/a/pearson") == close(1.0));
+    CHECK(value("test/m2/b/mse") == close(mse(Samples(7, 0.7), tb)));
+    CHECK(value("test/m2/b/pearson") == 0.0);  // a constant prediction has no correlation
+    CHECK(value("test/(predict zero)/a/mse") == close(mean_square(ta)));
+    CHECK(value("test/(predict zero)/b/mse") == close(mean_square(tb)));
+    CHECK(value("test/(predict zero)/mean/mse") == close((mean_square(ta) + mean_square(tb)) / 2));
+    CHECK(got.count("test/(predict zero)/a/pearson") == 0);
+
+    // "extra": its own numbers, not mixed with "test".
+    CHECK(value("extra/m1/a/mse") == close(mse(pa3, a3)));
+    CHECK(value("extra/m1/b/pearson") == close(pearson(pb3, b3)));
+    CHECK(value("extra/(predict zero)/b/mse") == close(mean_square(b3)));
+    CHECK(value("extra/(predict zero)/b/mse") == close(11.0));  // (1 + 4 + 9 + 16 + 25) / 5
+}
