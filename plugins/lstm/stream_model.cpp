@@ -6,6 +6,11 @@
 // of a record (one per component) run side by side as one batch; state is reset at the
 // start of every record.
 //
+// bidirectional = true makes the extractor non-causal, like fft.block: a second LSTM
+// reads the record backwards, so every estimate sees the whole record. Nothing can carry
+// across chunks then; training chunks are independent windows of `bptt` steps, and
+// prediction runs the whole record.
+//
 // Conditioning: lstm.stateful appends the one-hot selector to every step's input;
 // lstm.film feeds the LSTM the mix alone and scales and shifts its hidden features by
 // gamma(selector) and beta(selector) (FiLM).
@@ -14,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <random>
 
 namespace sigx::lstm {
 namespace {
@@ -25,17 +31,19 @@ using LstmState = c10::optional<std::tuple<torch::Tensor, torch::Tensor>>;
 
 struct StreamNetImpl : torch::nn::Module {
     StreamNetImpl(std::int64_t frame, std::int64_t selectors, std::int64_t hidden, std::int64_t layers, double dropout,
-                  Conditioning cond)
+                  bool bidirectional, Conditioning cond)
         : frame(frame), conditioning(cond),
           lstm(register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(cond == Conditioning::input ? frame + selectors : frame, hidden)
                                                            .num_layers(layers)
                                                            .batch_first(true)
+                                                           .bidirectional(bidirectional)
                                                            .dropout(layers > 1 ? dropout : 0.0)))),
           drop(register_module("drop", torch::nn::Dropout(dropout))),
-          head(register_module("head", torch::nn::Linear(hidden, frame))) {
+          head(register_module("head", torch::nn::Linear(bidirectional ? 2 * hidden : hidden, frame))) {
+        const std::int64_t features = bidirectional ? 2 * hidden : hidden;
         if (cond == Conditioning::film) {
-            gamma = register_module("gamma", torch::nn::Linear(selectors, hidden));
-            beta = register_module("beta", torch::nn::Linear(selectors, hidden));
+            gamma = register_module("gamma", torch::nn::Linear(selectors, features));
+            beta = register_module("beta", torch::nn::Linear(selectors, features));
         }
     }
 
@@ -75,12 +83,15 @@ public:
                         .help("samples read and emitted per recurrent step (1: the sample-by-sample form)"));
         p.push_back(ParamSpec::integer("bptt", 50).range(1, 100000)
                         .help("recurrent steps per truncated-BPTT chunk; state is detached after each"));
+        p.push_back(ParamSpec::boolean("bidirectional", false)
+                        .help("also read the record backwards (non-causal); trains on independent chunks"));
         return p;
     }
 
     StreamModel(const Params& p, Conditioning cond)
         : conditioning_(cond), frame_(p.integer("samples_per_step")), bptt_(p.integer("bptt")),
-          hidden_(p.integer("hidden")), layers_(p.integer("layers")), dropout_(p.real("dropout")) {}
+          hidden_(p.integer("hidden")), layers_(p.integer("layers")), dropout_(p.real("dropout")),
+          bidirectional_(p.boolean("bidirectional")) {}
 
     torch::nn::Module& module() override { return *net(); }
 
@@ -103,20 +114,29 @@ public:
         }
     }
 
-    std::int64_t begin_pass(Split split, std::int64_t, std::uint64_t) override {
+    // Records are batched `batch_size` at a time, each with its C selector streams side
+    // by side. A causal model walks each batch of records through time in chunks of
+    // `bptt` steps, resetting state only at the records' start; a bidirectional one takes
+    // the chunks as independent windows, in an order shuffled by `seed`.
+    std::int64_t begin_pass(Split split, std::int64_t batch_size, std::uint64_t seed) override {
         pass_.clear();
         for (std::size_t g = 0; g < groups_.size(); ++g) {
             const auto& grp = groups_[g];
             const std::int64_t end = split == Split::train ? grp.train_steps : grp.input.size(1);
-            // Validation warms the state up over the training part in one unscored chunk.
-            std::int64_t start = 0;
-            if (split == Split::validation) {
-                if (grp.train_steps >= end) continue;
-                pass_.push_back({g, 0, grp.train_steps, true, false});
-                start = grp.train_steps;
+            const std::int64_t start = split == Split::train ? 0 : grp.train_steps;
+            if (start >= end) continue;
+            const std::int64_t rows = grp.input.size(0), block = std::max<std::int64_t>(1, batch_size) * selectors_;
+            for (std::int64_t r = 0; r < rows; r += block) {
+                const std::int64_t n = std::min(block, rows - r);
+                // A causal model's validation first warms its state up over the training part.
+                if (split == Split::validation && !bidirectional_) pass_.push_back({g, r, n, 0, start, true, false});
+                for (std::int64_t s = start; s < end; s += bptt_)
+                    pass_.push_back({g, r, n, s, std::min(bptt_, end - s), s == 0 || bidirectional_, true});
             }
-            for (std::int64_t s = start; s < end; s += bptt_)
-                pass_.push_back({g, s, std::min(bptt_, end - s), s == 0, true});
+        }
+        if (bidirectional_ && split == Split::train) {
+            std::mt19937_64 rng(seed);
+            std::shuffle(pass_.begin(), pass_.end(), rng);
         }
         return static_cast<std::int64_t>(pass_.size());
     }
@@ -124,7 +144,8 @@ public:
     TorchBatch batch(std::int64_t index) override {
         const Chunk& c = pass_.at(static_cast<std::size_t>(index));
         const auto& g = groups_[c.group];
-        return {g.input.narrow(1, c.start, c.steps), g.target.narrow(1, c.start, c.steps), c.reset, c.score};
+        auto cut = [&](const torch::Tensor& t) { return t.narrow(0, c.row, c.rows).narrow(1, c.start, c.steps); };
+        return {cut(g.input), cut(g.target), c.reset, c.score};
     }
 
     torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input, state_); }
@@ -151,14 +172,15 @@ public:
 private:
     struct Chunk {
         std::size_t group;
-        std::int64_t start, steps;
+        std::int64_t row, rows;    // streams
+        std::int64_t start, steps;  // time
         bool reset, score;
     };
 
     StreamNet& net() {
         if (!net_) {
             if (selectors_ == 0) throw std::runtime_error("the network is built when the data is known (prepare)");
-            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, conditioning_);
+            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, bidirectional_, conditioning_);
         }
         return net_;
     }
@@ -177,6 +199,7 @@ private:
     Conditioning conditioning_;
     std::int64_t frame_, bptt_, hidden_, layers_;
     double dropout_;
+    bool bidirectional_;
     std::int64_t selectors_ = 0;
     StreamNet net_{nullptr};
     std::vector<StreamGroup> groups_;

@@ -8,9 +8,14 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace sigx;
 using sigx::test::make_plugin;
@@ -139,6 +144,13 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
     CHECK(b0.input[5][0][4 + 1].item<float>() == 1.0f);
     CHECK(b0.input[5][0][4 + 0].item<float>() == 0.0f);
 
+    SECTION("batch_size counts records: one record per batch keeps its four streams together") {
+        REQUIRE(e.begin_pass(Split::train, 1, 0) == 16);
+        CHECK(e.batch(0).input.size(0) == 4);
+        CHECK(e.batch(7).input.size(1) == 25);
+        CHECK(e.batch(8).reset);  // the second record starts afresh
+        CHECK((e.batch(8).input - b0.input.narrow(0, 4, 4)).abs().max().item<float>() == 0.0f);
+    }
     SECTION("state carries from chunk to chunk and reset forgets it") {
         torch::NoGradGuard g;
         e.reset_state();
@@ -331,4 +343,51 @@ TEST_CASE("torch trainer refuses a model without the torch extension", "[torch][
     TempDir dir;
     StoppingHost host(dir.path(), 0);
     CHECK_THROWS_WITH(trainer->train(*fft, small_data(), host), Catch::Contains("sigx.torch.model"));
+}
+
+TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterrupted one", "[torch][cli]") {
+    namespace fs = std::filesystem;
+    const std::string pipeline = sigx::test::quote((sigx::test::data_dir() / "small_lstm.toml").string());
+    TempDir whole, split;
+    auto full = sigx::test::run_sigx("run -q " + pipeline + " --out " + sigx::test::quote(whole.path().string()));
+    REQUIRE(full.status == 0);
+
+    // Start the same run, and interrupt it (SIGINT, as Ctrl-C) once its first checkpoint exists.
+    const std::string cmd = "exec env -u SIGX_PLUGIN_PATH " + sigx::test::quote(sigx::test::sigx_exe().string()) +
+                            " run -q " + pipeline + " --out " + sigx::test::quote(split.path().string()) + " >/dev/null 2>&1";
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    fs::path partial;
+    for (int i = 0; i < 3000 && partial.empty(); ++i) {
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator(split.path(), ec))
+            if (fs::exists(e.path() / "lstm" / "checkpoint.pt")) partial = e.path();
+        if (partial.empty()) usleep(10000);
+    }
+    REQUIRE_FALSE(partial.empty());
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    REQUIRE(fs::is_directory(partial));  // kept, still under its temporary name
+    CHECK(partial.filename().string().find(".partial") != std::string::npos);
+
+    auto resumed = sigx::test::run_sigx("run -q --resume " + sigx::test::quote(partial.string()));
+    INFO(resumed.output);
+    REQUIRE(resumed.status == 0);
+    CHECK_FALSE(fs::exists(partial));
+    auto metrics_in = [](const fs::path& parent) {
+        for (const auto& e : fs::directory_iterator(parent))
+            if (e.path().filename().string()[0] != '.') return nlohmann::json::parse(sigx::test::read_text(e.path() / "metrics.json"));
+        return nlohmann::json();
+    };
+    const auto a = metrics_in(whole.path()), b = metrics_in(split.path());
+    REQUIRE(a.contains("results"));
+    CHECK(a["results"] == b["results"]);
+    CHECK(a["results"]["unseen_phase"]["lstm"]["mean"]["mse"].get<double>() < 0.5);
 }
