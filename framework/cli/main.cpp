@@ -5,6 +5,7 @@
 #include <sigx/host/run_dir.hpp>
 #include <sigx/host/runner.hpp>
 #include <sigx/host/services.hpp>
+#include <sigx/host/sweep.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -25,6 +26,7 @@ struct Options {
     std::vector<std::string> overrides;
     std::string out = "runs";
     std::string resume;
+    int jobs = 1;
     std::string name;
     bool json = false;
     bool quiet = false;
@@ -127,16 +129,22 @@ int cmd_inspect(const Options& o) {
     return exit_ok;
 }
 
-Pipeline load(const Options& o, Registry& registry) {
+PipelineSource load(const Options& o, Registry& registry) {
     PipelineSource src = read_pipeline(o.file, o.overrides);
     registry = make_registry(o, plugin_paths(src));
     print_rejections(registry);
-    return validate_pipeline(src, registry);
+    return src;
 }
 
 int cmd_validate(const Options& o) {
     Registry registry;
-    Pipeline p = load(o, registry);
+    const PipelineSource src = load(o, registry);
+    if (const auto axes = read_sweep(src); !axes.empty()) {
+        const auto points = validate_sweep(src, axes, registry);
+        fmt::print("{}: ok: sweep of {} points over {} key(s), each a valid pipeline\n", o.file, points.size(), axes.size());
+        return exit_ok;
+    }
+    Pipeline p = validate_pipeline(src, registry);
     instantiate(p, registry);  // constructors check what the schema cannot (e.g. Nyquist)
     fmt::print("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)\n", o.file, p.name, p.source.plugin,
                p.models.size(), p.evaluators.size());
@@ -153,9 +161,15 @@ int cmd_run(Options o) {
         throw ConfigError({"command line"}, "run needs a pipeline file (or --resume RUN_DIR)");
     }
     Registry registry;
-    Pipeline p = load(o, registry);
+    const PipelineSource src = load(o, registry);
     Console console(o.quiet);
-    RunResult r = run_pipeline(p, registry, {o.out, o.resume}, console);
+    if (const auto axes = read_sweep(src); !axes.empty()) {
+        if (!o.resume.empty()) throw ConfigError({"command line"}, "--resume applies to one run: resume a sweep's point by its run directory");
+        SweepResult r = run_sweep(src, axes, registry, {std::filesystem::read_symlink("/proc/self/exe"), o.plugin_paths, o.out, o.jobs}, console);
+        fmt::print("{}\nsweep directory: {}\n", r.summary, r.dir.string());
+        return r.failed == 0 ? exit_ok : exit_runtime;
+    }
+    RunResult r = run_pipeline(validate_pipeline(src, registry), registry, {o.out, o.resume}, console);
     fmt::print("{}\nrun directory: {}\n", r.report, r.dir.string());
     return exit_ok;
 }
@@ -179,6 +193,7 @@ int main(int argc, char** argv) {
     run->add_option("overrides", o.overrides, "key=value overrides, e.g. source.phase_scale=0.1");
     run->add_option("--out", o.out, "parent folder of run directories")->capture_default_str();
     run->add_flag("--quiet,-q", o.quiet, "print only warnings, errors and the result");
+    run->add_option("--jobs,-j", o.jobs, "sweeps: sub-runs in parallel processes")->check(CLI::PositiveNumber);
     run->add_option("--resume", o.resume, "finish an interrupted run from its checkpoints")->type_name("RUN_DIR");
 
     auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");

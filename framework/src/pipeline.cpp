@@ -177,8 +177,10 @@ toml::table parse_override_value(const std::string& value) {
     }
 }
 
-void apply_override(PipelineSource& src, const std::string& arg) {
-    const Origin o{fmt::format("{} override '{}'", command_line, arg), 0, 0};
+}  // namespace
+
+void apply_override(PipelineSource& src, const std::string& arg, const std::string& source) {
+    const Origin o{fmt::format("{} '{}'", source, arg), 0, 0};
     auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) throw ConfigError(o, "an override must look like key.path=value");
     const std::string path = arg.substr(0, eq);
@@ -221,8 +223,6 @@ void apply_override(PipelineSource& src, const std::string& arg) {
     src.override_origins[path] = o;
 }
 
-}  // namespace
-
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
     std::string best;
     std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
@@ -254,7 +254,7 @@ PipelineSource read_pipeline(const std::filesystem::path& file, const std::vecto
         if (!std::filesystem::exists(file)) throw ConfigError({file.string()}, "no such pipeline file");
         throw ConfigError(origin_of(e.source(), file.string()), "TOML syntax error: " + what);
     }
-    for (const auto& o : overrides) apply_override(src, o);
+    for (const auto& o : overrides) apply_override(src, o, fmt::format("{} override", command_line));
     return src;
 }
 
@@ -282,7 +282,8 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
     p.name = src.file.stem().string();
     p.plugin_paths = plugin_paths(src);
 
-    const std::vector<std::string> sections = {"pipeline", "plugins", "source", "models", "trainers", "evaluate"};
+    // [sweep] is read by read_sweep and taken out of every point before validation here.
+    const std::vector<std::string> sections = {"pipeline", "plugins", "source", "models", "trainers", "evaluate", "sweep"};
     for (auto&& [key, value] : src.table) {
         const std::string k(key.str());
         if (std::find(sections.begin(), sections.end(), k) == sections.end()) c.unknown_key(k, key, sections, "");
@@ -357,14 +358,17 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
             ++i;
         }
     } else {
-        // No [[evaluate]]: the metrics evaluator, which every comparison needs.
-        PluginUse m;
-        m.section = "evaluate[0]";
-        m.name = m.plugin = "metrics";
-        m.origin = {src.file.string()};
-        m.info = &registry.require("metrics", Kind::evaluator);
-        m.params = Params::with_defaults(m.info->descriptor->params);
-        p.evaluators.push_back(std::move(m));
+        // No [[evaluate]]: the fair comparison by default: metrics, the diagnosis (with
+        // the classical bound row) and the figures.
+        for (const char* name : {"metrics", "diagnose", "plots"}) {
+            PluginUse e;
+            e.section = fmt::format("evaluate[{}]", p.evaluators.size());
+            e.name = e.plugin = name;
+            e.origin = {src.file.string()};
+            e.info = &registry.require(name, Kind::evaluator);
+            e.params = Params::with_defaults(e.info->descriptor->params);
+            p.evaluators.push_back(std::move(e));
+        }
     }
     return p;
 }

@@ -61,7 +61,7 @@ std::string metrics_json(const std::string& pipeline, const std::vector<ModelSum
 }
 
 std::string report_markdown(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                            const std::vector<Metric>& metrics) {
+                            const std::vector<Metric>& metrics, const std::vector<std::string>& figures) {
     std::vector<std::string> sets, rows, names, components;
     for (const auto& m : models) rows.push_back(m.name);
     for (const auto& m : metrics) {
@@ -109,7 +109,28 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
         if (!comp_body.empty())
             out += fmt::format("\n### `{}`: MSE per component\n\n{}", set, table(comp_header, comp_body));
     }
+    if (!figures.empty()) {
+        out += "\n## Figures\n\n";
+        for (const auto& f : figures) out += fmt::format("- [{}]({})\n", f, f);
+    }
     return out;
+}
+
+std::string report_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
+                        const std::vector<Metric>& metrics, const std::vector<std::string>& figures) {
+    nlohmann::ordered_json j;
+    j["pipeline"] = pipeline;
+    j["models"] = nlohmann::ordered_json::array();
+    for (const auto& m : models)
+        j["models"].push_back({{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}});
+    auto& sets = j["test_sets"] = nlohmann::ordered_json::object();
+    for (const auto& m : metrics) {
+        auto& set = sets[m.test_set];
+        if (m.component == "mean") set["mean"][m.model][m.name] = m.value;
+        else set["per_component"][m.model][m.component][m.name] = m.value;
+    }
+    j["figures"] = figures;
+    return j.dump(2) + "\n";
 }
 
 std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>& outputs) {

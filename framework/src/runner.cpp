@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -83,6 +84,10 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     const Dataset data = call(p.source, "generator", [&] { return in.source->generate(source_host); });
     if (data.tests.empty()) throw std::runtime_error(fmt::format("generator '{}' produced no test set", p.source.plugin));
     check_cancel(dir);
+    for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
+        Services host = services(p.evaluators[i]);
+        call(p.evaluators[i], "evaluator", [&] { in.evaluators[i]->inspect(data, host); });
+    }
 
     std::vector<ModelOutput> outputs;
     std::vector<ModelSummary> summaries;
@@ -108,6 +113,8 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
                 check_prediction(use, record, per_set.back());
             }
         }
+        if (auto curve = dir.path() / use.name / "training_curve.csv"; std::filesystem::exists(curve))
+            out.artifacts["training_curve"] = curve;
         console.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
         summaries.push_back({use.name, use.plugin, out.fit_seconds});
         outputs.push_back(std::move(out));
@@ -121,9 +128,17 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
         result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
     }
 
-    result.report = report_markdown(p.name, summaries, result.metrics);
+    std::vector<std::string> figures;  // PNGs the evaluators drew, relative to the run directory
+    for (const auto& e : p.evaluators) {
+        std::error_code ec;
+        for (const auto& f : std::filesystem::directory_iterator(dir.path() / e.name, ec))
+            if (f.path().extension() == ".png") figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
+    }
+    std::sort(figures.begin(), figures.end());
+    result.report = report_markdown(p.name, summaries, result.metrics, figures);
     write_file_atomic(dir.path() / "metrics.json", metrics_json(p.name, summaries, result.metrics));
     write_file_atomic(dir.path() / "report.md", result.report);
+    write_file_atomic(dir.path() / "report.json", report_json(p.name, summaries, result.metrics, figures));
     write_file_atomic(dir.path() / "predictions.csv", predictions_csv(data, outputs));
     dir.commit();
     result.dir = dir.final_path();

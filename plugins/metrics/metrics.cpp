@@ -1,6 +1,10 @@
-// metrics: MSE and Pearson correlation of every model's prediction against each clean
-// component, on every test set (records pooled), with the mean over components and the
-// MSE of predicting zero (the floor any useful model must beat).
+// metrics: for every model, test set (records pooled) and component, and their mean:
+//  mse            mean squared error against the clean component
+//  pearson        correlation with the clean component
+//  mse_rel_floor  mse / the MSE of predicting zero (the floor any useful model must beat)
+//  snr_gain_db    output SNR (target power / error power) minus input SNR (the
+//                 component's power in the mix / the power of everything else in the mix)
+// and the floor itself as the pseudo-model "(predict zero)".
 #include <sigx/register.hpp>
 
 #include <cmath>
@@ -20,6 +24,8 @@ struct Moments {
         return (vp > 0 && vt > 0) ? cov / std::sqrt(vp * vt) : 0.0;
     }
 };
+
+double db(double ratio) { return 10.0 * std::log10(ratio); }
 
 class Metrics final : public sigx::Evaluator {
 public:
@@ -48,16 +54,39 @@ public:
                     }
                 return m;
             };
-            auto emit = [&](const std::string& model, const std::vector<Moments>& m, bool with_pearson) {
-                double mse = 0, r = 0;
+            // Input SNR per component: its scaled reference against the rest of the mix.
+            std::vector<double> snr_in(comps.size());
+            for (std::size_t c = 0; c < comps.size(); ++c) {
+                double signal = 0, rest = 0;
+                for (const auto& r : set.records) {
+                    const auto& comp = r.components[c];
+                    for (std::size_t n = 0; n < r.size(); ++n) {
+                        const double part = comp.mix_gain * comp.reference[n];
+                        signal += part * part, rest += (r.mix[n] - part) * (r.mix[n] - part);
+                    }
+                }
+                snr_in[c] = db(signal / rest);
+            }
+            auto emit = [&](const std::string& model, const std::vector<Moments>& m, bool is_model) {
+                double mse = 0, r = 0, rel = 0, gain = 0;
                 for (std::size_t c = 0; c < comps.size(); ++c) {
-                    out.push_back({set.name, model, comps[c].label, "mse", m[c].mse()});
-                    if (with_pearson) out.push_back({set.name, model, comps[c].label, "pearson", m[c].pearson()});
-                    mse += m[c].mse(), r += m[c].pearson();
+                    const std::string& label = comps[c].label;
+                    const double floor = m[c].floor_mse(), rel_c = m[c].mse() / floor;
+                    out.push_back({set.name, model, label, "mse", m[c].mse()});
+                    mse += m[c].mse(), rel += rel_c;
+                    if (!is_model) continue;
+                    const double gain_c = db(floor / m[c].mse()) - snr_in[c];
+                    out.push_back({set.name, model, label, "pearson", m[c].pearson()});
+                    out.push_back({set.name, model, label, "mse_rel_floor", rel_c});
+                    out.push_back({set.name, model, label, "snr_gain_db", gain_c});
+                    r += m[c].pearson(), gain += gain_c;
                 }
                 const double k = static_cast<double>(comps.size());
                 out.push_back({set.name, model, "mean", "mse", mse / k});
-                if (with_pearson) out.push_back({set.name, model, "mean", "pearson", r / k});
+                if (!is_model) return;
+                out.push_back({set.name, model, "mean", "pearson", r / k});
+                out.push_back({set.name, model, "mean", "mse_rel_floor", rel / k});
+                out.push_back({set.name, model, "mean", "snr_gain_db", gain / k});
             };
             for (const auto& o : outputs)
                 emit(o.model, pooled([&](std::size_t r, std::size_t c, std::size_t n) {

@@ -13,11 +13,21 @@ using sigx::test::TestHost;
 
 namespace {
 
+// Two components mixed at gain 0.5, plus an offset of 0.1.
 Signal record(const std::vector<Samples>& refs) {
     Signal s;
     s.sample_rate = 10.0;
-    s.mix.assign(refs[0].size(), 0.0);
-    for (std::size_t c = 0; c < refs.size(); ++c) s.components.push_back({c == 0 ? "a" : "b", 1.0 + c, 1.0, refs[c]});
+    s.mix.assign(refs[0].size(), 0.1);
+    for (std::size_t c = 0; c < refs.size(); ++c) {
+        s.components.push_back({c == 0 ? "a" : "b", 1.0 + c, 0.5, refs[c]});
+        for (std::size_t n = 0; n < refs[c].size(); ++n) s.mix[n] += 0.5 * refs[c][n];
+    }
+    return s;
+}
+
+double sum_square(const Samples& t) {
+    double s = 0;
+    for (double x : t) s += x * x;
     return s;
 }
 
@@ -66,9 +76,9 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     const Samples pa1 = {0.9, -0.4, 0.0, 1.5}, pb1 = {0.2, 0.7, -0.6, 0.1};
     const Samples pa2 = {-1.0, 1.0, 0.4}, pb2 = {1.2, -1.1, 0.3};
     const Samples pa3 = {0.1, -0.2, 0.8, 1.4, -0.1}, pb3 = {1.5, 1.9, 3.3, 3.6, 5.2};
-    ModelOutput m1{"m1", 0.5, {{Prediction{{pa1, pb1}}, Prediction{{pa2, pb2}}}, {Prediction{{pa3, pb3}}}, {}}};
+    ModelOutput m1{"m1", 0.5, {{Prediction{{pa1, pb1}}, Prediction{{pa2, pb2}}}, {Prediction{{pa3, pb3}}}, {}}, {}};
     ModelOutput m2{"m2", 0.0, {{Prediction{{a1, Samples(4, 0.7)}}, Prediction{{a2, Samples(3, 0.7)}}},
-                               {Prediction{{a3, Samples(5, 0.7)}}}, {}}};
+                               {Prediction{{a3, Samples(5, 0.7)}}}, {}}, {}};
 
     TestHost host;
     const auto metrics = make_plugin<Evaluator>("metrics", Kind::evaluator)->evaluate(d, {m1, m2}, host);
@@ -78,9 +88,8 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
         CHECK(got.count(key) == 0);
         got[key] = m.value;
     }
-    // Per set: 2 models x 2 components x 2 metrics + 2 models x mean x 2 metrics
-    //          + floor: 2 components + mean, mse only.
-    CHECK(got.size() == 2 * (2 * 2 * 2 + 2 * 2 + 3));
+    // Per set: 2 models x (2 components + mean) x 4 metrics + floor: 2 components + mean, mse only.
+    CHECK(got.size() == 2 * (2 * 3 * 4 + 3));
     const auto value = [&](const std::string& key) {
         INFO(key);
         REQUIRE(got.count(key) == 1);
@@ -105,6 +114,15 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     CHECK(value("test/(predict zero)/b/mse") == close(mean_square(tb)));
     CHECK(value("test/(predict zero)/mean/mse") == close((mean_square(ta) + mean_square(tb)) / 2));
     CHECK(got.count("test/(predict zero)/a/pearson") == 0);
+    CHECK(value("test/m1/a/mse_rel_floor") == close(mse(p1a, ta) / mean_square(ta)));
+    // SNR gain: output SNR (target power / error power) minus input SNR (the component's
+    // power in the mix / the power of the rest of the mix: the other component + 0.1).
+    Samples rest_a = tb;
+    for (double& x : rest_a) x = 0.5 * x + 0.1;
+    const double snr_in_a = 10 * std::log10(0.25 * sum_square(ta) / sum_square(rest_a));
+    const double snr_out_a = 10 * std::log10(mean_square(ta) / mse(p1a, ta));
+    CHECK(value("test/m1/a/snr_gain_db") == close(snr_out_a - snr_in_a));
+    CHECK(value("test/m1/mean/snr_gain_db") == close((value("test/m1/a/snr_gain_db") + value("test/m1/b/snr_gain_db")) / 2));
 
     // "extra": its own numbers, not mixed with "test".
     CHECK(value("extra/m1/a/mse") == close(mse(pa3, a3)));

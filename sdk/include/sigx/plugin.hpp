@@ -14,6 +14,8 @@
 #include <sigx/signal.hpp>
 #include <sigx/version.hpp>
 
+#include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +82,9 @@ struct ModelOutput {
     std::string model;
     double fit_seconds = 0;
     std::vector<std::vector<Prediction>> predictions;
+    // Files the model's fitting left, by kind, e.g. "training_curve" -> its CSV
+    // (epoch,train_loss,validation_mse,lr,seconds).
+    std::map<std::string, std::filesystem::path> artifacts;
 };
 
 // One number. `component` is a component label or "mean".
@@ -95,6 +100,9 @@ struct Metric {
 // into host.output_dir().
 class SIGX_API Evaluator : public Plugin {
 public:
+    // Called once right after the data is made, before any model is fitted: an evaluator
+    // can judge the task itself here (and warn before minutes of training are spent).
+    virtual void inspect(const Dataset& /*data*/, Host& /*host*/) {}
     virtual std::vector<Metric> evaluate(const Dataset& data, const std::vector<ModelOutput>& outputs,
                                          Host& host) = 0;
 };

@@ -53,6 +53,10 @@ struct PipelineSource {
 };
 PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides);
 
+// Sets `key.path=value` (value parsed as TOML, a bare word as a string) in the table; its
+// errors and those of the value name `source` (e.g. "command line override").
+void apply_override(PipelineSource& src, const std::string& arg, const std::string& source);
+
 // The folders named in [plugins] paths, relative to the pipeline file.
 std::vector<std::filesystem::path> plugin_paths(const PipelineSource& src);
 

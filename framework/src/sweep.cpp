@@ -1,0 +1,249 @@
+#include <sigx/gnuplot.hpp>
+#include <sigx/host/errors.hpp>
+#include <sigx/host/run_dir.hpp>
+#include <sigx/host/runner.hpp>
+#include <sigx/host/services.hpp>
+#include <sigx/host/sweep.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace sigx::host {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string toml_text(const toml::node& n) {
+    std::ostringstream s;
+    n.visit([&](const auto& v) { s << v; });
+    return s.str();
+}
+
+struct Point {
+    std::vector<std::string> overrides;
+    std::string name;      // point-NN
+    fs::path config;       // its pipeline file in the sweep directory
+    int status = -1;       // exit status of its process
+    fs::path run_dir;      // its finished run directory
+};
+
+// Starts `sigx run CONFIG --out DIR -q`, output to LOG. Returns the child's pid.
+pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs::path& log) {
+    std::vector<std::string> args = {o.executable.string()};
+    for (const auto& path : o.plugin_paths) args.insert(args.end(), {"--plugin-path", path});
+    args.insert(args.end(), {"run", p.config.string(), "--out", out.string(), "-q"});
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        FILE* f = std::freopen(log.c_str(), "w", stdout);
+        if (f) dup2(fileno(stdout), STDERR_FILENO);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    return pid;
+}
+
+}  // namespace
+
+std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
+    std::vector<SweepAxis> axes;
+    const toml::node* n = src.table.get("sweep");
+    if (!n) return axes;
+    auto where = [&](const toml::source_region& r) {
+        return Origin{r.path ? *r.path : src.file.string(), static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
+    };
+    if (!n->is_table()) throw ConfigError(where(n->source()), "[sweep] must be a table of \"key.path\" = [values]");
+    for (auto&& [key, value] : *n->as_table()) {
+        SweepAxis axis{std::string(key.str()), {}};
+        if (axis.key == "sweep" || axis.key.rfind("sweep.", 0) == 0)
+            throw ConfigError(where(key.source()), "a sweep cannot sweep itself");
+        if (!value.is_array() || value.as_array()->empty())
+            throw ConfigError(where(value.source()), fmt::format("sweep.\"{}\" must be a non-empty array of values", axis.key));
+        for (const auto& v : *value.as_array()) axis.values.push_back(toml_text(v));
+        axes.push_back(std::move(axis));
+    }
+    return axes;
+}
+
+std::vector<std::vector<std::string>> sweep_points(const std::vector<SweepAxis>& axes) {
+    std::vector<std::vector<std::string>> points = {{}};
+    for (const auto& axis : axes) {
+        std::vector<std::vector<std::string>> next;
+        for (const auto& p : points)
+            for (const auto& v : axis.values) {
+                auto q = p;
+                q.push_back(axis.key + "=" + v);
+                next.push_back(std::move(q));
+            }
+        points = std::move(next);
+    }
+    return points;
+}
+
+std::vector<Pipeline> validate_sweep(const PipelineSource& src, const std::vector<SweepAxis>& axes, const Registry& registry) {
+    PipelineSource base = src;
+    base.table.erase("sweep");
+    std::vector<Pipeline> pipelines;
+    for (const auto& overrides : sweep_points(axes)) {
+        PipelineSource applied = base;
+        for (const auto& o : overrides) apply_override(applied, o, "sweep point");
+        pipelines.push_back(validate_pipeline(applied, registry));
+        instantiate(pipelines.back(), registry);
+    }
+    return pipelines;
+}
+
+SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& axes, const Registry& registry,
+                      const SweepOptions& options, Console& console) {
+    // Validate every point before running any: a bad value fails in seconds, not hours.
+    const std::vector<Pipeline> pipelines = validate_sweep(src, axes, registry);
+    std::vector<Point> points;
+    for (auto& overrides : sweep_points(axes)) points.push_back({overrides, fmt::format("point-{:02d}", points.size()), {}, -1, {}});
+
+    const std::string name = pipelines.front().name;
+    RunDir dir(options.out, name + "-sweep");
+    console.open_log(dir.path() / "log.txt");
+    console.log(LogLevel::info, "sweep", fmt::format("{} points, {} at a time, in {}", points.size(), options.jobs,
+                                                     dir.path().string()));
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        Pipeline p = pipelines[i];
+        p.name = points[i].name;
+        points[i].config = dir.path() / (points[i].name + ".toml");
+        std::ostringstream text;
+        text << "# sweep point: ";
+        for (const auto& o : points[i].overrides) text << o << "  ";
+        text << "\n" << p.resolved() << "\n";
+        write_file_atomic(points[i].config, text.str());
+    }
+
+    // Run up to `jobs` points at once.
+    const fs::path runs = dir.path() / "runs";
+    fs::create_directories(runs);
+    std::map<pid_t, std::size_t> running;
+    std::size_t next = 0;
+    while (next < points.size() || !running.empty()) {
+        while (next < points.size() && static_cast<int>(running.size()) < std::max(1, options.jobs) && !cancel_flag()) {
+            running[spawn(options, points[next], runs, dir.path() / (points[next].name + ".log"))] = next;
+            console.log(LogLevel::info, "sweep", fmt::format("started {}: {}", points[next].name, fmt::join(points[next].overrides, " ")));
+            ++next;
+        }
+        if (running.empty()) break;
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) continue;
+        auto it = running.find(pid);
+        if (it == running.end()) continue;
+        Point& pt = points[it->second];
+        pt.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        running.erase(it);
+        console.progress("sweep", {"points", static_cast<std::int64_t>(next - running.size()), static_cast<std::int64_t>(points.size()),
+                                   fmt::format("{} {}", pt.name, pt.status == 0 ? "done" : fmt::format("FAILED (exit {})", pt.status))});
+    }
+    if (cancel_flag()) throw Interrupted(dir.path().string());
+
+    // Summary: mean MSE per model, per test set, per point.
+    std::vector<std::string> models, sets;
+    std::vector<nlohmann::json> results(points.size());
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        for (const auto& e : fs::directory_iterator(runs))
+            if (e.path().filename().string().rfind(points[i].name + "-", 0) == 0) points[i].run_dir = e.path();
+        if (points[i].status != 0 || points[i].run_dir.empty()) continue;
+        std::ifstream in(points[i].run_dir / "metrics.json");
+        results[i] = nlohmann::json::parse(in)["results"];
+        for (auto& [set, per_model] : results[i].items()) {
+            if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
+            for (auto& [model, v] : per_model.items())
+                if (std::find(models.begin(), models.end(), model) == models.end()) models.push_back(model);
+        }
+    }
+    SweepResult r;
+    nlohmann::ordered_json summary_json;
+    summary_json["axes"] = nlohmann::ordered_json::array();
+    for (const auto& a : axes) summary_json["axes"].push_back({{"key", a.key}, {"values", a.values}});
+    std::string md = fmt::format("# {} sweep\n\n{} points: {}\n", name, points.size(), [&] {
+        std::string s;
+        for (const auto& a : axes) s += fmt::format("`{}` in [{}] ", a.key, fmt::join(a.values, ", "));
+        return s;
+    }());
+    auto mse_of = [&](std::size_t i, const std::string& set, const std::string& model) -> std::optional<double> {
+        const auto& j = results[i];
+        if (!j.is_object() || !j.contains(set) || !j[set].contains(model)) return std::nullopt;
+        return j[set][model]["mean"]["mse"].get<double>();
+    };
+    for (const auto& set : sets) {
+        md += fmt::format("\n## `{}`: mean MSE\n\n| point |", set);
+        for (const auto& a : axes) md += fmt::format(" {} |", a.key);
+        for (const auto& m : models) md += fmt::format(" {} |", m);
+        md += "\n|---|";
+        for (std::size_t i = 0; i < axes.size() + models.size(); ++i) md += "---:|";
+        md += "\n";
+        for (std::size_t i = 0; i < points.size(); ++i) {
+            md += fmt::format("| {} |", points[i].name);
+            for (const auto& o : points[i].overrides) md += fmt::format(" {} |", o.substr(o.find('=') + 1));
+            for (const auto& m : models) {
+                auto v = mse_of(i, set, m);
+                md += v ? fmt::format(" {:.3e} |", *v) : (points[i].status != 0 ? " failed |" : " |");
+            }
+            md += "\n";
+        }
+    }
+    for (std::size_t i = 0; i < points.size(); ++i) {
+        nlohmann::ordered_json pj = {{"name", points[i].name}, {"overrides", points[i].overrides}, {"exit", points[i].status}};
+        if (!points[i].run_dir.empty()) pj["run_dir"] = fs::relative(points[i].run_dir, dir.path()).string();
+        if (results[i].is_object()) pj["results"] = results[i];
+        summary_json["points"].push_back(pj);
+        if (points[i].status != 0) {
+            ++r.failed;
+            md += fmt::format("\n{} failed (exit {}): see {}.log\n", points[i].name, points[i].status, points[i].name);
+        }
+    }
+
+    // MSE against the swept value, log-log, one line per model (first axis, numeric).
+    if (!sets.empty() && !models.empty()) {
+        const std::string& set = sets.front();
+        std::string dat = "# swept value, then mean MSE per model: " + fmt::format("{}\n", fmt::join(models, " "));
+        bool numeric = true;
+        for (std::size_t i = 0; i < points.size(); ++i) {
+            const std::string v = points[i].overrides.front().substr(points[i].overrides.front().find('=') + 1);
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            numeric = numeric && end && *end == '\0' && x > 0;
+            dat += v;
+            for (const auto& m : models) {
+                auto y = mse_of(i, set, m);
+                dat += y ? fmt::format(" {:.6g}", *y) : " NaN";
+            }
+            dat += "\n";
+        }
+        if (numeric) {
+            write_file_atomic(dir.path() / "sweep.dat", dat);
+            std::string body = fmt::format("  set termoption noenhanced\n  set title \"{}: mean MSE on '{}'\"\n  set grid\n"
+                                           "  set logscale xy\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key outside right\n  plot ",
+                                           name, set, axes.front().key);
+            for (std::size_t m = 0; m < models.size(); ++m)
+                body += fmt::format("{}\"sweep.dat\" using 1:{} with linespoints lw 2 title \"{}\"", m ? ", " : "", m + 2, models[m]);
+            write_file_atomic(dir.path() / "sweep.gp", gnuplot_begin("sweep") + body + "\n" + gnuplot_end());
+            if (render_gnuplot(dir.path() / "sweep.gp")) md += "\n![MSE against the swept value](sweep.png)\n";
+            else console.log(LogLevel::warning, "sweep", gnuplot_missing_hint(dir.path()));
+        }
+    }
+    write_file_atomic(dir.path() / "summary.md", md);
+    write_file_atomic(dir.path() / "summary.json", summary_json.dump(2) + "\n");
+    dir.commit();
+    r.dir = dir.final_path();
+    r.summary = md;
+    return r;
+}
+
+}  // namespace sigx::host

@@ -1,0 +1,177 @@
+#include "lsq.hpp"
+#include "phasor.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace sigx::classical {
+
+namespace {
+
+using Matrix = std::vector<double>;  // row-major, n x n
+
+// Inverse of a symmetric positive definite matrix (Gram + ridge) by Cholesky.
+Matrix spd_inverse(Matrix g, std::size_t n, double ridge) {
+    double trace = 0;
+    for (std::size_t i = 0; i < n; ++i) trace += g[i * n + i];
+    for (std::size_t i = 0; i < n; ++i) g[i * n + i] += ridge + 1e-12 * trace / static_cast<double>(n) + 1e-300;
+    for (std::size_t j = 0; j < n; ++j) {  // g <- L (lower triangle)
+        double d = g[j * n + j];
+        for (std::size_t k = 0; k < j; ++k) d -= g[j * n + k] * g[j * n + k];
+        d = std::sqrt(std::max(d, 1e-300));
+        g[j * n + j] = d;
+        for (std::size_t i = j + 1; i < n; ++i) {
+            double s = g[i * n + j];
+            for (std::size_t k = 0; k < j; ++k) s -= g[i * n + k] * g[j * n + k];
+            g[i * n + j] = s / d;
+        }
+    }
+    Matrix inv(n * n, 0.0);
+    std::vector<double> col(n);
+    for (std::size_t c = 0; c < n; ++c) {
+        for (std::size_t i = 0; i < n; ++i) {  // L y = e_c
+            double s = (i == c) ? 1.0 : 0.0;
+            for (std::size_t k = 0; k < i; ++k) s -= g[i * n + k] * col[k];
+            col[i] = s / g[i * n + i];
+        }
+        for (std::size_t i = n; i-- > 0;) {  // L^T x = y
+            double s = col[i];
+            for (std::size_t k = i + 1; k < n; ++k) s -= g[k * n + i] * col[k];
+            col[i] = s / g[i * n + i];
+        }
+        for (std::size_t i = 0; i < n; ++i) inv[i * n + c] = col[i];
+    }
+    return inv;
+}
+
+// In window-relative time tau = 0 .. M-1 the basis cos(w_k tau), sin(w_k tau) does not
+// depend on where the window lies, so its Gram matrix depends on the length M only.
+class WindowGram {
+public:
+    explicit WindowGram(std::vector<double> omegas) : w_(std::move(omegas)), n_(2 * w_.size()), g_(n_ * n_, 0.0) {}
+    void grow() {  // adds tau = length()
+        std::vector<double> f(n_);
+        const double tau = static_cast<double>(length_);
+        for (std::size_t k = 0; k < w_.size(); ++k) f[2 * k] = std::cos(w_[k] * tau), f[2 * k + 1] = std::sin(w_[k] * tau);
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) g_[i * n_ + j] += f[i] * f[j];
+        ++length_;
+    }
+    std::size_t length() const { return length_; }
+    Matrix inverse(double ridge) const { return spd_inverse(g_, n_, ridge); }
+
+private:
+    std::vector<double> w_;
+    std::size_t n_, length_ = 0;
+    Matrix g_;
+};
+
+}  // namespace
+
+std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record, const LsqOptions& options) {
+    const std::size_t window = options.window;
+    const std::size_t n = record.size(), kc = record.components.size(), dim = 2 * kc;
+    std::vector<std::vector<std::complex<double>>> out(kc, std::vector<std::complex<double>>(n));
+    if (n == 0 || kc == 0) return out;
+    const bool whole = window == 0 || window >= n;
+    const std::size_t w = whole ? n : window;
+
+    std::vector<double> omegas;
+    std::vector<Phasor> now, start;  // e^{-i w t} at the newest sample and at the window's first
+    for (const auto& c : record.components) {
+        omegas.push_back(two_pi * c.frequency / record.sample_rate);
+        now.emplace_back(c.frequency, record.sample_rate, record.start_time);
+    }
+    start = now;
+    WindowGram gram(omegas);
+    Matrix inv;
+    std::vector<std::complex<double>> last(kc);  // e^{i w_k (M - 1)}: the window's last sample
+
+    // X_k = sum over the window of x[m] e^{-i w_k t_m}: a running sum, the products that
+    // leave the window kept in a ring buffer.
+    std::vector<std::complex<double>> x(kc);
+    std::vector<std::vector<std::complex<double>>> ring(kc, std::vector<std::complex<double>>(w));
+    std::vector<double> b(dim), coef(dim);
+
+    // coef = G^-1 b, where b are the window's correlations with the relative basis:
+    // C_k = X_k e^{+i w_k t_s};  sum x cos = Re C_k,  sum x sin = -Im C_k.
+    auto fit = [&] {
+        for (std::size_t k = 0; k < kc; ++k) {
+            const std::complex<double> c = x[k] * std::conj(start[k].value());
+            b[2 * k] = c.real(), b[2 * k + 1] = -c.imag();
+        }
+        for (std::size_t i = 0; i < dim; ++i) {
+            double s = 0;
+            for (std::size_t j = 0; j < dim; ++j) s += inv[i * dim + j] * b[j];
+            coef[i] = s;
+        }
+    };
+    // a cos(w tau) + b sin(w tau) = Re((a - i b) e^{i w tau})
+    auto analytic = [&](std::size_t k, double tau) {
+        return std::complex<double>(coef[2 * k], -coef[2 * k + 1]) * std::polar(1.0, omegas[k] * tau);
+    };
+
+    for (std::size_t t = 0; t < n; ++t) {
+        const std::size_t slot = t % w;
+        for (std::size_t k = 0; k < kc; ++k) {
+            const std::complex<double> p = record.mix[t] * now[k].value();
+            if (t >= w) x[k] -= ring[k][slot], start[k].advance();
+            ring[k][slot] = p;
+            x[k] += p;
+            now[k].advance();
+        }
+        if (gram.length() < w) {
+            gram.grow();
+            if (!whole || gram.length() == w) inv = gram.inverse(options.ridge);  // fixed once the window is full
+            for (std::size_t k = 0; k < kc; ++k) last[k] = std::polar(1.0, omegas[k] * static_cast<double>(gram.length() - 1));
+        }
+        if (!whole) {
+            fit();
+            for (std::size_t k = 0; k < kc; ++k) out[k][t] = std::complex<double>(coef[2 * k], -coef[2 * k + 1]) * last[k];
+        }
+    }
+    if (whole) {
+        fit();
+        for (std::size_t k = 0; k < kc; ++k)
+            for (std::size_t t = 0; t < n; ++t) out[k][t] = analytic(k, static_cast<double>(t));
+    }
+    return out;
+}
+
+std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& records, const LsqOptions& options) {
+    if (records.empty()) throw std::runtime_error("calibration needs at least one training record");
+    const std::size_t kc = records.front()->components.size();
+    // Per component, the normal equations of reference = gr Re(W) - gi Im(W).
+    std::vector<double> srr(kc), sii(kc), sri(kc), syr(kc), syi(kc);
+    for (const Signal* r : records) {
+        if (r->components.size() != kc) throw std::runtime_error("training records differ in their components");
+        const auto w = lsq_analytic(*r, options);
+        for (std::size_t k = 0; k < kc; ++k)
+            for (std::size_t t = 0; t < r->size(); ++t) {
+                const double re = w[k][t].real(), im = -w[k][t].imag(), y = r->components[k].reference[t];  // Re(gW) = gr re + gi im
+                srr[k] += re * re, sii[k] += im * im, sri[k] += re * im, syr[k] += y * re, syi[k] += y * im;
+            }
+    }
+    std::vector<std::complex<double>> gains(kc);
+    for (std::size_t k = 0; k < kc; ++k) {
+        const double det = srr[k] * sii[k] - sri[k] * sri[k];
+        if (!(std::abs(det) > 0)) throw std::runtime_error("calibration is singular: the training records carry no signal");
+        const double gr = (syr[k] * sii[k] - syi[k] * sri[k]) / det;
+        const double gi = (srr[k] * syi[k] - sri[k] * syr[k]) / det;
+        gains[k] = {gr, gi};  // estimate = gr Re W + gi (-Im W) = Re((gr + i gi) W)
+    }
+    return gains;
+}
+
+Prediction lsq_predict(const Signal& record, const LsqOptions& options, const std::vector<std::complex<double>>* gains) {
+    const auto w = lsq_analytic(record, options);
+    Prediction p;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+        const std::complex<double> g = gains ? gains->at(k) : std::complex<double>(1.0 / record.components[k].mix_gain, 0.0);
+        Samples& y = p.components.emplace_back(record.size());
+        for (std::size_t t = 0; t < y.size(); ++t) y[t] = (g * w[k][t]).real();
+    }
+    return p;
+}
+
+}  // namespace sigx::classical

@@ -1,0 +1,33 @@
+// Least-squares fit of a sine and a cosine at each known frequency, jointly, over the
+// whole record or over a causal sliding window, and the calibration that maps the fit's
+// analytic estimate onto the clean target (a complex gain per component, fitted on
+// training records). Shared by the lsq model and the diagnose evaluator.
+#pragma once
+
+#include <sigx/signal.hpp>
+
+#include <complex>
+#include <vector>
+
+namespace sigx::classical {
+
+// How the fit is made: over the whole record (window = 0) or over the last `window`
+// samples (causal), with Tikhonov regularisation `ridge` (added to the Gram matrix, in
+// squared mix units): negligible for long windows, it keeps the fits of the first few
+// samples of a causal window from amplifying noise without bound.
+struct LsqOptions {
+    std::size_t window = 0;
+    double ridge = 0.01;
+};
+
+// Per component, per sample: W such that the estimate of the component's contribution to
+// the mix is Re(W). In a causal window, W at sample t uses only samples (t - N, t].
+std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record, const LsqOptions& options);
+
+// Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records.
+std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& records, const LsqOptions& options);
+
+// The component estimates Re(g_k W_k); without calibration g_k = 1 / mix_gain.
+Prediction lsq_predict(const Signal& record, const LsqOptions& options, const std::vector<std::complex<double>>* gains);
+
+}  // namespace sigx::classical
