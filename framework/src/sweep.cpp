@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -64,6 +65,7 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
         return Origin{r.path ? *r.path : src.file.string(), static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
     };
     if (!n->is_table()) throw ConfigError(where(n->source()), "[sweep] must be a table of \"key.path\" = [values]");
+    std::vector<toml::source_index> lines;
     for (auto&& [key, value] : *n->as_table()) {
         SweepAxis axis{std::string(key.str()), {}};
         if (axis.key == "sweep" || axis.key.rfind("sweep.", 0) == 0)
@@ -72,8 +74,15 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
             throw ConfigError(where(value.source()), fmt::format("sweep.\"{}\" must be a non-empty array of values", axis.key));
         for (const auto& v : *value.as_array()) axis.values.push_back(toml_text(v));
         axes.push_back(std::move(axis));
+        lines.push_back(key.source().begin.line);
     }
-    return axes;
+    // toml++ sorts keys; keep the file's order (the first axis is the plot's x axis).
+    std::vector<std::size_t> order(axes.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lines[a] < lines[b]; });
+    std::vector<SweepAxis> sorted;
+    for (std::size_t i : order) sorted.push_back(std::move(axes[i]));
+    return sorted;
 }
 
 std::vector<std::vector<std::string>> sweep_points(const std::vector<SweepAxis>& axes) {

@@ -138,8 +138,33 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
     return out;
 }
 
-std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& records, const LsqOptions& options) {
-    if (records.empty()) throw std::runtime_error("calibration needs at least one training record");
+namespace {
+// Samples [begin, end) of a record as a record of its own.
+Signal slice(const Signal& r, std::size_t begin, std::size_t end) {
+    Signal s;
+    s.sample_rate = r.sample_rate;
+    s.start_time = r.time(begin);
+    s.mix.assign(r.mix.begin() + static_cast<std::ptrdiff_t>(begin), r.mix.begin() + static_cast<std::ptrdiff_t>(end));
+    for (const auto& c : r.components) {
+        Component part = c;
+        part.reference.assign(c.reference.begin() + static_cast<std::ptrdiff_t>(begin), c.reference.begin() + static_cast<std::ptrdiff_t>(end));
+        s.components.push_back(std::move(part));
+    }
+    return s;
+}
+}  // namespace
+
+std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& given, const LsqOptions& options,
+                                                  std::size_t segments) {
+    if (given.empty()) throw std::runtime_error("calibration needs at least one training record");
+    std::vector<Signal> pieces;
+    std::vector<const Signal*> records = given;
+    if (options.window == 0 && segments > 1) {
+        records.clear();
+        for (const Signal* r : given)
+            for (std::size_t i = 0; i < segments; ++i) pieces.push_back(slice(*r, r->size() * i / segments, r->size() * (i + 1) / segments));
+        for (const auto& p : pieces) records.push_back(&p);
+    }
     const std::size_t kc = records.front()->components.size();
     // Per component, the normal equations of reference = gr Re(W) - gi Im(W).
     std::vector<double> srr(kc), sii(kc), sri(kc), syr(kc), syi(kc);

@@ -24,8 +24,14 @@ struct LsqOptions {
 // the mix is Re(W). In a causal window, W at sample t uses only samples (t - N, t].
 std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record, const LsqOptions& options);
 
-// Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records.
-std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& records, const LsqOptions& options);
+// Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records. A
+// whole-record fit is a single complex amplitude per record, which two calibration
+// parameters match exactly: with one record the calibration would fit that record's
+// noise (at phase_scale = 1, garbage of MSE >> 0.5). So whole-record calibration cuts
+// each record into `segments` pieces and fits each on its own: independent draws
+// against which the gains are estimated, not interpolated.
+std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& records, const LsqOptions& options,
+                                                  std::size_t segments = 10);
 
 // The component estimates Re(g_k W_k); without calibration g_k = 1 / mix_gain.
 Prediction lsq_predict(const Signal& record, const LsqOptions& options, const std::vector<std::complex<double>>* gains);

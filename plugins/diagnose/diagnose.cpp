@@ -1,7 +1,7 @@
 // diagnose: judges the task before any model is trained. Per component it measures how
 // much the mix says about the target: the correlation of mix and target, and the MSE
-// that calibrated least squares (the near-optimal classical estimator) reaches on the
-// test sets, against the floor of predicting zero. When even that estimator stays near
+// that calibrated least squares (the near-optimal classical estimator, or predicting zero
+// where that is better) reaches on the test sets, against the floor of predicting zero. When even that estimator stays near
 // the floor, it says in plain words that no model can learn the task. Its numbers also
 // go into the report as the "(classical bound)" row.
 #include "../classical/lsq.hpp"
@@ -10,13 +10,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace {
 
+// The classical bound of one component: the better of calibrated least squares and
+// predicting zero (a calibration fitted to noise, as at phase_scale = 1 with one training
+// record, can do worse than zero; the floor is always available).
 struct Pooled {
     double se = 0, floor = 0, n = 0;
-    double mse() const { return se / n; }
+    double mse() const { return std::min(se, floor) / n; }
     double floor_mse() const { return floor / n; }
 };
 

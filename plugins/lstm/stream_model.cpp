@@ -83,6 +83,9 @@ public:
                         .help("samples read and emitted per recurrent step (1: the sample-by-sample form)"));
         p.push_back(ParamSpec::integer("bptt", 50).range(1, 100000)
                         .help("recurrent steps per truncated-BPTT chunk; state is detached after each"));
+        p.push_back(ParamSpec::integer("train_segment", 0).at_least(0)
+                        .help("causal training restarts the state every this many steps, at a random offset per "
+                              "epoch, so the model practises locking on from nothing; 0: only at record starts"));
         p.push_back(ParamSpec::boolean("bidirectional", false)
                         .help("also read the record backwards (non-causal); trains on independent chunks"));
         return p;
@@ -91,7 +94,7 @@ public:
     StreamModel(const Params& p, Conditioning cond)
         : conditioning_(cond), frame_(p.integer("samples_per_step")), bptt_(p.integer("bptt")),
           hidden_(p.integer("hidden")), layers_(p.integer("layers")), dropout_(p.real("dropout")),
-          bidirectional_(p.boolean("bidirectional")) {}
+          train_segment_(p.integer("train_segment")), bidirectional_(p.boolean("bidirectional")) {}
 
     torch::nn::Module& module() override { return *net(); }
 
@@ -120,6 +123,7 @@ public:
     // the chunks as independent windows, in an order shuffled by `seed`.
     std::int64_t begin_pass(Split split, std::int64_t batch_size, std::uint64_t seed) override {
         pass_.clear();
+        std::mt19937_64 rng(seed);
         for (std::size_t g = 0; g < groups_.size(); ++g) {
             const auto& grp = groups_[g];
             const std::int64_t end = split == Split::train ? grp.train_steps : grp.input.size(1);
@@ -130,14 +134,20 @@ public:
                 const std::int64_t n = std::min(block, rows - r);
                 // A causal model's validation first warms its state up over the training part.
                 if (split == Split::validation && !bidirectional_) pass_.push_back({g, r, n, 0, start, true, false});
-                for (std::int64_t s = start; s < end; s += bptt_)
-                    pass_.push_back({g, r, n, s, std::min(bptt_, end - s), s == 0 || bidirectional_, true});
+                // Restart points: the record's start and, with train_segment, every segment.
+                std::int64_t next_restart = end;
+                const bool segmented = split == Split::train && train_segment_ > 0 && !bidirectional_;
+                if (segmented) next_restart = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(train_segment_)) + 1;
+                for (std::int64_t s = start; s < end;) {
+                    const std::int64_t len = std::min({bptt_, end - s, segmented ? next_restart - s : bptt_});
+                    const bool restart = segmented && s == next_restart - train_segment_;
+                    pass_.push_back({g, r, n, s, len, s == 0 || bidirectional_ || restart, true});
+                    s += len;
+                    if (segmented && s == next_restart) next_restart += train_segment_;
+                }
             }
         }
-        if (bidirectional_ && split == Split::train) {
-            std::mt19937_64 rng(seed);
-            std::shuffle(pass_.begin(), pass_.end(), rng);
-        }
+        if (bidirectional_ && split == Split::train) std::shuffle(pass_.begin(), pass_.end(), rng);
         return static_cast<std::int64_t>(pass_.size());
     }
 
@@ -199,6 +209,7 @@ private:
     Conditioning conditioning_;
     std::int64_t frame_, bptt_, hidden_, layers_;
     double dropout_;
+    std::int64_t train_segment_;
     bool bidirectional_;
     std::int64_t selectors_ = 0;
     StreamNet net_{nullptr};

@@ -11,6 +11,7 @@ namespace sigx::test {
 
 fs::path plugin_dir() { return SIGX_TEST_PLUGIN_DIR; }
 fs::path broken_dir() { return SIGX_TEST_BROKEN_DIR; }
+fs::path fixture_dir() { return SIGX_TEST_FIXTURE_DIR; }
 fs::path sigx_exe() { return SIGX_TEST_SIGX_EXE; }
 fs::path data_dir() { return SIGX_TEST_DATA_DIR; }
 fs::path pipeline_dir() { return SIGX_TEST_PIPELINE_DIR; }

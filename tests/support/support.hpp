@@ -16,6 +16,7 @@ namespace fs = std::filesystem;
 
 fs::path plugin_dir();    // build/plugins: the built-in plugins
 fs::path broken_dir();    // build/tests/broken: the loader's test libraries
+fs::path fixture_dir();   // build/tests/fixtures: healthy test-only plugins
 fs::path sigx_exe();      // build/sigx
 fs::path data_dir();      // tests/data
 fs::path pipeline_dir();  // tests/pipeline

@@ -151,6 +151,27 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
         CHECK(e.batch(8).reset);  // the second record starts afresh
         CHECK((e.batch(8).input - b0.input.narrow(0, 4, 4)).abs().max().item<float>() == 0.0f);
     }
+    SECTION("train_segment restarts the state at a random offset, then every segment") {
+        auto seg = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}},
+                                                       {"bptt", std::int64_t{25}}, {"train_segment", std::int64_t{60}}}));
+        ext(*seg).prepare(data, 0.2);
+        for (std::uint64_t seed : {1u, 2u, 3u}) {
+            const std::int64_t n = ext(*seg).begin_pass(Split::train, 16, seed);
+            std::int64_t t = 0, first_restart = -1, covered = 0;
+            for (std::int64_t i = 0; i < n; ++i) {
+                TorchBatch b = ext(*seg).batch(i);
+                CHECK(b.input.size(1) <= 25);
+                if (b.reset && t > 0) {
+                    if (first_restart < 0) first_restart = t;
+                    CHECK((t - first_restart) % 60 == 0);  // then every 60 steps
+                }
+                t += b.input.size(1), covered += b.input.size(1);
+            }
+            CHECK(covered == 200);  // every training step exactly once
+            CHECK(first_restart >= 1);
+            CHECK(first_restart <= 60);
+        }
+    }
     SECTION("state carries from chunk to chunk and reset forgets it") {
         torch::NoGradGuard g;
         e.reset_state();
