@@ -1,17 +1,23 @@
-# sigx_add_plugin(NAME SOURCES src... [LINK targets...] [ALLOW_UNDEFINED])
+# sigx_add_plugin(NAME SOURCES src... [LINK targets...] [TORCH] [ALLOW_UNDEFINED])
 #
 # Builds a sigx plugin library: a MODULE named sigx_<NAME>.so with hidden visibility (only
-# the registration record is exported), linked against the SDK, placed in the plugin
-# folder and installed to the plugin install folder. Undefined symbols are an error at
-# link time unless ALLOW_UNDEFINED is given.
+# the registration record is exported), linked against the SDK (and LibTorch with TORCH),
+# placed in SIGX_PLUGIN_OUTPUT_DIR when set and installed to SIGX_PLUGIN_INSTALL_DIR.
+# Undefined symbols are an error at link time unless ALLOW_UNDEFINED is given.
 function(sigx_add_plugin name)
-  cmake_parse_arguments(ARG "ALLOW_UNDEFINED" "" "SOURCES;LINK" ${ARGN})
+  cmake_parse_arguments(ARG "ALLOW_UNDEFINED;TORCH" "" "SOURCES;LINK" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "sigx_add_plugin(${name}): SOURCES is required")
   endif()
   set(target sigx_plugin_${name})
   add_library(${target} MODULE ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE sigx::sdk ${ARG_LINK})
+  if(ARG_TORCH)
+    if(NOT TARGET torch)
+      find_package(Torch REQUIRED)
+    endif()
+    target_link_libraries(${target} PRIVATE torch)
+  endif()
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME "sigx_${name}"

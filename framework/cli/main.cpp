@@ -1,9 +1,12 @@
 // sigx: the command-line host. Loads plugins, validates and runs pipeline files.
+#include <sigx/host/check.hpp>
 #include <sigx/host/errors.hpp>
+#include <sigx/host/graph.hpp>
 #include <sigx/host/loader.hpp>
 #include <sigx/host/pipeline.hpp>
 #include <sigx/host/run_dir.hpp>
 #include <sigx/host/runner.hpp>
+#include <sigx/host/scaffold.hpp>
 #include <sigx/host/services.hpp>
 #include <sigx/host/sweep.hpp>
 
@@ -27,6 +30,8 @@ struct Options {
     std::string out = "runs";
     std::string resume;
     int jobs = 1;
+    std::string kind = "model";
+    std::string dir;
     std::string name;
     bool json = false;
     bool quiet = false;
@@ -174,6 +179,37 @@ int cmd_run(Options o) {
     return exit_ok;
 }
 
+int cmd_graph(const Options& o) {
+    Registry registry;
+    const PipelineSource src = load(o, registry);
+    std::cout << pipeline_dot(validate_pipeline(src, registry));
+    return exit_ok;
+}
+
+int cmd_check(const Options& o) {
+    Console console(true);
+    const std::vector<CheckResult> results = check_library(o.file, make_registry(o), console);
+    int failed = 0;
+    for (const auto& r : results) {
+        failed += !r.pass;
+        fmt::print("{}  {}{}{}\n", r.pass ? "PASS" : "FAIL", r.plugin.empty() ? "" : r.plugin + ": ", r.check,
+                   r.pass ? "" : " -- " + r.detail);
+    }
+    fmt::print("{}: {} passed, {} failed\n", o.file, results.size() - failed, failed);
+    return failed == 0 ? exit_ok : exit_plugin;
+}
+
+int cmd_new_plugin(const Options& o) {
+    const std::map<std::string, Kind> kinds = {{"generator", Kind::generator}, {"model", Kind::model},
+                                               {"trainer", Kind::trainer}, {"evaluator", Kind::evaluator}};
+    const auto files = scaffold_plugin(kinds.at(o.kind), o.name, o.dir);
+    for (const auto& f : files) fmt::print("wrote {}\n", f.string());
+    fmt::print("\nnext:\n  cmake -S {0} -B {0}/build -DCMAKE_PREFIX_PATH=<sigx install prefix> && cmake --build {0}/build\n"
+               "  ctest --test-dir {0}/build\n  SIGX_PLUGIN_PATH={0}/build/plugins sigx run {0}/pipeline.toml\n",
+               o.dir);
+    return exit_ok;
+}
+
 void on_signal(int) {
     if (cancel_flag().exchange(true)) std::_Exit(exit_interrupted);  // second Ctrl-C: stop now
 }
@@ -207,6 +243,22 @@ int main(int argc, char** argv) {
     inspect->add_option("name", o.name, "plugin name")->required();
     inspect->add_flag("--json", o.json, "machine-readable output");
 
+    auto* graph = app.add_subcommand("graph", "print a pipeline's wiring as Graphviz DOT");
+    graph->add_option("file", o.file, "pipeline TOML file")->required();
+    graph->add_option("overrides", o.overrides, "key=value overrides");
+
+    auto* check = app.add_subcommand("check", "conformance checks of a plugin library (pass/fail per check)");
+    check->add_option("library", o.file, "the plugin's .so file")->required()->check(CLI::ExistingFile);
+
+    auto* create = app.add_subcommand("new", "create a project");
+    create->require_subcommand(1);
+    auto* new_plugin = create->add_subcommand("plugin", "an out-of-tree plugin project built against the installed SDK");
+    new_plugin->add_option("--kind", o.kind, "generator, model, trainer or evaluator")
+        ->check(CLI::IsMember({"generator", "model", "trainer", "evaluator"}))
+        ->capture_default_str();
+    new_plugin->add_option("name", o.name, "plugin name, e.g. my.bandpass")->required();
+    new_plugin->add_option("dir", o.dir, "folder to create")->required();
+
     app.footer("Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 plugin error, 130 interrupted.\n"
                "Plugins are searched in the built-in folder, SIGX_PLUGIN_PATH, --plugin-path and [plugins] paths.");
     try {
@@ -223,6 +275,9 @@ int main(int argc, char** argv) {
         if (*validate) return cmd_validate(o);
         if (*plugins) return cmd_plugins(o);
         if (*inspect) return cmd_inspect(o);
+        if (*graph) return cmd_graph(o);
+        if (*check) return cmd_check(o);
+        if (*new_plugin) return cmd_new_plugin(o);
     } catch (const ConfigError& e) {
         fmt::print(stderr, "error: {}\n", e.what());
         return exit_config;

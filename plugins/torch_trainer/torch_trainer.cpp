@@ -115,7 +115,12 @@ public:
         const auto dir = host.output_dir();
         const auto checkpoint = dir / "checkpoint.pt";
         if (std::filesystem::exists(checkpoint)) {
-            restore(checkpoint, module, *optimizer, st, device);
+            try {
+                restore(checkpoint, module, *optimizer, st, device);
+            } catch (const std::exception& e) {
+                throw std::runtime_error(fmt::format("cannot resume from {}: it does not fit this model ({}); delete it to "
+                                                     "train from scratch", checkpoint.string(), e.what()));
+            }
             host.info(fmt::format("resumed from {} after epoch {}", checkpoint.string(), st.epoch));
         }
 

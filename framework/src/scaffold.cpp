@@ -1,0 +1,399 @@
+#include <sigx/host/scaffold.hpp>
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <fstream>
+#include <map>
+
+namespace sigx::host {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Replaces @KEY@ in a template.
+std::string fill(std::string text, const std::map<std::string, std::string>& values) {
+    for (const auto& [key, value] : values) {
+        const std::string tag = "@" + key + "@";
+        for (auto pos = text.find(tag); pos != std::string::npos; pos = text.find(tag, pos + value.size()))
+            text.replace(pos, tag.size(), value);
+    }
+    return text;
+}
+
+const char* const cmake_template = R"TPL(# The @NAME@ sigx plugin, built against an installed sigx SDK:
+#   cmake -S . -B build -DCMAKE_PREFIX_PATH=<sigx prefix> && cmake --build build
+#   ctest --test-dir build            # unit test + `sigx check` on the library
+#   SIGX_PLUGIN_PATH=$PWD/build/plugins sigx run pipeline.toml
+cmake_minimum_required(VERSION 3.20)
+project(@BASE@_plugin VERSION 0.1.0 LANGUAGES CXX)
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+if(NOT CMAKE_BUILD_TYPE)
+  set(CMAKE_BUILD_TYPE Release)
+endif()
+
+find_package(sigx 0.1 REQUIRED)
+
+set(SIGX_PLUGIN_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins")
+sigx_add_plugin(@BASE@ SOURCES src/plugin.cpp)
+
+enable_testing()
+find_package(Catch2 2 REQUIRED)
+add_executable(@BASE@_test tests/@BASE@_test.cpp)
+target_include_directories(@BASE@_test PRIVATE src)
+target_link_libraries(@BASE@_test PRIVATE sigx::sdk Catch2::Catch2)
+add_test(NAME @BASE@_test COMMAND @BASE@_test)
+add_test(NAME @BASE@_check COMMAND "${SIGX_EXECUTABLE}" check $<TARGET_FILE:sigx_plugin_@BASE@>)
+)TPL";
+
+const char* const plugin_cpp = R"TPL(// Registers the plugin class; the host finds it by the name in its descriptor.
+#include "@BASE@.hpp"
+
+using @CLASS@ = @BASE@_plugin::@CLASS@;
+SIGX_PLUGIN(@CLASS@)
+)TPL";
+
+const std::map<Kind, const char*> class_templates = {
+    {Kind::model, R"TPL(// @NAME@: a sigx model. Replace predict() with your extractor.
+#pragma once
+
+#include <sigx/sigx.hpp>
+
+namespace @BASE@_plugin {
+
+class @CLASS@ final : public sigx::Model {
+public:
+    static sigx::Descriptor describe() {
+        return {"@NAME@", sigx::Kind::model, "0.1.0", "exponential moving average of the mix, per component",
+                {sigx::ParamSpec::real("alpha", 0.1).range(0.0, 1.0).help("smoothing factor: weight of each new sample")}, false};
+    }
+    explicit @CLASS@(const sigx::Params& p) : alpha_(p.real("alpha")) {}
+
+    sigx::Prediction predict(const sigx::Signal& record, sigx::Host&) override {
+        sigx::Prediction out;
+        for (const auto& c : record.components) {
+            sigx::Samples& y = out.components.emplace_back(record.size());
+            double state = 0;
+            for (std::size_t n = 0; n < record.size(); ++n) {
+                state += alpha_ * (record.mix[n] - state);
+                y[n] = state / c.mix_gain;
+            }
+        }
+        return out;
+    }
+
+private:
+    double alpha_;
+};
+
+}  // namespace @BASE@_plugin
+)TPL"},
+    {Kind::generator, R"TPL(// @NAME@: a sigx generator. Replace record() with your data.
+#pragma once
+
+#include <sigx/sigx.hpp>
+
+#include <cmath>
+#include <random>
+
+namespace @BASE@_plugin {
+
+class @CLASS@ final : public sigx::Generator {
+public:
+    static sigx::Descriptor describe() {
+        return {"@NAME@", sigx::Kind::generator, "0.1.0", "one sinusoid in white noise",
+                {sigx::ParamSpec::real("frequency", 5.0).positive().help("Hz"),
+                 sigx::ParamSpec::real("noise", 0.1).at_least(0.0).help("standard deviation of the noise"),
+                 sigx::ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
+                 sigx::ParamSpec::real("duration", 2.0).positive().help("seconds per record")},
+                false};
+    }
+    explicit @CLASS@(const sigx::Params& p)
+        : f_(p.real("frequency")), noise_(p.real("noise")), fs_(p.real("sample_rate")), duration_(p.real("duration")) {
+        if (f_ >= fs_ / 2) throw sigx::ParamError("frequency", "must be below Nyquist (sample_rate / 2)");
+    }
+
+    sigx::Dataset generate(sigx::Host& host) override {
+        return {{record(host.seed())}, {{"test", {record(host.seed() + 1)}}}};
+    }
+
+private:
+    sigx::Signal record(std::uint64_t seed) const {
+        sigx::Signal s;
+        s.sample_rate = fs_;
+        const auto n = static_cast<std::size_t>(duration_ * fs_);
+        sigx::Component c{"f", f_, 1.0, sigx::Samples(n)};
+        s.mix.resize(n);
+        std::mt19937_64 rng(seed);
+        std::normal_distribution<double> gauss(0.0, noise_);
+        for (std::size_t i = 0; i < n; ++i) {
+            c.reference[i] = std::sin(2 * M_PI * f_ * s.time(i));
+            s.mix[i] = c.reference[i] + gauss(rng);
+        }
+        s.components.push_back(std::move(c));
+        return s;
+    }
+    double f_, noise_, fs_, duration_;
+};
+
+}  // namespace @BASE@_plugin
+)TPL"},
+    {Kind::trainer, R"TPL(// @NAME@: a sigx trainer. This one hands the data to the model's own fit(); replace
+// train() with your optimisation (e.g. through the sigx.torch.model extension).
+#pragma once
+
+#include <sigx/sigx.hpp>
+
+namespace @BASE@_plugin {
+
+class @CLASS@ final : public sigx::Trainer {
+public:
+    static sigx::Descriptor describe() {
+        return {"@NAME@", sigx::Kind::trainer, "0.1.0", "lets the model fit itself, and logs how long it took",
+                {sigx::ParamSpec::boolean("verbose", true).help("log a line per fit")}, false};
+    }
+    explicit @CLASS@(const sigx::Params& p) : verbose_(p.boolean("verbose")) {}
+
+    void train(sigx::Model& model, const sigx::Dataset& data, sigx::Host& host) override {
+        model.fit(data, host);
+        if (verbose_) host.info("fitted on " + std::to_string(data.train.size()) + " training record(s)");
+    }
+
+private:
+    bool verbose_;
+};
+
+}  // namespace @BASE@_plugin
+)TPL"},
+    {Kind::evaluator, R"TPL(// @NAME@: a sigx evaluator. Replace evaluate() with your metric.
+#pragma once
+
+#include <sigx/sigx.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace @BASE@_plugin {
+
+class @CLASS@ final : public sigx::Evaluator {
+public:
+    static sigx::Descriptor describe() {
+        return {"@NAME@", sigx::Kind::evaluator, "0.1.0", "largest absolute error per component",
+                {sigx::ParamSpec::real("scale", 1.0).positive().help("multiplies every reported value")}, false};
+    }
+    explicit @CLASS@(const sigx::Params& p) : scale_(p.real("scale")) {}
+
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>& outputs,
+                                       sigx::Host&) override {
+        std::vector<sigx::Metric> out;
+        for (std::size_t s = 0; s < data.tests.size(); ++s)
+            for (const auto& o : outputs) {
+                const auto& set = data.tests[s];
+                if (set.records.empty()) continue;
+                for (std::size_t c = 0; c < set.records.front().components.size(); ++c) {
+                    double worst = 0;
+                    for (std::size_t r = 0; r < set.records.size(); ++r) {
+                        const auto& ref = set.records[r].components[c].reference;
+                        for (std::size_t n = 0; n < ref.size(); ++n)
+                            worst = std::max(worst, std::abs(o.predictions[s][r].components[c][n] - ref[n]));
+                    }
+                    out.push_back({set.name, o.model, set.records.front().components[c].label, "max_abs_error", scale_ * worst});
+                }
+            }
+        return out;
+    }
+
+private:
+    double scale_;
+};
+
+}  // namespace @BASE@_plugin
+)TPL"},
+};
+
+const std::map<Kind, const char*> test_templates = {
+    {Kind::model, R"TPL(    auto m = make<@BASE@_plugin::@CLASS@>();
+    const sigx::Signal s = sine_record();
+    const sigx::Prediction p = m.predict(s, host);
+    REQUIRE(p.components.size() == 1);
+    REQUIRE(p.components[0].size() == s.size());
+    // A smoothed sine keeps its sign for most of each half period.
+    int agree = 0;
+    for (std::size_t n = 0; n < s.size(); ++n) agree += (p.components[0][n] > 0) == (s.components[0].reference[n] > 0);
+    CHECK(agree > static_cast<int>(s.size()) * 3 / 4);
+)TPL"},
+    {Kind::generator, R"TPL(    auto g = make<@BASE@_plugin::@CLASS@>();
+    const sigx::Dataset d = g.generate(host);
+    REQUIRE(d.train.size() == 1);
+    REQUIRE(d.tests.size() == 1);
+    const sigx::Signal& s = d.train[0];
+    REQUIRE(s.mix.size() == 2000);
+    // mix - reference is the noise: its mean is 0 within 5 standard errors (0.1 / sqrt(2000)).
+    double sum = 0;
+    for (std::size_t n = 0; n < s.size(); ++n) sum += s.mix[n] - s.components[0].reference[n];
+    CHECK(std::abs(sum / 2000) < 5 * 0.1 / std::sqrt(2000.0));
+)TPL"},
+    {Kind::trainer, R"TPL(    struct Counting final : sigx::Model {
+        int fits = 0;
+        void fit(const sigx::Dataset&, sigx::Host&) override { ++fits; }
+        sigx::Prediction predict(const sigx::Signal&, sigx::Host&) override { return {}; }
+    } model;
+    auto t = make<@BASE@_plugin::@CLASS@>();
+    t.train(model, sigx::Dataset{{sine_record()}, {}}, host);
+    CHECK(model.fits == 1);
+    CHECK(host.lines.size() == 1);
+)TPL"},
+    {Kind::evaluator, R"TPL(    auto e = make<@BASE@_plugin::@CLASS@>();
+    const sigx::Signal s = sine_record();
+    sigx::Dataset d{{}, {{"test", {s}}}};
+    sigx::ModelOutput zero{"zero", 0, {{sigx::Prediction{{sigx::Samples(s.size(), 0.0)}}}}, {}};
+    const auto metrics = e.evaluate(d, {zero}, host);
+    REQUIRE(metrics.size() == 1);
+    CHECK(metrics[0].value == Approx(1.0).epsilon(1e-6));  // predicting zero misses a unit sine's peak by 1
+)TPL"},
+};
+
+const char* const test_cpp = R"TPL(// Unit test of @NAME@: constructed from its own schema's defaults, run on a small record.
+#define CATCH_CONFIG_MAIN
+#include "@BASE@.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct TestHost final : sigx::Host {
+    std::vector<std::string> lines;
+    void log(sigx::LogLevel, std::string_view m) override { lines.emplace_back(m); }
+    std::filesystem::path output_dir() override { return std::filesystem::temp_directory_path(); }
+    void progress(const sigx::Progress&) override {}
+    bool cancelled() const override { return false; }
+    std::uint64_t seed() const override { return 1; }
+};
+
+template <class T> T make() { return T(sigx::Params::with_defaults(T::describe().params)); }
+
+// 2 s of a unit 5 Hz sine at 1 kHz, mixed at gain 1 with nothing else.
+sigx::Signal sine_record() {
+    sigx::Signal s;
+    s.sample_rate = 1000;
+    sigx::Component c{"5Hz", 5.0, 1.0, {}};
+    for (int n = 0; n < 2000; ++n) c.reference.push_back(std::sin(2 * M_PI * 5.0 * n / 1000.0));
+    s.mix = c.reference;
+    s.components.push_back(c);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("@NAME@ works with its default parameters") {
+    TestHost host;
+@TEST@}
+
+TEST_CASE("@NAME@ declares a complete schema") {
+    const sigx::Descriptor d = @BASE@_plugin::@CLASS@::describe();
+    CHECK(d.name == "@NAME@");
+    for (const auto& p : d.params) {
+        CHECK_FALSE(p.help_text.empty());
+        CHECK_FALSE(sigx::check_value(p, p.default_value).has_value());
+    }
+}
+)TPL";
+
+const std::map<Kind, const char*> pipeline_templates = {
+    {Kind::model, R"TPL([source]
+plugin = "noisy_sinusoid"
+phase_scale = 0.01
+
+[models.mine]
+plugin = "@NAME@"
+
+[models.fft]
+plugin = "fft.block"
+
+[[evaluate]]
+plugin = "metrics"
+)TPL"},
+    {Kind::generator, R"TPL([source]
+plugin = "@NAME@"
+
+[models.fft]
+plugin = "fft.block"
+
+[[evaluate]]
+plugin = "metrics"
+)TPL"},
+    {Kind::trainer, R"TPL([source]
+plugin = "noisy_sinusoid"
+phase_scale = 0.01
+
+[models.lsq]
+plugin = "lsq"
+
+[[evaluate]]
+plugin = "metrics"
+
+# A trainer fits models whose descriptor says they are trainable, e.g.
+#   [models.lstm]  plugin = "lstm.stateful"  trainer = "mine"
+#   [trainers.mine]  plugin = "@NAME@"
+)TPL"},
+    {Kind::evaluator, R"TPL([source]
+plugin = "noisy_sinusoid"
+phase_scale = 0.01
+
+[models.fft]
+plugin = "fft.block"
+
+[[evaluate]]
+plugin = "metrics"
+
+[[evaluate]]
+plugin = "@NAME@"
+)TPL"},
+};
+
+}  // namespace
+
+std::vector<fs::path> scaffold_plugin(Kind kind, const std::string& name, const fs::path& dir) {
+    if (name.empty()) throw std::runtime_error("the plugin needs a name");
+    std::string base, klass;
+    bool upper = true;
+    for (char c : name) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+            throw std::runtime_error(fmt::format("plugin name '{}': use letters, digits, '.', '_', '-'", name));
+        const bool alnum = std::isalnum(static_cast<unsigned char>(c)) != 0;
+        base += alnum ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
+        if (alnum) klass += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        upper = !alnum;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(klass.front()))) klass = "Plugin" + klass, base = "plugin_" + base;
+    std::error_code ec;
+    if (fs::exists(dir) && !fs::is_empty(dir, ec))
+        throw std::runtime_error(fmt::format("{} exists and is not empty; choose a new folder", dir.string()));
+
+    // A trainer's sample test needs no data helper; keep the code of the other kinds.
+    const std::map<std::string, std::string> values = {{"NAME", name}, {"BASE", base}, {"CLASS", klass},
+                                                       {"TEST", fill(test_templates.at(kind), {{"BASE", base}, {"CLASS", klass}})}};
+    const std::vector<std::pair<fs::path, std::string>> files = {
+        {"CMakeLists.txt", fill(cmake_template, values)},
+        {fs::path("src") / (base + ".hpp"), fill(class_templates.at(kind), values)},
+        {fs::path("src") / "plugin.cpp", fill(plugin_cpp, values)},
+        {fs::path("tests") / (base + "_test.cpp"), fill(test_cpp, values)},
+        {"pipeline.toml", fill(pipeline_templates.at(kind), values)},
+    };
+    std::vector<fs::path> written;
+    for (const auto& [rel, text] : files) {
+        const fs::path file = dir / rel;
+        fs::create_directories(file.parent_path());
+        std::ofstream(file) << text;
+        written.push_back(file);
+    }
+    return written;
+}
+
+}  // namespace sigx::host

@@ -1,0 +1,56 @@
+// example.phase_error: how far each model's output lags or leads each clean component,
+// in degrees, and its gain at the component's frequency: both read off the projections
+// of prediction and target on a sine and a cosine at that frequency (pooled over the
+// records of a test set).
+#include <sigx/sigx.hpp>
+
+#include <cmath>
+#include <complex>
+
+namespace {
+
+class PhaseError final : public sigx::Evaluator {
+public:
+    static sigx::Descriptor describe() {
+        return {"example.phase_error", sigx::Kind::evaluator, "0.1.0",
+                "phase (degrees) and gain of each prediction against its component, at the component's frequency",
+                {sigx::ParamSpec::real("skip", 0.0).at_least(0.0).help("seconds skipped at each record's start (transients)")},
+                false};
+    }
+    explicit PhaseError(const sigx::Params& p) : skip_(p.real("skip")) {}
+
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>& outputs,
+                                       sigx::Host&) override {
+        std::vector<sigx::Metric> out;
+        for (std::size_t s = 0; s < data.tests.size(); ++s) {
+            const auto& set = data.tests[s];
+            if (set.records.empty()) continue;
+            for (const auto& o : outputs)
+                for (std::size_t c = 0; c < set.records.front().components.size(); ++c) {
+                    std::complex<double> pred = 0, target = 0;
+                    for (std::size_t r = 0; r < set.records.size(); ++r) {
+                        const sigx::Signal& rec = set.records[r];
+                        const auto& comp = rec.components[c];
+                        const auto first = static_cast<std::size_t>(skip_ * rec.sample_rate);
+                        for (std::size_t n = first; n < rec.size(); ++n) {
+                            const auto z = std::polar(1.0, -2 * M_PI * comp.frequency * rec.time(n));
+                            pred += o.predictions[s][r].components[c][n] * z;
+                            target += comp.reference[n] * z;
+                        }
+                    }
+                    const std::complex<double> ratio = pred / target;
+                    const std::string& label = set.records.front().components[c].label;
+                    out.push_back({set.name, o.model, label, "phase_deg", std::arg(ratio) * 180 / M_PI});
+                    out.push_back({set.name, o.model, label, "gain", std::abs(ratio)});
+                }
+        }
+        return out;
+    }
+
+private:
+    double skip_;
+};
+
+}  // namespace
+
+SIGX_PLUGIN(PhaseError)
