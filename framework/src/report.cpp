@@ -46,15 +46,19 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
     return out;
 }
 
+nlohmann::ordered_json models_json(const std::vector<ModelSummary>& models) {
+    auto a = nlohmann::ordered_json::array();
+    for (const auto& m : models) a.push_back({{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}});
+    return a;
+}
+
 }  // namespace
 
 std::string metrics_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
                          const std::vector<Metric>& metrics) {
     nlohmann::ordered_json j;
     j["pipeline"] = pipeline;
-    j["models"] = nlohmann::ordered_json::array();
-    for (const auto& m : models)
-        j["models"].push_back({{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}});
+    j["models"] = models_json(models);
     auto& results = j["results"] = nlohmann::ordered_json::object();
     for (const auto& m : metrics) results[m.test_set][m.model][m.component][m.name] = m.value;
     return j.dump(2) + "\n";
@@ -120,9 +124,7 @@ std::string report_json(const std::string& pipeline, const std::vector<ModelSumm
                         const std::vector<Metric>& metrics, const std::vector<std::string>& figures) {
     nlohmann::ordered_json j;
     j["pipeline"] = pipeline;
-    j["models"] = nlohmann::ordered_json::array();
-    for (const auto& m : models)
-        j["models"].push_back({{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}});
+    j["models"] = models_json(models);
     auto& sets = j["test_sets"] = nlohmann::ordered_json::object();
     for (const auto& m : metrics) {
         auto& set = sets[m.test_set];

@@ -22,7 +22,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A value as TOML text; reals in their shortest exact form (0.05, not 0.050000000000000003).
 std::string toml_text(const toml::node& n) {
+    if (const auto* f = n.as_floating_point()) {
+        std::string t = fmt::format("{}", f->get());
+        if (t.find_first_of(".eEn") == std::string::npos) t += ".0";  // stays a real ("n": inf, nan)
+        return t;
+    }
     std::ostringstream s;
     n.visit([&](const auto& v) { s << v; });
     return s.str();
@@ -163,13 +169,13 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
 
     // Summary: mean MSE per model, per test set, per point.
     std::vector<std::string> models, sets;
-    std::vector<nlohmann::json> results(points.size());
+    std::vector<nlohmann::ordered_json> results(points.size());  // keeps the report's model order
     for (std::size_t i = 0; i < points.size(); ++i) {
         for (const auto& e : fs::directory_iterator(runs))
             if (e.path().filename().string().rfind(points[i].name + "-", 0) == 0) points[i].run_dir = e.path();
         if (points[i].status != 0 || points[i].run_dir.empty()) continue;
         std::ifstream in(points[i].run_dir / "metrics.json");
-        results[i] = nlohmann::json::parse(in)["results"];
+        results[i] = nlohmann::ordered_json::parse(in)["results"];
         for (auto& [set, per_model] : results[i].items()) {
             if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
             for (auto& [model, v] : per_model.items())
@@ -238,7 +244,7 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         if (numeric) {
             write_file_atomic(dir.path() / "sweep.dat", dat);
             std::string body = fmt::format("  set termoption noenhanced\n  set title \"{}: mean MSE on '{}'\"\n  set grid\n"
-                                           "  set logscale xy\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key outside right\n  plot ",
+                                           "  set logscale xy\n  set format y \"%.0e\"\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key outside right\n  plot ",
                                            name, set, axes.front().key);
             for (std::size_t m = 0; m < models.size(); ++m)
                 body += fmt::format("{}\"sweep.dat\" using 1:{} with linespoints lw 2 title \"{}\"", m ? ", " : "", m + 2, models[m]);

@@ -45,4 +45,12 @@ inline std::int64_t component_count(const Dataset& data) {
     return n;
 }
 
+// Prediction needs a trained network (`selectors` known) and a record of that many components.
+inline void check_trained_for(const Signal& record, std::int64_t selectors) {
+    if (selectors == 0) throw std::runtime_error("the model has not been trained");
+    if (static_cast<std::int64_t>(record.components.size()) != selectors)
+        throw std::runtime_error("trained for " + std::to_string(selectors) + " components, the record has " +
+                                 std::to_string(record.components.size()));
+}
+
 }  // namespace sigx::lstm

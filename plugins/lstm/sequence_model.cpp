@@ -5,7 +5,6 @@
 // gets an estimate.
 #include "common.hpp"
 
-#include <fmt/format.h>
 
 #include <numeric>
 #include <random>
@@ -104,10 +103,7 @@ public:
     torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input); }
 
     Prediction predict(const Signal& record, Host&) override {
-        if (selectors_ == 0) throw std::runtime_error("the model has not been trained");
-        if (static_cast<std::int64_t>(record.components.size()) != selectors_)
-            throw std::runtime_error(fmt::format("trained for {} components, the record has {}", selectors_,
-                                                 record.components.size()));
+        check_trained_for(record, selectors_);
         torch::NoGradGuard no_grad;
         net()->eval();
         const auto w = windows(record).windows;

@@ -16,7 +16,6 @@
 // gamma(selector) and beta(selector) (FiLM).
 #include "common.hpp"
 
-#include <fmt/format.h>
 
 #include <map>
 #include <random>
@@ -165,10 +164,7 @@ public:
     }
 
     Prediction predict(const Signal& record, Host&) override {
-        if (selectors_ == 0) throw std::runtime_error("the model has not been trained");
-        if (static_cast<std::int64_t>(record.components.size()) != selectors_)
-            throw std::runtime_error(fmt::format("trained for {} components, the record has {}", selectors_,
-                                                 record.components.size()));
+        check_trained_for(record, selectors_);
         torch::NoGradGuard no_grad;
         net()->eval();
         auto [input, target] = streams(record);
