@@ -41,13 +41,13 @@ for round in 1 2 3; do
   m=$(run "throughput$round" pipelines/reference_sequence.toml source.duration=2.0 source.unseen_records=0 \
         trainers.reference.epochs=1 trainers.reference.validation_fraction=0.1 "trainers.reference.threads=$threads")
   curve=$(dirname "$m")/lstm_reference/training_curve.csv
-  s=$($py -c "import csv; r=list(csv.DictReader(open('$curve'))); print(7200/float(r[0]['seconds']))")
+  s=$($py -c "import csv; r=list(csv.DictReader(open('$curve'))); print(7200/float(r[0]['train_seconds']))")
   t=$($py bench/pytorch_reference.py --threads "$threads" --steps 300 | sed 's/.*windows_per_second=\([0-9.]*\).*/\1/')
   sigx_wps=$($py -c "print(max($sigx_wps, $s))"); torch_wps=$($py -c "print(max($torch_wps, $t))")
 done
 printf '\nreference configuration throughput (L=50, context 5, hidden 128, 2 layers, batch 16, %s threads; best of 3)\n' "$threads"
-printf '  sigx (LibTorch, whole epoch incl. batching and validation)  %8.1f windows/s\n' "$sigx_wps"
-printf '  PyTorch (training steps only, python3-torch)                %8.1f windows/s\n' "$torch_wps"
+printf '  sigx (LibTorch: batching, forward, backward, Adam)          %8.1f windows/s\n' "$sigx_wps"
+printf '  PyTorch (python3-torch: forward, backward, Adam)           %8.1f windows/s\n' "$torch_wps"
 printf '  ratio                                                       %8.2fx  (target >= 1)\n' "$($py -c "print($sigx_wps/$torch_wps)")"
 
 if [ "${1:-}" = "--full" ]; then

@@ -3,7 +3,9 @@
 //  pearson        correlation with the clean component
 //  mse_rel_floor  mse / the MSE of predicting zero (the floor any useful model must beat)
 //  snr_gain_db    output SNR (target power / error power) minus input SNR (the
-//                 component's power in the mix / the power of everything else in the mix)
+//                 component's power in the mix, mix_gain * reference, / the power of
+//                 everything else in the mix). Meaningful when the mix holds the component
+//                 coherently; at phase_scale = 1 it does not, and even the floor "gains".
 // and the floor itself as the pseudo-model "(predict zero)".
 #include <sigx/register.hpp>
 

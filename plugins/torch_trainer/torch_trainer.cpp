@@ -24,7 +24,7 @@ namespace {
 using namespace sigx;
 
 struct EpochRow {
-    double train_loss, validation_mse, lr, seconds;
+    double train_loss, validation_mse, lr, seconds, train_seconds;  // train_seconds: the training steps alone
 };
 
 std::string to_bytes(torch::serialize::OutputArchive& a) {
@@ -130,6 +130,7 @@ public:
             const std::int64_t epoch = st.epoch + 1;
             const double train_loss = run_train_epoch(*ext, *optimizer, device, seed, epoch, host);
             if (host.cancelled()) return;  // the last complete epoch's checkpoint stays
+            const double train_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             const double val = run_validation(*ext, device);
             const double monitored = std::isnan(val) ? train_loss : val;
 
@@ -146,7 +147,7 @@ public:
                 st.plateau_bad = 0;
             }
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            st.curve.push_back({train_loss, val, st.lr, secs});
+            st.curve.push_back({train_loss, val, st.lr, secs, train_secs});
             st.epoch = epoch;
             if (p_.integer("patience") > 0 && st.bad >= p_.integer("patience")) {
                 st.finished = true;
@@ -230,10 +231,10 @@ private:
     }
 
     static void write_curve(const std::filesystem::path& file, const std::vector<EpochRow>& curve) {
-        std::string s = "epoch,train_loss,validation_mse,lr,seconds\n";
+        std::string s = "epoch,train_loss,validation_mse,lr,seconds,train_seconds\n";
         for (std::size_t i = 0; i < curve.size(); ++i)
-            s += fmt::format("{},{:.9g},{:.9g},{:.6g},{:.3f}\n", i + 1, curve[i].train_loss, curve[i].validation_mse,
-                             curve[i].lr, curve[i].seconds);
+            s += fmt::format("{},{:.9g},{:.9g},{:.6g},{:.3f},{:.3f}\n", i + 1, curve[i].train_loss, curve[i].validation_mse,
+                             curve[i].lr, curve[i].seconds, curve[i].train_seconds);
         write_atomic(file, s);
     }
 
@@ -246,10 +247,11 @@ private:
         a.write("counters", torch::tensor({st.epoch, st.best_epoch, st.bad, st.plateau_bad, static_cast<std::int64_t>(st.finished)}));
         a.write("values", torch::tensor({st.best, st.plateau_best, st.lr}, torch::kFloat64));
         a.write("best_weights", bytes_tensor(st.best_weights));
-        auto curve = torch::zeros({static_cast<std::int64_t>(st.curve.size()), 4}, torch::kFloat64);
+        auto curve = torch::zeros({static_cast<std::int64_t>(st.curve.size()), 5}, torch::kFloat64);
         for (std::size_t i = 0; i < st.curve.size(); ++i) {
             const auto& r = st.curve[i];
-            curve[static_cast<std::int64_t>(i)] = torch::tensor({r.train_loss, r.validation_mse, r.lr, r.seconds}, torch::kFloat64);
+            curve[static_cast<std::int64_t>(i)] =
+                torch::tensor({r.train_loss, r.validation_mse, r.lr, r.seconds, r.train_seconds}, torch::kFloat64);
         }
         a.write("curve", curve);
         auto gen = at::detail::getDefaultCPUGenerator();
@@ -283,7 +285,7 @@ private:
         st.curve.clear();
         for (std::int64_t i = 0; i < curve.size(0); ++i)
             st.curve.push_back({curve[i][0].item<double>(), curve[i][1].item<double>(), curve[i][2].item<double>(),
-                                curve[i][3].item<double>()});
+                                curve[i][3].item<double>(), curve[i][4].item<double>()});
         set_lr(opt, st.lr);
         auto gen = at::detail::getDefaultCPUGenerator();
         std::lock_guard<std::mutex> lock(gen.mutex());

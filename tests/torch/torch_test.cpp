@@ -370,8 +370,12 @@ TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterru
     namespace fs = std::filesystem;
     const std::string pipeline = sigx::test::quote((sigx::test::data_dir() / "small_lstm.toml").string());
     TempDir whole, split;
-    auto full = sigx::test::run_sigx("run -q " + pipeline + " --out " + sigx::test::quote(whole.path().string()));
+    auto full = sigx::test::run_sigx("run " + pipeline + " --out " + sigx::test::quote(whole.path().string()));
     REQUIRE(full.status == 0);
+    // Not a terminal: one plain progress line per epoch, with the loss, validation MSE, lr and ETA.
+    CHECK_THAT(full.output, Catch::Contains("lstm: epoch 1/150  loss ") && Catch::Contains("val_mse") &&
+                                Catch::Contains("epoch 150/150") && Catch::Contains("eta 0s"));
+    CHECK(full.output.find('\r') == std::string::npos);
 
     // Start the same run, and interrupt it (SIGINT, as Ctrl-C) once its first checkpoint exists.
     const std::string cmd = "exec env -u SIGX_PLUGIN_PATH " + sigx::test::quote(sigx::test::sigx_exe().string()) +

@@ -83,7 +83,7 @@ struct ModelOutput {
     double fit_seconds = 0;
     std::vector<std::vector<Prediction>> predictions;
     // Files the model's fitting left, by kind, e.g. "training_curve" -> its CSV
-    // (epoch,train_loss,validation_mse,lr,seconds).
+    // (epoch,train_loss,validation_mse,lr,seconds,train_seconds).
     std::map<std::string, std::filesystem::path> artifacts;
 };
 
