@@ -221,6 +221,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", fmt::format("sigx {}.{}.{} (plugin ABI {})", SIGX_SDK_VERSION_MAJOR,
                                                   SIGX_SDK_VERSION_MINOR, SIGX_SDK_VERSION_PATCH, SIGX_ABI_VERSION));
     app.require_subcommand(1);
+    app.fallthrough();  // --plugin-path may also follow the subcommand
     Options o;
     app.add_option("--plugin-path", o.plugin_paths, "extra plugin folder or library (repeatable)")->type_name("PATH");
 
