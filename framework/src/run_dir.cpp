@@ -6,8 +6,6 @@
 
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <unistd.h>
 
 namespace sigx::host {
 
@@ -58,17 +56,6 @@ void RunDir::commit() {
     if (fs::exists(final_)) throw std::runtime_error(fmt::format("{} already exists; the run is kept at {}",
                                                                  final_.string(), work_.string()));
     fs::rename(work_, final_);
-}
-
-void write_file_atomic(const fs::path& file, const std::string& contents) {
-    const fs::path tmp = file.parent_path() / fmt::format(".{}.tmp{}", file.filename().string(), ::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << contents;
-        out.flush();
-        if (!out) throw std::runtime_error(fmt::format("cannot write {}", tmp.string()));
-    }
-    fs::rename(tmp, file);
 }
 
 }  // namespace sigx::host

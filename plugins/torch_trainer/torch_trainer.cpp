@@ -6,6 +6,7 @@
 // state, best weights, RNG state, curve); a run resumed from it continues exactly as an
 // uninterrupted one would, because every random draw is derived from the host's seed and
 // the epoch number or restored from the checkpoint.
+#include <sigx/files.hpp>
 #include <sigx/register.hpp>
 #include <sigx/torch.hpp>
 
@@ -15,9 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace {
 
@@ -31,16 +30,6 @@ std::string to_bytes(torch::serialize::OutputArchive& a) {
     std::ostringstream s;
     a.save_to(s);
     return s.str();
-}
-
-void write_atomic(const std::filesystem::path& file, const std::string& bytes) {
-    const auto tmp = file.parent_path() / fmt::format(".{}.tmp{}", file.filename().string(), ::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << bytes;
-        if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, file);
 }
 
 std::string module_bytes(torch::nn::Module& m) {
@@ -160,7 +149,7 @@ public:
             save(checkpoint, module, *optimizer, st);
         }
         if (p_.boolean("restore_best") && !st.best_weights.empty()) load_module_bytes(module, st.best_weights, device);
-        write_atomic(dir / "model.pt", module_bytes(module));
+        write_file_atomic(dir / "model.pt", module_bytes(module));
         host.info(fmt::format("trained {} epochs; best monitored MSE {:.4g} at epoch {}", st.epoch, st.best, st.best_epoch));
     }
 
@@ -235,7 +224,7 @@ private:
         for (std::size_t i = 0; i < curve.size(); ++i)
             s += fmt::format("{},{:.9g},{:.9g},{:.6g},{:.3f},{:.3f}\n", i + 1, curve[i].train_loss, curve[i].validation_mse,
                              curve[i].lr, curve[i].seconds, curve[i].train_seconds);
-        write_atomic(file, s);
+        write_file_atomic(file, s);
     }
 
     static void save(const std::filesystem::path& file, torch::nn::Module& m, torch::optim::Optimizer& opt, const State& st) {
@@ -259,7 +248,7 @@ private:
             std::lock_guard<std::mutex> lock(gen.mutex());
             a.write("rng", gen.get_state());
         }
-        write_atomic(file, to_bytes(a));
+        write_file_atomic(file, to_bytes(a));
     }
 
     static void restore(const std::filesystem::path& file, torch::nn::Module& m, torch::optim::Optimizer& opt, State& st,

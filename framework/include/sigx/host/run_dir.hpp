@@ -2,6 +2,8 @@
 // crashed or interrupted run never looks finished and never overwrites an earlier run.
 #pragma once
 
+#include <sigx/files.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -25,7 +27,6 @@ private:
     std::filesystem::path work_, final_;
 };
 
-// Writes `contents` to `file` atomically (temporary file in the same folder, then rename).
-void write_file_atomic(const std::filesystem::path& file, const std::string& contents);
+using sigx::write_file_atomic;  // files written into a run directory are never half-written
 
 }  // namespace sigx::host
