@@ -27,7 +27,7 @@ run() {  # run NAME PIPELINE [overrides...] -> prints the run's metrics.json pat
 }
 
 printf '%-44s %12s %12s %12s\n' "pipeline / model" "test MSE" "unseen MSE" "train s"
-for p in quickstart lstm_stateful; do
+for p in quickstart lstm_stateful lstm_bidirectional; do
   m=$(run "$p" "pipelines/$p.toml" "trainers.adam.threads=$threads")
   printf '%-44s %12.3e %12.3e %12.1f\n' "$p / lstm" "$(metric "$m" test lstm)" "$(metric "$m" unseen_phase lstm)" "$(fit "$m" lstm)"
   printf '%-44s %12.3e %12.3e %12s\n' "$p / fft (classical, whole record)" "$(metric "$m" test fft)" "$(metric "$m" unseen_phase fft)" "-"

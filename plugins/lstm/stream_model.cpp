@@ -7,9 +7,14 @@
 // start of every record.
 //
 // bidirectional = true makes the extractor non-causal, like fft.block: a second LSTM
-// reads the record backwards, so every estimate sees the whole record. Nothing can carry
-// across chunks then; training chunks are independent windows of `bptt` steps, and
-// prediction runs the whole record.
+// reads the record backwards. Each direction has its own output head, and a learned gate
+// mixes the two per sample, so an estimate can lean on the direction that has seen more:
+// near a window's start the forward reading has seen nothing, near its end the backward
+// one. Nothing carries across windows: training takes windows of `bptt` steps at
+// random offsets, and prediction runs windows of the same length that overlap by half,
+// each sample taken from the window that holds it farthest from its ends. A network never
+// runs longer than it was trained to (an LSTM's state drifts past that), and every estimate
+// but those at the record's own edges sees at least a quarter window on both sides.
 //
 // Conditioning: lstm.stateful appends the one-hot selector to every step's input;
 // lstm.film feeds the LSTM the mix alone and scales and shifts its hidden features by
@@ -38,8 +43,12 @@ struct StreamNetImpl : torch::nn::Module {
                                                            .bidirectional(bidirectional)
                                                            .dropout(layers > 1 ? dropout : 0.0)))),
           drop(register_module("drop", torch::nn::Dropout(dropout))),
-          head(register_module("head", torch::nn::Linear(bidirectional ? 2 * hidden : hidden, frame))) {
+          head(register_module("head", torch::nn::Linear(hidden, frame))) {
         const std::int64_t features = bidirectional ? 2 * hidden : hidden;
+        if (bidirectional) {
+            backward_head = register_module("backward_head", torch::nn::Linear(hidden, frame));
+            gate = register_module("gate", torch::nn::Linear(features, frame));
+        }
         if (cond == Conditioning::film) {
             gamma = register_module("gamma", torch::nn::Linear(selectors, features));
             beta = register_module("beta", torch::nn::Linear(selectors, features));
@@ -55,15 +64,22 @@ struct StreamNetImpl : torch::nn::Module {
             auto sel = x.select(1, 0).narrow(1, frame, x.size(2) - frame);  // [streams, selectors]
             h = h * (1 + gamma->forward(sel).unsqueeze(1)) + beta->forward(sel).unsqueeze(1);
         }
-        return head->forward(drop->forward(h));
+        h = drop->forward(h);
+        if (!gate) return head->forward(h);
+        const auto hidden = h.size(2) / 2;
+        directions = {head->forward(h.narrow(2, 0, hidden)), backward_head->forward(h.narrow(2, hidden, hidden))};
+        const auto g = torch::sigmoid(gate->forward(h));
+        return g * directions[0] + (1 - g) * directions[1];
     }
 
     std::int64_t frame;
     Conditioning conditioning;
     torch::nn::LSTM lstm;
     torch::nn::Dropout drop;
-    torch::nn::Linear head;
+    torch::nn::Linear head;  // the forward direction's (the only one when causal)
+    torch::nn::Linear backward_head{nullptr}, gate{nullptr};
     torch::nn::Linear gamma{nullptr}, beta{nullptr};
+    std::vector<torch::Tensor> directions;  // bidirectional: each head's output of the last forward
 };
 TORCH_MODULE(StreamNet);
 
@@ -86,7 +102,7 @@ public:
                         .help("causal training restarts the state every this many steps, at a random offset per "
                               "epoch, so the model practises locking on from nothing; 0: only at record starts"));
         p.push_back(ParamSpec::boolean("bidirectional", false)
-                        .help("also read the record backwards (non-causal); trains on independent chunks"));
+                        .help("also read backwards (non-causal): windows of bptt steps, overlapping by half in prediction"));
         return p;
     }
 
@@ -119,7 +135,8 @@ public:
     // Records are batched `batch_size` at a time, each with its C selector streams side
     // by side. A causal model walks each batch of records through time in chunks of
     // `bptt` steps, resetting state only at the records' start; a bidirectional one takes
-    // the chunks as independent windows, in an order shuffled by `seed`.
+    // independent windows of `bptt` steps, as many as cover the split, at offsets and in an
+    // order drawn from `seed` (validation: fixed tiles).
     std::int64_t begin_pass(Split split, std::int64_t batch_size, std::uint64_t seed) override {
         pass_.clear();
         std::mt19937_64 rng(seed);
@@ -137,6 +154,14 @@ public:
                 std::int64_t next_restart = end;
                 const bool segmented = split == Split::train && train_segment_ > 0 && !bidirectional_;
                 if (segmented) next_restart = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(train_segment_)) + 1;
+                if (bidirectional_ && split == Split::train) {
+                    const std::int64_t len = std::min(bptt_, end - start), windows = (end - start + len - 1) / len;
+                    for (std::int64_t w = 0; w < windows; ++w) {
+                        const auto offset = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(end - start - len + 1));
+                        pass_.push_back({g, r, n, start + offset, len, true, true});
+                    }
+                    continue;
+                }
                 for (std::int64_t s = start; s < end;) {
                     const std::int64_t len = std::min({bptt_, end - s, segmented ? next_restart - s : bptt_});
                     const bool restart = segmented && s == next_restart - train_segment_;
@@ -158,6 +183,13 @@ public:
     }
 
     torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input, state_); }
+    // Bidirectional: each direction's head is also scored on its own, so each stays a
+    // usable estimate where the other has seen nothing and the gate has something to pick.
+    torch::Tensor loss(const torch::Tensor& output, const TorchBatch& b) override {
+        auto l = torch::mse_loss(output, b.target);
+        for (const auto& d : net()->directions) l = l + 0.5 * torch::mse_loss(d, b.target);
+        return l;
+    }
     void reset_state() override { state_.reset(); }
     void detach_state() override {
         if (state_) state_ = std::make_tuple(std::get<0>(*state_).detach(), std::get<1>(*state_).detach());
@@ -168,8 +200,29 @@ public:
         torch::NoGradGuard no_grad;
         net()->eval();
         auto [input, target] = streams(record);
-        LstmState state;
-        auto y = net()->forward(input.to(device()), state);  // [C, steps, frame]
+        input = input.to(device());
+        auto run = [&](std::int64_t start, std::int64_t steps) {
+            LstmState state;
+            return net()->forward(input.narrow(1, start, steps), state);  // [C, steps, frame]
+        };
+        const std::int64_t steps = input.size(1);
+        torch::Tensor y;
+        if (!bidirectional_ || steps <= bptt_) {
+            y = run(0, steps);
+        } else {  // windows overlapping by half; the last one ends with the record
+            std::vector<std::int64_t> starts;
+            for (std::int64_t s = 0; s + bptt_ < steps; s += std::max<std::int64_t>(1, bptt_ / 2)) starts.push_back(s);
+            starts.push_back(steps - bptt_);
+            std::vector<torch::Tensor> parts;
+            std::int64_t taken = 0;
+            for (std::size_t k = 0; k < starts.size(); ++k) {
+                // Switch to the next window halfway between this one's end and the next one's start.
+                const std::int64_t until = k + 1 < starts.size() ? (starts[k] + bptt_ + starts[k + 1]) / 2 : steps;
+                parts.push_back(run(starts[k], bptt_).narrow(1, taken - starts[k], until - taken));
+                taken = until;
+            }
+            y = torch::cat(parts, 1);
+        }
         Prediction p;
         for (std::int64_t c = 0; c < selectors_; ++c) p.components.push_back(samples_of(y[c], record.size()));
         return p;

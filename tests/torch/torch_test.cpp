@@ -13,6 +13,7 @@
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,6 +211,67 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
         Prediction p = model->predict(unseen, host);
         REQUIRE(p.components.size() == 4);
         CHECK(p.components[3].size() == unseen.size());
+    }
+}
+
+TEST_CASE("bidirectional lstm.stateful: random training windows, gated direction heads, windowed prediction",
+          "[torch][lstm]") {
+    const Dataset data = small_data(2);
+    torch::manual_seed(2);
+    auto model = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}},
+                                                     {"bptt", std::int64_t{60}}, {"bidirectional", true}}));
+    auto& e = ext(*model);
+    e.prepare(data, 0.2);
+
+    SECTION("training: as many windows of bptt steps as cover the 200 training steps, at drawn offsets") {
+        // The offset of a window: where its first frame sits in record 0's mix.
+        auto offset_of = [&](const TorchBatch& b) {
+            const auto& mix = data.train[0].mix;
+            for (std::size_t step = 0; step < 200; ++step)
+                if (static_cast<float>(mix[4 * step]) == b.input[0][0][0].item<float>() &&
+                    static_cast<float>(mix[4 * step + 1]) == b.input[0][0][1].item<float>())
+                    return static_cast<std::int64_t>(step);
+            return std::int64_t{-1};
+        };
+        std::set<std::int64_t> offsets;
+        for (std::uint64_t seed : {1u, 2u, 3u}) {
+            REQUIRE(e.begin_pass(Split::train, 16, seed) == 4);  // ceil(200 / 60)
+            for (std::int64_t i = 0; i < 4; ++i) {
+                TorchBatch b = e.batch(i);
+                CHECK(b.input.sizes() == torch::IntArrayRef({8, 60, 4 + 4}));
+                CHECK(b.reset);
+                const std::int64_t o = offset_of(b);
+                CHECK(o >= 0);
+                CHECK(o <= 200 - 60);  // inside the training part
+                offsets.insert(o);
+            }
+        }
+        CHECK(offsets.size() > 4);  // not fixed tiles
+    }
+    SECTION("each direction's head is scored besides the gated mix") {
+        e.begin_pass(Split::train, 16, 1);
+        TorchBatch b = e.batch(0);
+        auto out = e.forward(b);
+        CHECK(out.sizes() == b.target.sizes());
+        CHECK(e.loss(out, b).item<double>() > torch::mse_loss(out, b.target).item<double>());
+    }
+    SECTION("prediction: each sample comes from one window of bptt steps, however long the record") {
+        // 250 steps; windows start at 0, 30, ..., 180 and 190. Step 100 (sample 400) lies
+        // in the window of steps 60..119 (samples 240..479) and comes from it alone.
+        TestHost host;
+        Signal record = data.tests.at(1).records.at(0);
+        const Prediction base = model->predict(record, host);
+        REQUIRE(base.components.size() == 4);
+        CHECK(base.components[2].size() == record.size());
+        auto at_400_after = [&](std::size_t sample) {
+            Signal changed = record;
+            changed.mix[sample] += 1.0;
+            return model->predict(changed, host).components[1][400];
+        };
+        CHECK(at_400_after(600) == base.components[1][400]);
+        CHECK(at_400_after(200) == base.components[1][400]);
+        CHECK(at_400_after(250) != base.components[1][400]);
+        CHECK(at_400_after(470) != base.components[1][400]);
     }
 }
 
