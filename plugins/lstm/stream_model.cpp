@@ -10,7 +10,9 @@
 // reads the record backwards. Each direction has its own output head, and a learned gate
 // mixes the two per sample, so an estimate can lean on the direction that has seen more:
 // near a window's start the forward reading has seen nothing, near its end the backward
-// one. Nothing carries across windows: training takes windows of `bptt` steps at
+// one. (A single linear head over both directions' features, trained the same way, ended
+// with 10x the unseen-phase MSE, most of it at the record's edges.) Nothing carries
+// across windows: training takes windows of `bptt` steps at
 // random offsets, and prediction runs windows of the same length that overlap by half,
 // each sample taken from the window that holds it farthest from its ends. A network never
 // runs longer than it was trained to (an LSTM's state drifts past that), and every estimate
