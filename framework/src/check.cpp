@@ -1,4 +1,5 @@
 #include <sigx/host/check.hpp>
+#include <sigx/host/runner.hpp>
 #include <sigx/host/services.hpp>
 
 #include <fmt/format.h>
@@ -102,7 +103,7 @@ private:
         }
     }
 
-    // Tiny data: two components, one second, from the plugin itself when it is a generator.
+    // Tiny data: two components, one second, from the built-in noisy_sinusoid.
     Dataset tiny_data() {
         const PluginInfo& gen = helpers_.require("noisy_sinusoid", Kind::generator);
         Params p = Params::with_defaults(gen.descriptor->params, Params({{"frequencies", RealList{2.0, 5.0}},
@@ -137,12 +138,10 @@ private:
             auto& per_set = out.predictions.emplace_back();
             for (const auto& r : set.records) {
                 Prediction p = m.predict(r, h);
-                if (p.components.size() != r.components.size()) throw std::runtime_error("predict() returned the wrong number of channels");
-                for (const auto& ch : p.components) {
-                    if (ch.size() != r.size()) throw std::runtime_error("predict() returned a channel of the wrong length");
+                check_prediction(name, r, p);
+                for (const auto& ch : p.components)
                     for (double x : ch)
                         if (!std::isfinite(x)) throw std::runtime_error("predict() returned a non-finite value");
-                }
                 per_set.push_back(std::move(p));
             }
         }
@@ -183,7 +182,7 @@ private:
             Services h = host("evaluate");
             e->inspect(d, h);
             for (const auto& metric : e->evaluate(d, outputs, h))
-                if (!std::isfinite(metric.value) && !std::isnan(metric.value))
+                if (std::isinf(metric.value))
                     throw std::runtime_error(fmt::format("metric {} is infinite", metric.name));
         }
     }

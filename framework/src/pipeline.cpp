@@ -7,10 +7,6 @@
 
 namespace sigx::host {
 
-namespace {
-
-const char* const command_line = "command line";
-
 Origin origin_of(const toml::source_region& r, const std::string& fallback_file) {
     Origin o;
     o.file = r.path ? *r.path : fallback_file;
@@ -18,6 +14,10 @@ Origin origin_of(const toml::source_region& r, const std::string& fallback_file)
     o.column = static_cast<int>(r.begin.column);
     return o;
 }
+
+namespace {
+
+const char* const command_line = "command line";
 
 std::string toml_type_name(const toml::node& n) {
     switch (n.type()) {

@@ -41,16 +41,6 @@ template <class F> auto call(const PluginUse& use, const char* what, F&& f) -> d
     }
 }
 
-void check_prediction(const PluginUse& model, const Signal& record, const Prediction& p) {
-    if (p.components.size() != record.components.size())
-        throw std::runtime_error(fmt::format("model '{}' returned {} channels for a record with {} components",
-                                             model.name, p.components.size(), record.components.size()));
-    for (const auto& ch : p.components)
-        if (ch.size() != record.size())
-            throw std::runtime_error(fmt::format("model '{}' returned a channel of {} samples for a record of {}",
-                                                 model.name, ch.size(), record.size()));
-}
-
 std::string toml_text(const toml::table& t) {
     std::ostringstream s;
     s << t << '\n';
@@ -58,6 +48,16 @@ std::string toml_text(const toml::table& t) {
 }
 
 }  // namespace
+
+void check_prediction(const std::string& model, const Signal& record, const Prediction& p) {
+    if (p.components.size() != record.components.size())
+        throw std::runtime_error(fmt::format("model '{}' returned {} channels for a record with {} components", model,
+                                             p.components.size(), record.components.size()));
+    for (const auto& ch : p.components)
+        if (ch.size() != record.size())
+            throw std::runtime_error(fmt::format("model '{}' returned a channel of {} samples for a record of {}", model,
+                                                 ch.size(), record.size()));
+}
 
 Instances instantiate(const Pipeline& p, const Registry& registry) {
     Instances in;
@@ -110,11 +110,12 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
             auto& per_set = out.predictions.emplace_back();
             for (const auto& record : set.records) {
                 per_set.push_back(call(use, "model", [&] { return model.predict(record, host); }));
-                check_prediction(use, record, per_set.back());
+                check_prediction(use.name, record, per_set.back());
             }
         }
-        if (auto curve = dir.path() / use.name / "training_curve.csv"; std::filesystem::exists(curve))
-            out.artifacts["training_curve"] = curve;
+        if (const auto folder = dir.path() / use.name; std::filesystem::is_directory(folder))
+            for (const auto& f : std::filesystem::directory_iterator(folder))
+                if (f.is_regular_file()) out.artifacts[f.path().stem().string()] = f.path();
         console.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
         summaries.push_back({use.name, use.plugin, out.fit_seconds});
         outputs.push_back(std::move(out));

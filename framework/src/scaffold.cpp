@@ -376,7 +376,6 @@ std::vector<fs::path> scaffold_plugin(Kind kind, const std::string& name, const 
     if (fs::exists(dir) && !fs::is_empty(dir, ec))
         throw std::runtime_error(fmt::format("{} exists and is not empty; choose a new folder", dir.string()));
 
-    // A trainer's sample test needs no data helper; keep the code of the other kinds.
     const std::map<std::string, std::string> values = {{"NAME", name}, {"BASE", base}, {"CLASS", klass},
                                                        {"TEST", fill(test_templates.at(kind), {{"BASE", base}, {"CLASS", klass}})}};
     const std::vector<std::pair<fs::path, std::string>> files = {

@@ -67,9 +67,7 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
     std::vector<SweepAxis> axes;
     const toml::node* n = src.table.get("sweep");
     if (!n) return axes;
-    auto where = [&](const toml::source_region& r) {
-        return Origin{r.path ? *r.path : src.file.string(), static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
-    };
+    auto where = [&](const toml::source_region& r) { return origin_of(r, src.file.string()); };
     if (!n->is_table()) throw ConfigError(where(n->source()), "[sweep] must be a table of \"key.path\" = [values]");
     std::vector<toml::source_index> lines;
     for (auto&& [key, value] : *n->as_table()) {
@@ -165,14 +163,17 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         console.progress("sweep", {"points", static_cast<std::int64_t>(next - running.size()), static_cast<std::int64_t>(points.size()),
                                    fmt::format("{} {}", pt.name, pt.status == 0 ? "done" : fmt::format("FAILED (exit {})", pt.status))});
     }
-    if (cancel_flag()) throw Interrupted(dir.path().string());
+    if (cancel_flag()) throw Interrupted();  // each point's own run directory resumes (see its log)
 
     // Summary: mean MSE per model, per test set, per point.
     std::vector<std::string> models, sets;
     std::vector<nlohmann::ordered_json> results(points.size());  // keeps the report's model order
+    for (const auto& e : fs::directory_iterator(runs)) {  // run directories are named "point-NN-<time>"
+        const std::string f = e.path().filename().string();
+        for (auto& pt : points)
+            if (f.rfind(pt.name + "-", 0) == 0) pt.run_dir = e.path();
+    }
     for (std::size_t i = 0; i < points.size(); ++i) {
-        for (const auto& e : fs::directory_iterator(runs))
-            if (e.path().filename().string().rfind(points[i].name + "-", 0) == 0) points[i].run_dir = e.path();
         if (points[i].status != 0 || points[i].run_dir.empty()) continue;
         std::ifstream in(points[i].run_dir / "metrics.json");
         results[i] = nlohmann::ordered_json::parse(in)["results"];

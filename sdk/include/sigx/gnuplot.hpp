@@ -29,7 +29,7 @@ inline std::optional<std::filesystem::path> find_gnuplot() {
 }
 
 // Opening lines of a script that draws NAME.png and then NAME.svg from the same plot
-// commands: write the commands between gnuplot_begin(name) and gnuplot_end(name).
+// commands: write the commands between gnuplot_begin(name) and gnuplot_end().
 inline std::string gnuplot_begin(const std::string& name, int width = 1000, int height = 600) {
     std::ostringstream s;
     s << "# Renders " << name << ".png and " << name << ".svg: gnuplot " << name << ".gp\n"

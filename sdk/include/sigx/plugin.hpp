@@ -82,8 +82,9 @@ struct ModelOutput {
     std::string model;
     double fit_seconds = 0;
     std::vector<std::vector<Prediction>> predictions;
-    // Files the model's fitting left, by kind, e.g. "training_curve" -> its CSV
-    // (epoch,train_loss,validation_mse,lr,seconds,train_seconds).
+    // Files the model's fitting left in its folder, by name without extension, e.g. the
+    // torch trainer's "training_curve" -> its CSV (epoch,train_loss,validation_mse,lr,
+    // seconds,train_seconds).
     std::map<std::string, std::filesystem::path> artifacts;
 };
 

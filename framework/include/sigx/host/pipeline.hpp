@@ -14,6 +14,9 @@
 
 namespace sigx::host {
 
+// Where a TOML node stands: its file (fallback_file when toml++ knows none), line, column.
+Origin origin_of(const toml::source_region& r, const std::string& fallback_file);
+
 // One section that names a plugin: [source], [models.X], [trainers.X] or [[evaluate]].
 struct PluginUse {
     std::string section;                 // key path, e.g. "models.fft", "evaluate[0]"

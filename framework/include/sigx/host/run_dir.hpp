@@ -27,6 +27,4 @@ private:
     std::filesystem::path work_, final_;
 };
 
-using sigx::write_file_atomic;  // files written into a run directory are never half-written
-
 }  // namespace sigx::host

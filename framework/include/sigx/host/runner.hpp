@@ -24,6 +24,9 @@ struct Instances {
 // any other construction failure a PluginError naming the plugin and its file.
 Instances instantiate(const Pipeline& p, const Registry& registry);
 
+// A prediction must have one channel per component, each as long as the record.
+void check_prediction(const std::string& model, const Signal& record, const Prediction& p);
+
 struct RunResult {
     std::filesystem::path dir;        // the finished run directory
     std::vector<Metric> metrics;
