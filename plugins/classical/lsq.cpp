@@ -73,8 +73,9 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
     const std::size_t n = record.size(), kc = record.components.size(), dim = 2 * kc;
     std::vector<std::vector<std::complex<double>>> out(kc, std::vector<std::complex<double>>(n));
     if (n == 0 || kc == 0) return out;
-    const bool whole = window == 0 || window >= n;
-    const std::size_t w = whole ? n : window;
+    // A sliding window longer than the record stays causal: it grows up to the record's end.
+    const bool whole = window == 0;
+    const std::size_t w = whole ? n : std::min(window, n);
 
     std::vector<double> omegas;
     std::vector<Phasor> now, start;  // e^{-i w t} at the newest sample and at the window's first
@@ -90,7 +91,7 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
     // X_k = sum over the window of x[m] e^{-i w_k t_m}: a running sum, the products that
     // leave the window kept in a ring buffer.
     std::vector<std::complex<double>> x(kc);
-    std::vector<std::vector<std::complex<double>>> ring(kc, std::vector<std::complex<double>>(w));
+    std::vector<std::vector<std::complex<double>>> ring(kc, std::vector<std::complex<double>>(whole ? 0 : w));
     std::vector<double> b(dim), coef(dim);
 
     // coef = G^-1 b, where b are the window's correlations with the relative basis:
@@ -115,8 +116,10 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
         const std::size_t slot = t % w;
         for (std::size_t k = 0; k < kc; ++k) {
             const std::complex<double> p = record.mix[t] * now[k].value();
-            if (t >= w) x[k] -= ring[k][slot], start[k].advance();
-            ring[k][slot] = p;
+            if (!whole) {  // a whole-record sum never drops a sample
+                if (t >= w) x[k] -= ring[k][slot], start[k].advance();
+                ring[k][slot] = p;
+            }
             x[k] += p;
             now[k].advance();
         }

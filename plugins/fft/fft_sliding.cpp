@@ -26,7 +26,7 @@ public:
     sigx::Prediction predict(const sigx::Signal& s, sigx::Host&) override {
         const std::size_t n = s.size();
         sigx::Prediction out;
-        std::vector<std::complex<double>> ring(window_);
+        std::vector<std::complex<double>> ring(std::min(window_, n));  // a window past the record never drops a sample
         for (const auto& c : s.components) {
             // X(t) = sum over the window of x[m] e^{-i w t_m}; for x = a sin(w t + phi),
             // 2 X(t) e^{i w t} / N = -i a e^{i (w t + phi)}, whose real part is the sample.

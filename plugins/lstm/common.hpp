@@ -1,5 +1,5 @@
 // Shared pieces of the LSTM extractors: parameter specs, tensor conversions, and the
-// predict-in-eval-mode helper.
+// checks before prediction.
 #pragma once
 
 #include <sigx/register.hpp>

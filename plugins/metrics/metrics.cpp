@@ -35,7 +35,7 @@ public:
 
     static sigx::Descriptor describe() {
         return {"metrics", sigx::Kind::evaluator, "1.0.0",
-                "MSE and Pearson correlation per component and their mean, on every test set; MSE of predicting zero",
+                "MSE, Pearson correlation, MSE relative to predicting zero and SNR gain (dB) per component and their mean, on every test set",
                 {}, false};
     }
     explicit Metrics(const sigx::Params&) {}
