@@ -58,10 +58,13 @@ public:
     StoppingHost(std::filesystem::path dir, std::int64_t stop_after) : dir_(std::move(dir)), stop_after_(stop_after) {}
     void log(LogLevel, std::string_view) override {}
     std::filesystem::path output_dir() override { return dir_; }
-    void progress(const Progress& p) override { epochs_seen = p.step; }
+    void progress(const Progress& p) override {
+        if (first_epoch == 0) first_epoch = p.step;
+        epochs_seen = p.step;
+    }
     bool cancelled() const override { return stop_after_ > 0 && epochs_seen >= stop_after_; }
     std::uint64_t seed() const override { return 777; }
-    std::int64_t epochs_seen = 0;
+    std::int64_t first_epoch = 0, epochs_seen = 0;  // the epochs this host saw reported
 
 private:
     std::filesystem::path dir_;
@@ -294,9 +297,11 @@ TEST_CASE("lstm.sequence: windows of L steps of context samples, last sample as 
     // The last step's last context sample is the mix at the target's time: find the row's
     // time by matching its target among the references.
     const auto& mix = data.train[0].mix;
-    const float last = b.input[0][9][2].item<float>();
+    const auto& reference = data.train[0].components.at(static_cast<std::size_t>(sel[0][0].argmax().item<std::int64_t>())).reference;
+    const float last = b.input[0][9][2].item<float>(), target = b.target[0].item<float>();
     bool found = false;
-    for (std::size_t t = 0; t < mix.size() && !found; ++t) found = static_cast<float>(mix[t]) == last;
+    for (std::size_t t = 0; t < mix.size() && !found; ++t)
+        found = static_cast<float>(mix[t]) == last && static_cast<float>(reference[t]) == target;
     CHECK(found);
 }
 
@@ -356,20 +361,22 @@ TEST_CASE("torch trainer: an interrupted run resumed from its checkpoint ends li
         auto trainer = make_plugin<Trainer>("torch", Kind::trainer, trainer_params);
         StoppingHost host(dir, stop_after);
         trainer->train(*model, data, host);
-        return std::make_pair(model, host.epochs_seen);
+        return std::make_tuple(model, host.first_epoch, host.epochs_seen);
     };
     TempDir whole, split;
     TestHost host;
-    auto [uninterrupted, n_whole] = train(whole.path(), 0);
+    auto [uninterrupted, first_whole, n_whole] = train(whole.path(), 0);
+    CHECK(first_whole == 1);
     CHECK(n_whole == 4);
 
-    auto [stopped, n_first] = train(split.path(), 2);
+    auto [stopped, first_split, n_first] = train(split.path(), 2);
     CHECK(n_first == 2);
     CHECK(read_csv(split.path() / "training_curve.csv").size() == 1 + 2);
     CHECK_FALSE(std::filesystem::exists(split.path() / "model.pt"));
 
-    auto [resumed, n_rest] = train(split.path(), 0);
-    CHECK(n_rest == 4);  // continued with epochs 3 and 4
+    auto [resumed, first_rest, n_rest] = train(split.path(), 0);
+    CHECK(first_rest == 3);  // continued with epochs 3 and 4, not from scratch
+    CHECK(n_rest == 4);
     const auto curve_whole = read_csv(whole.path() / "training_curve.csv");
     const auto curve_split = read_csv(split.path() / "training_curve.csv");
     REQUIRE(curve_split.size() == curve_whole.size());
@@ -468,11 +475,14 @@ TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterru
     INFO(resumed.output);
     REQUIRE(resumed.status == 0);
     CHECK_FALSE(fs::exists(partial));
-    auto metrics_in = [](const fs::path& parent) {
+    auto final_dir = [](const fs::path& parent) {
         for (const auto& e : fs::directory_iterator(parent))
-            if (e.path().filename().string()[0] != '.') return nlohmann::json::parse(sigx::test::read_text(e.path() / "metrics.json"));
-        return nlohmann::json();
+            if (e.path().filename().string()[0] != '.') return e.path();
+        return fs::path();
     };
+    // Not trained again from scratch: the log (kept across the interruption) says so.
+    CHECK_THAT(sigx::test::read_text(final_dir(split.path()) / "log.txt"), Catch::Contains("resumed from"));
+    auto metrics_in = [&](const fs::path& parent) { return nlohmann::json::parse(sigx::test::read_text(final_dir(parent) / "metrics.json")); };
     const auto a = metrics_in(whole.path()), b = metrics_in(split.path());
     REQUIRE(a.contains("results"));
     CHECK(a["results"] == b["results"]);
