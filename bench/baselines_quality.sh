@@ -9,6 +9,7 @@
 # Usage: bash bench/baselines_quality.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh python3
 bash scripts/build.sh >/dev/null
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

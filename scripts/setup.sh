@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian (bookworm) package sigx needs. Idempotent: quiet and fast when
-# everything is already there. Run as root (or with sudo available).
+# everything is already there. Run as root (or with sudo available). Extra package names
+# given as arguments (the benchmarks' python3-torch) are installed too.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
   libopenblas0-openmp
   catch2
   gnuplot-nox
+  "$@"
 )
 
 missing=()
