@@ -85,6 +85,10 @@ TEST_CASE("lsq sliding: exact once the window is full, and causal", "[baselines]
     const Signal& r = d.tests.at(1).records.at(0);
     CHECK(mean_mse(m->predict(r, host), r, 1499) < 1e-18);
     check_causal(*m, r, 2500);
+    // A window longer than the record (4000 samples) grows to its end, still causal.
+    auto long_window = model("lsq", Params({{"mode", std::string("sliding")}, {"window", std::int64_t{100000}},
+                                            {"calibrate", false}, {"ridge", 0.0}}));
+    check_causal(*long_window, r, 2500);
 }
 
 TEST_CASE("lsq: calibration on the training records removes the mean-phase bias", "[baselines]") {
