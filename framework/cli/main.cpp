@@ -14,14 +14,65 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fcntl.h>
 #include <iostream>
+#include <poll.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace sigx;
 using namespace sigx::host;
 
 namespace {
+
+// Signals. The handler only sets the cancel flag (plugins poll it through
+// Host::cancelled()) and wakes the watcher thread, which owns the rest of the contract:
+// the first signal asks the run to stop at its next checkpoint; if it has not stopped
+// after stop_grace (a plugin inside a long call that never polls), or at a second
+// signal, the process ends at once, with the same message and exit code as a run that
+// stopped by itself. Sweep points are passed the signal.
+int signal_pipe[2] = {-1, -1};
+std::atomic<int> stop_grace_seconds{5};
+
+void on_signal(int) {
+    cancel_flag().store(true);
+    const char c = 1;
+    [[maybe_unused]] const auto n = ::write(signal_pipe[1], &c, 1);
+}
+
+[[noreturn]] void stop_now() {
+    const std::string dir = ActiveRun::dir();
+    const std::string msg = dir.empty() ? "interrupted\n" : fmt::format("interrupted; resume with: sigx run --resume {}\n", dir);
+    std::fputs(msg.c_str(), stderr);
+    std::fflush(stderr);
+    std::_Exit(exit_interrupted);
+}
+
+void watch_signals() {
+    char c;
+    while (::read(signal_pipe[0], &c, 1) != 1) {}
+    signal_children(SIGTERM);
+    std::fprintf(stderr, "\nstopping at the next checkpoint (at most %d s); press Ctrl-C again to stop now\n",
+                 stop_grace_seconds.load());
+    pollfd p{signal_pipe[0], POLLIN, 0};
+    ::poll(&p, 1, stop_grace_seconds.load() * 1000);  // a second signal, or the grace period over
+    stop_now();
+}
+
+void install_signal_handlers() {
+    if (::pipe2(signal_pipe, O_CLOEXEC) != 0) return;
+    std::thread(watch_signals).detach();
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);  // a closed pipe is a write error, reported as such
+}
 
 struct Options {
     std::vector<std::string> plugin_paths;
@@ -161,7 +212,11 @@ int cmd_run(Options o) {
         // The interrupted run's resolved config is the pipeline: same values, same seeds.
         if (!o.file.empty() || !o.overrides.empty())
             throw ConfigError({"command line"}, "--resume takes no pipeline file or overrides: it reuses the run's config.toml");
-        o.file = (RunDir::reopen(o.resume).path() / "config.toml").string();
+        try {
+            o.file = (RunDir::reopen(o.resume).path() / "config.toml").string();
+        } catch (const std::runtime_error& e) {
+            throw ConfigError({"--resume"}, e.what());
+        }
     } else if (o.file.empty()) {
         throw ConfigError({"command line"}, "run needs a pipeline file (or --resume RUN_DIR)");
     }
@@ -170,6 +225,7 @@ int cmd_run(Options o) {
     Console console(o.quiet);
     if (const auto axes = read_sweep(src); !axes.empty()) {
         if (!o.resume.empty()) throw ConfigError({"command line"}, "--resume applies to one run: resume a sweep's point by its run directory");
+        stop_grace_seconds = 2 * stop_grace_seconds;  // the points stop first, each within its own grace
         SweepResult r = run_sweep(src, axes, registry, {std::filesystem::read_symlink("/proc/self/exe"), o.plugin_paths, o.out, o.jobs}, console);
         fmt::print("{}\nsweep directory: {}\n", r.summary, r.dir.string());
         return r.failed == 0 ? exit_ok : exit_runtime;
@@ -210,13 +266,14 @@ int cmd_new_plugin(const Options& o) {
     return exit_ok;
 }
 
-void on_signal(int) {
-    if (cancel_flag().exchange(true)) std::_Exit(exit_interrupted);  // second Ctrl-C: stop now
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    // OpenMP threads (LibTorch's) that spin while they wait starve each other as soon as
+    // more of them are busy than there are cores: two runs at once were 12x slower. A
+    // passive wait costs nothing measurable alone (bench/load.sh). Set before any plugin
+    // loads libgomp, which reads it once; a user's own setting wins.
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     CLI::App app{"sigx: signal-processing experiments from plugins and TOML pipelines"};
     app.set_version_flag("--version", fmt::format("sigx {}.{}.{} (plugin ABI {})", SIGX_SDK_VERSION_MAJOR,
                                                   SIGX_SDK_VERSION_MINOR, SIGX_SDK_VERSION_PATCH, SIGX_ABI_VERSION));
@@ -230,7 +287,14 @@ int main(int argc, char** argv) {
     run->add_option("overrides", o.overrides, "key=value overrides, e.g. source.phase_scale=0.1");
     run->add_option("--out", o.out, "parent folder of run directories")->capture_default_str();
     run->add_flag("--quiet,-q", o.quiet, "print only warnings, errors and the result");
-    run->add_option("--jobs,-j", o.jobs, "sweeps: sub-runs in parallel processes")->check(CLI::PositiveNumber);
+    run->add_option("--jobs,-j", o.jobs, "sweeps: sub-runs in parallel processes")
+        ->check(CLI::Validator(
+            [](std::string& v) {
+                return !v.empty() && v.size() < 6 && v.find_first_not_of("0123456789") == std::string::npos && std::stoi(v) >= 1
+                           ? std::string()
+                           : "must be a whole number of processes, at least 1, got '" + v + "'";
+            },
+            "N"));
     run->add_option("--resume", o.resume, "finish an interrupted run from its checkpoints")->type_name("RUN_DIR");
 
     auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");
@@ -269,8 +333,7 @@ int main(int argc, char** argv) {
         return code == 0 ? exit_ok : exit_config;
     }
 
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    install_signal_handlers();
     try {
         if (*run) return cmd_run(o);
         if (*validate) return cmd_validate(o);

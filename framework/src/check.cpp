@@ -1,4 +1,5 @@
 #include <sigx/host/check.hpp>
+#include <sigx/host/names.hpp>
 #include <sigx/host/runner.hpp>
 #include <sigx/host/services.hpp>
 
@@ -66,7 +67,7 @@ private:
                 if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
             return true;
         };
-        if (!identifier(d.name)) p.push_back(fmt::format("name '{}' must be letters, digits, '_', '.', '-'", d.name));
+        if (auto problem = name_problem("name", d.name); !problem.empty()) p.push_back(problem);
         if (d.version.empty()) p.push_back("no version");
         if (d.description.empty()) p.push_back("no description");
         std::set<std::string> names;
@@ -114,22 +115,6 @@ private:
         return helpers_.create<Generator>(gen, p)->generate(h);
     }
 
-    static void check_dataset(const Dataset& d) {
-        if (d.train.empty()) throw std::runtime_error("generate() returned no training record");
-        if (d.tests.empty()) throw std::runtime_error("generate() returned no test set");
-        auto check = [](const Signal& s) {
-            if (!(s.sample_rate > 0)) throw std::runtime_error("a record has no positive sample_rate");
-            if (s.components.empty()) throw std::runtime_error("a record has no components");
-            for (const auto& c : s.components)
-                if (c.reference.size() != s.mix.size()) throw std::runtime_error("a reference differs in length from its mix");
-            for (double x : s.mix)
-                if (!std::isfinite(x)) throw std::runtime_error("the mix has a non-finite sample");
-        };
-        for (const auto& s : d.train) check(s);
-        for (const auto& set : d.tests)
-            for (const auto& s : set.records) check(s);
-    }
-
     ModelOutput predict_all(Model& m, const Dataset& d, const std::string& name) {
         ModelOutput out;
         out.model = name;
@@ -139,9 +124,6 @@ private:
             for (const auto& r : set.records) {
                 Prediction p = m.predict(r, h);
                 check_prediction(name, r, p);
-                for (const auto& ch : p.components)
-                    for (double x : ch)
-                        if (!std::isfinite(x)) throw std::runtime_error("predict() returned a non-finite value");
                 per_set.push_back(std::move(p));
             }
         }
@@ -160,7 +142,7 @@ private:
         const Kind kind = info.descriptor->kind;
         if (kind == Kind::generator) {
             Services h = host("generate");
-            check_dataset(own.create<Generator>(info, params)->generate(h));
+            check_dataset(info.descriptor->name, own.create<Generator>(info, params)->generate(h));
             return;
         }
         const Dataset d = tiny_data();

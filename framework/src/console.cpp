@@ -40,6 +40,29 @@ void Console::end_live_line() {
 
 void Console::log(LogLevel level, std::string_view source, std::string_view message) {
     std::lock_guard lock(mutex_);
+    write_line(level, source, message);
+}
+
+void Console::plugin_log(LogLevel level, std::string_view source, std::string_view message) {
+    std::lock_guard lock(mutex_);
+    if (within_cap(source, message.size())) write_line(level, source, message);
+}
+
+// Counts a plugin's bytes; the first line past the cap is replaced by a notice.
+bool Console::within_cap(std::string_view source, std::size_t bytes) {
+    auto it = plugin_bytes_.find(source);
+    if (it == plugin_bytes_.end()) it = plugin_bytes_.emplace(std::string(source), 0).first;
+    const bool was_within = it->second <= plugin_log_cap;
+    it->second += bytes + 1;
+    if (it->second <= plugin_log_cap) return true;
+    if (was_within)
+        write_line(LogLevel::warning, source,
+                   fmt::format("more than {} KiB of log output; its further log and progress lines are dropped",
+                               plugin_log_cap / 1024));
+    return false;
+}
+
+void Console::write_line(LogLevel level, std::string_view source, std::string_view message) {
     const std::string line = fmt::format("[{}] {}: {}", level_name(level), source, message);
     if (log_) log_ << line << '\n' << std::flush;
     if (level == LogLevel::debug || (quiet_ && level == LogLevel::info)) return;
@@ -55,6 +78,7 @@ void Console::progress(std::string_view source, const Progress& p) {
     const double elapsed = std::chrono::duration<double>(now - stage_start_).count();
     std::string line = p.total > 0 ? fmt::format("{} {}/{}", p.stage, p.step, p.total) : fmt::format("{} {}", p.stage, p.step);
     if (!p.fields.empty()) line += fmt::format("  {}", p.fields);
+    if (!within_cap(source, line.size())) return;
     if (p.total > 0 && p.step > 0) line += fmt::format("  eta {}", duration(elapsed / p.step * (p.total - p.step)));
     if (log_) log_ << "[progress] " << source << ": " << line << '\n' << std::flush;
     if (quiet_) return;

@@ -1,5 +1,6 @@
 #include <sigx/host/errors.hpp>
 #include <sigx/host/loader.hpp>
+#include <sigx/host/names.hpp>
 
 #include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
@@ -107,10 +108,24 @@ bool Registry::load_library(const fs::path& given) {
             continue;
         }
         pin = pin || (entry->flags & SIGX_FLAG_KEEP_LOADED);
-        PluginInfo info{static_cast<const Descriptor*>(entry->describe()), entry, file, lib};
+        const Descriptor* descriptor = nullptr;
+        try {
+            descriptor = static_cast<const Descriptor*>(entry->describe());
+        } catch (const std::exception& e) {
+            reject(fmt::format("plugin #{}: describe() threw: {}", i, e.what()));
+            continue;
+        } catch (...) {
+            reject(fmt::format("plugin #{}: describe() threw a non-standard exception", i));
+            continue;
+        }
+        if (!descriptor) {
+            reject(fmt::format("plugin #{}: describe() returned nothing", i));
+            continue;
+        }
+        PluginInfo info{descriptor, entry, file, lib};
         const std::string& name = info.descriptor->name;
-        if (name.empty()) {
-            reject(fmt::format("plugin #{} has an empty name", i));
+        if (auto problem = name_problem("plugin name", name); !problem.empty()) {
+            reject(fmt::format("plugin #{}: {}", i, problem));
             continue;
         }
         if (auto it = plugins_.find(name); it != plugins_.end()) {

@@ -1,8 +1,13 @@
+#include <sigx/host/names.hpp>
 #include <sigx/host/pipeline.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 namespace sigx::host {
@@ -74,6 +79,12 @@ public:
         fail(where(path, key.source()), msg);
     }
 
+    // A [models.X] or [trainers.X] key: X names a folder of the run directory.
+    void section_name(const char* what, const std::string& parent, const toml::key& key) const {
+        if (auto problem = name_problem(what, key.str()); !problem.empty())
+            fail(where(parent + "." + std::string(key.str()), key.source()), problem);
+    }
+
     const toml::table& table(const std::string& path, const toml::node& n) const {
         if (!n.is_table()) fail(where(path, n), fmt::format("'{}' must be a table, found {}", path, toml_type_name(n)));
         return *n.as_table();
@@ -92,7 +103,14 @@ public:
         use.section = path;
         use.origin = where(path, node);
         const toml::node* plugin = t.get("plugin");
-        if (!plugin) fail(use.origin, fmt::format("[{}] needs a 'plugin' key naming a {} plugin", path, to_string(kind)));
+        if (!plugin) {
+            std::string msg = fmt::format("[{}] needs a 'plugin' key naming a {} plugin", path, to_string(kind));
+            for (auto&& [key, value] : t)
+                if (closest(std::string(key.str()), {"plugin"}) == "plugin")
+                    fail(where(path + "." + std::string(key.str()), key.source()),
+                         msg + fmt::format("; did you mean 'plugin' instead of '{}'?", key.str()));
+            fail(use.origin, msg);
+        }
         use.plugin = string(path + ".plugin", *plugin);
         try {
             use.info = &registry.require(use.plugin, kind);
@@ -128,6 +146,19 @@ public:
         return use;
     }
 
+    // A TOML number as a double, exactly: an integer that a double cannot hold is refused
+    // rather than rounded.
+    double real(const std::string& path, const toml::node& n) const {
+        if (const auto* f = n.as_floating_point()) return f->get();
+        const std::int64_t i = n.as_integer()->get();
+        const auto d = static_cast<double>(i);
+        // 2^63 itself is not an int64: compare in the double domain first.
+        if (d >= 0x1p63 || static_cast<std::int64_t>(d) != i)
+            fail(where(path, n), fmt::format("'{}': the integer {} is not exactly representable as a real; write it as a "
+                                             "real (e.g. {:e}) if the rounding is intended", path, i, d));
+        return d;
+    }
+
 private:
     ParamValue to_param(const ParamSpec& spec, const std::string& path, const toml::node& n) const {
         auto mismatch = [&] {
@@ -142,7 +173,7 @@ private:
             return **n.as_integer();
         case ParamType::real:
             if (!n.is_number()) mismatch();
-            return *n.value<double>();
+            return real(path, n);
         case ParamType::string:
             if (!n.is_string()) mismatch();
             return **n.as_string();
@@ -153,7 +184,7 @@ private:
                 if (!e.is_number())
                     fail(where(path, e), fmt::format("'{}': expected a list of reals, found an element of type {}", path,
                                                      toml_type_name(e)));
-                list.push_back(*e.value<double>());
+                list.push_back(real(path, e));
             }
             return list;
         }
@@ -180,6 +211,8 @@ toml::table parse_override_value(const std::string& value) {
 }  // namespace
 
 void apply_override(PipelineSource& src, const std::string& arg, const std::string& source) {
+    if (!valid_utf8(arg))
+        throw ConfigError({fmt::format("{}", source), 0, 0}, "an override is not valid UTF-8 text");
     const Origin o{fmt::format("{} '{}'", source, arg), 0, 0};
     auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) throw ConfigError(o, "an override must look like key.path=value");
@@ -247,12 +280,21 @@ const PluginUse* Pipeline::trainer(const std::string& n) const {
 PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
     PipelineSource src;
     src.file = file;
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) throw ConfigError({file.string()}, "is a directory, not a pipeline file");
+    // Read as a stream, so that pipes (`<(...)`, /dev/stdin) work like files.
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        if (!std::filesystem::exists(file, ec)) throw ConfigError({file.string()}, "no such pipeline file");
+        throw ConfigError({file.string()}, fmt::format("cannot be read: {}", std::strerror(errno)));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw ConfigError({file.string()}, fmt::format("cannot be read: {}", std::strerror(errno)));
     try {
-        src.table = toml::parse_file(file.string());
+        src.table = toml::parse(text.str(), file.string());
     } catch (const toml::parse_error& e) {
-        std::string what(e.description());
-        if (!std::filesystem::exists(file)) throw ConfigError({file.string()}, "no such pipeline file");
-        throw ConfigError(origin_of(e.source(), file.string()), "TOML syntax error: " + what);
+        throw ConfigError(origin_of(e.source(), file.string()), "TOML syntax error: " + std::string(e.description()));
     }
     for (const auto& o : overrides) apply_override(src, o, fmt::format("{} override", command_line));
     return src;
@@ -292,7 +334,10 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
     if (const toml::node* n = src.table.get("pipeline")) {
         for (auto&& [key, value] : c.table("pipeline", *n)) {
             const std::string k(key.str()), path = "pipeline." + k;
-            if (k == "name") p.name = c.string(path, value);
+            if (k == "name") {
+                p.name = c.string(path, value);
+                if (auto problem = name_problem("pipeline name", p.name); !problem.empty()) c.fail(c.where(path, value), problem);
+            }
             else if (k == "description") p.description = c.string(path, value);
             else if (k == "seed") {
                 if (!value.is_integer()) c.fail(c.where(path, value), fmt::format("'{}' must be an integer", path));
@@ -301,6 +346,10 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
         }
     }
 
+    if (p.name == src.file.stem().string())  // not set in the file: named after it
+        if (auto problem = name_problem("pipeline name", p.name); !problem.empty())
+            c.fail({src.file.string()}, problem + " (it comes from the file name: set name in [pipeline])");
+
     const toml::node* source = src.table.get("source");
     if (!source) c.fail({src.file.string()}, "the pipeline has no [source] section (the generator that makes the data)");
     p.source = c.plugin_section("source", *source, registry, Kind::generator, {});
@@ -308,6 +357,7 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
 
     if (const toml::node* n = src.table.get("trainers")) {
         for (auto&& [key, value] : c.table("trainers", *n)) {
+            c.section_name("trainer name", "trainers", key);
             p.trainers.push_back(c.plugin_section("trainers." + std::string(key.str()), value, registry, Kind::trainer, {}));
             p.trainers.back().name = std::string(key.str());
         }
@@ -320,6 +370,7 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
     std::vector<std::string> trainer_names;
     for (const auto& t : p.trainers) trainer_names.push_back(t.name);
     for (auto&& [key, value] : *models->as_table()) {
+        c.section_name("model name", "models", key);
         const std::string path = "models." + std::string(key.str());
         PluginUse m = c.plugin_section(path, value, registry, Kind::model, {"trainer"});
         m.name = std::string(key.str());
@@ -370,6 +421,13 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
             p.evaluators.push_back(std::move(e));
         }
     }
+    // Models, evaluators and the source each write into a folder of their own name.
+    for (const auto& m : p.models)
+        for (const auto& e : p.evaluators)
+            if (m.name == e.name || m.name == "source")
+                c.fail(m.origin, fmt::format("model name '{}' is taken by {}: its folder in the run directory would be "
+                                             "shared; rename the model", m.name,
+                                             m.name == "source" ? "the source" : "evaluator '" + e.name + "'"));
     return p;
 }
 

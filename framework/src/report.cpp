@@ -48,7 +48,11 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
 
 nlohmann::ordered_json models_json(const std::vector<ModelSummary>& models) {
     auto a = nlohmann::ordered_json::array();
-    for (const auto& m : models) a.push_back({{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}});
+    for (const auto& m : models) {
+        nlohmann::ordered_json o = {{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}};
+        if (!m.error.empty()) o["error"] = m.error;
+        a.push_back(std::move(o));
+    }
     return a;
 }
 
@@ -113,6 +117,10 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
         if (!comp_body.empty())
             out += fmt::format("\n### `{}`: MSE per component\n\n{}", set, table(comp_header, comp_body));
     }
+    std::string failed;
+    for (const auto& m : models)
+        if (!m.error.empty()) failed += fmt::format("- `{}` (plugin `{}`): {}\n", m.name, m.plugin, m.error);
+    if (!failed.empty()) out += "\n## Failed models (no results)\n\n" + failed;
     if (!figures.empty()) {
         out += "\n## Figures\n\n";
         for (const auto& f : figures) out += fmt::format("- [{}]({})\n", f, f);

@@ -4,8 +4,14 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fcntl.h>
+#include <regex>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace sigx::host {
 
@@ -31,6 +37,26 @@ RunDir::RunDir(const fs::path& parent, const std::string& name) {
         // create_directory is atomic: of two concurrent runs only one gets this name.
         if (fs::create_directory(work_)) break;
     }
+    lock();
+}
+
+void RunDir::lock() {
+    lock_fd_ = ::open(work_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock_fd_ < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", work_.string(), std::strerror(errno)));
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        ::close(lock_fd_);
+        lock_fd_ = -1;
+        throw std::runtime_error(fmt::format("{} is in use by another sigx process (a run or a --resume of it); "
+                                             "wait for it to end", work_.string()));
+    }
+}
+
+RunDir::~RunDir() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
+
+RunDir::RunDir(RunDir&& o) noexcept : work_(std::move(o.work_)), final_(std::move(o.final_)), lock_fd_(o.lock_fd_) {
+    o.lock_fd_ = -1;
 }
 
 RunDir RunDir::reopen(const fs::path& given) {
@@ -49,10 +75,17 @@ RunDir RunDir::reopen(const fs::path& given) {
         throw std::runtime_error(fmt::format("{} is a finished run; nothing to resume", d.final_.string()));
     if (!fs::is_directory(d.work_))
         throw std::runtime_error(fmt::format("no interrupted run at {} (looked for {})", given.string(), d.work_.string()));
+    d.lock();
     return d;
 }
 
 void RunDir::commit() {
+    // write_file_atomic's temporaries: ".<name>.tmp<pid>"; one left behind was never renamed.
+    static const std::regex temporary(R"(\..+\.tmp[0-9]+)");
+    std::vector<fs::path> stale;
+    for (const auto& e : fs::recursive_directory_iterator(work_))
+        if (e.is_regular_file() && std::regex_match(e.path().filename().string(), temporary)) stale.push_back(e.path());
+    for (const auto& f : stale) fs::remove(f);
     if (fs::exists(final_)) throw std::runtime_error(fmt::format("{} already exists; the run is kept at {}",
                                                                  final_.string(), work_.string()));
     fs::rename(work_, final_);

@@ -1,4 +1,5 @@
 #include <sigx/host/errors.hpp>
+#include <sigx/host/names.hpp>
 #include <sigx/host/report.hpp>
 #include <sigx/host/run_dir.hpp>
 #include <sigx/host/runner.hpp>
@@ -8,6 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <fstream>
+#include <set>
 #include <sstream>
 
 namespace sigx::host {
@@ -15,13 +19,18 @@ namespace sigx::host {
 namespace {
 
 template <class Base> std::shared_ptr<Base> construct(const PluginUse& use, const Registry& registry) {
+    auto failed = [&](const std::string& why) {
+        return PluginError(fmt::format("{}: plugin '{}' ([{}]) could not be constructed: {}", use.info->file.string(),
+                                       use.plugin, use.section, why));
+    };
     try {
         return registry.create<Base>(*use.info, use.params);
     } catch (const ParamError& e) {
         throw ConfigError(use.origin_of(e.key), fmt::format("[{}] plugin '{}': {}", use.section, use.plugin, e.what()));
     } catch (const std::exception& e) {
-        throw PluginError(fmt::format("{}: plugin '{}' ([{}]) could not be constructed: {}", use.info->file.string(),
-                                      use.plugin, use.section, e.what()));
+        throw failed(e.what());
+    } catch (...) {
+        throw failed("it threw something that is not a std::exception");
     }
 }
 
@@ -29,16 +38,35 @@ void check_cancel(const RunDir& dir) {
     if (cancel_flag().load()) throw Interrupted(dir.path().string());
 }
 
-// Runs one plugin call; an exception becomes a runtime error naming the plugin.
+// Runs one plugin call; any exception, standard or not, becomes a runtime error naming
+// the plugin and its file.
 template <class F> auto call(const PluginUse& use, const char* what, F&& f) -> decltype(f()) {
+    auto failed = [&](const std::string& why) {
+        return std::runtime_error(
+            fmt::format("{} '{}' (plugin '{}', {}) failed: {}", what, use.name, use.plugin, use.info->file.string(), why));
+    };
     try {
         return f();
     } catch (const Interrupted&) {
         throw;
     } catch (const std::exception& e) {
-        throw std::runtime_error(fmt::format("{} '{}' (plugin '{}', {}) failed: {}", what, use.name, use.plugin,
-                                             use.info->file.string(), e.what()));
+        throw failed(e.what());
+    } catch (...) {
+        throw failed("it threw something that is not a std::exception");
     }
+}
+
+std::string gigabytes(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
+
+// MemAvailable from /proc/meminfo, in bytes (0 when unknown).
+double available_memory() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    double kb = 0;
+    std::string unit;
+    while (in >> key >> kb >> unit)
+        if (key == "MemAvailable:") return kb * 1024;
+    return 0;
 }
 
 std::string toml_text(const toml::table& t) {
@@ -53,10 +81,65 @@ void check_prediction(const std::string& model, const Signal& record, const Pred
     if (p.components.size() != record.components.size())
         throw std::runtime_error(fmt::format("model '{}' returned {} channels for a record with {} components", model,
                                              p.components.size(), record.components.size()));
-    for (const auto& ch : p.components)
+    for (std::size_t c = 0; c < p.components.size(); ++c) {
+        const Samples& ch = p.components[c];
         if (ch.size() != record.size())
             throw std::runtime_error(fmt::format("model '{}' returned a channel of {} samples for a record of {}", model,
                                                  ch.size(), record.size()));
+        for (std::size_t n = 0; n < ch.size(); ++n)
+            if (!std::isfinite(ch[n]))
+                throw std::runtime_error(fmt::format("model '{}' returned a non-finite value ({}) for component '{}' at "
+                                                     "sample {}", model, ch[n], record.components[c].label, n));
+    }
+}
+
+void check_dataset(const std::string& generator, const Dataset& d) {
+    auto fail = [&](const std::string& what) {
+        throw std::runtime_error(fmt::format("generator '{}' returned bad data: {}", generator, what));
+    };
+    if (d.train.empty()) fail("no training record");
+    if (d.tests.empty()) fail("no test set");
+    auto check = [&](const Signal& s, const std::string& where) {
+        if (!(s.sample_rate > 0) || !std::isfinite(s.sample_rate)) fail(where + " has no positive sample rate");
+        if (s.components.empty()) fail(where + " has no components");
+        std::set<std::string> labels;
+        for (const auto& c : s.components) {
+            if (auto problem = name_problem("component label", c.label); !problem.empty()) fail(where + ": " + problem);
+            if (!labels.insert(c.label).second)
+                fail(fmt::format("{}: component label '{}' is used twice; labels must be unique", where, c.label));
+            if (c.reference.size() != s.mix.size())
+                fail(fmt::format("{}: the reference of '{}' has {} samples, the mix {}", where, c.label, c.reference.size(),
+                                 s.mix.size()));
+        }
+        for (double x : s.mix)
+            if (!std::isfinite(x)) fail(where + ": the mix has a non-finite sample");
+    };
+    for (std::size_t r = 0; r < d.train.size(); ++r) check(d.train[r], fmt::format("training record {}", r));
+    std::set<std::string> sets;
+    for (const auto& set : d.tests) {
+        if (auto problem = name_problem("test set name", set.name); !problem.empty()) fail(problem);
+        if (!sets.insert(set.name).second) fail(fmt::format("test set name '{}' is used twice", set.name));
+        for (std::size_t r = 0; r < set.records.size(); ++r) check(set.records[r], fmt::format("test set '{}' record {}", set.name, r));
+    }
+}
+
+void check_memory(const Pipeline& p, const Instances& in) {
+    const auto* size = static_cast<const DatasetSize*>(in.source->extension(dataset_size_id));
+    if (!size) return;  // the generator does not say; nothing to estimate from
+    const double values = static_cast<double>(size->samples) * static_cast<double>(1 + size->components);
+    const double data = values * sizeof(double);
+    const double predictions = static_cast<double>(size->test_samples) * static_cast<double>(size->components) *
+                               static_cast<double>(p.models.size()) * sizeof(double);
+    // predictions.csv is built in memory: about 60 bytes a row plus 20 per model.
+    const double csv = static_cast<double>(size->test_samples) * static_cast<double>(size->components) *
+                       (60.0 + 20.0 * static_cast<double>(p.models.size()));
+    const double needed = data + predictions + csv, available = available_memory();
+    if (available > 0 && needed > available)
+        throw ConfigError(p.source.origin,
+                          fmt::format("[source] plugin '{}': the run needs about {} of memory (data {}, predictions {}, "
+                                      "predictions.csv {}), {} available; shorten the records or use fewer of them",
+                                      p.source.plugin, gigabytes(needed), gigabytes(data), gigabytes(predictions),
+                                      gigabytes(csv), gigabytes(available)));
 }
 
 Instances instantiate(const Pipeline& p, const Registry& registry) {
@@ -65,12 +148,14 @@ Instances instantiate(const Pipeline& p, const Registry& registry) {
     for (const auto& t : p.trainers) in.trainers.push_back(construct<Trainer>(t, registry));
     for (const auto& m : p.models) in.models.push_back(construct<Model>(m, registry));
     for (const auto& e : p.evaluators) in.evaluators.push_back(construct<Evaluator>(e, registry));
+    check_memory(p, in);
     return in;
 }
 
 RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console) {
     Instances in = instantiate(p, registry);
     RunDir dir = target.resume.empty() ? RunDir(target.parent, p.name) : RunDir::reopen(target.resume);
+    const ActiveRun active(dir.path());  // what a signal names for --resume
     console.open_log(dir.path() / "log.txt");
     console.log(LogLevel::info, "sigx", fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
                                                     dir.path().string(), dir.final_path().filename().string()));
@@ -82,52 +167,71 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
 
     Services source_host = services(p.source);
     const Dataset data = call(p.source, "generator", [&] { return in.source->generate(source_host); });
-    if (data.tests.empty()) throw std::runtime_error(fmt::format("generator '{}' produced no test set", p.source.plugin));
+    check_dataset(p.source.plugin, data);
     check_cancel(dir);
     for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
         Services host = services(p.evaluators[i]);
         call(p.evaluators[i], "evaluator", [&] { in.evaluators[i]->inspect(data, host); });
+        check_cancel(dir);
     }
 
+    // A model that fails is reported and the others go on: what finished is kept.
     std::vector<ModelOutput> outputs;
     std::vector<ModelSummary> summaries;
+    std::vector<std::string> failures;
     for (std::size_t i = 0; i < p.models.size(); ++i) {
         const PluginUse& use = p.models[i];
         Model& model = *in.models[i];
         Services host = services(use);
         const auto t0 = std::chrono::steady_clock::now();
-        if (!use.trainer.empty()) {
-            const std::size_t t = static_cast<std::size_t>(p.trainer(use.trainer) - p.trainers.data());
-            call(p.trainers[t], "trainer", [&] { in.trainers[t]->train(model, data, host); });
-        } else {
-            call(use, "model", [&] { model.fit(data, host); });
-        }
-        check_cancel(dir);
         ModelOutput out;
         out.model = use.name;
-        out.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        for (const auto& set : data.tests) {
-            auto& per_set = out.predictions.emplace_back();
-            for (const auto& record : set.records) {
-                per_set.push_back(call(use, "model", [&] { return model.predict(record, host); }));
-                check_prediction(use.name, record, per_set.back());
+        try {
+            if (!use.trainer.empty()) {
+                const std::size_t t = static_cast<std::size_t>(p.trainer(use.trainer) - p.trainers.data());
+                call(p.trainers[t], "trainer", [&] { in.trainers[t]->train(model, data, host); });
+            } else {
+                call(use, "model", [&] { model.fit(data, host); });
             }
+            check_cancel(dir);
+            out.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            for (const auto& set : data.tests) {
+                auto& per_set = out.predictions.emplace_back();
+                for (const auto& record : set.records) {
+                    per_set.push_back(call(use, "model", [&] { return model.predict(record, host); }));
+                    check_prediction(use.name, record, per_set.back());
+                }
+            }
+        } catch (const Interrupted&) {
+            throw;
+        } catch (const std::exception& e) {
+            console.log(LogLevel::error, use.name, e.what());
+            failures.push_back(e.what());
+            summaries.push_back({use.name, use.plugin, 0, e.what()});
+            continue;
         }
         if (const auto folder = dir.path() / use.name; std::filesystem::is_directory(folder))
             for (const auto& f : std::filesystem::directory_iterator(folder))
                 if (f.is_regular_file()) out.artifacts[f.path().stem().string()] = f.path();
         console.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
-        summaries.push_back({use.name, use.plugin, out.fit_seconds});
+        summaries.push_back({use.name, use.plugin, out.fit_seconds, {}});
         outputs.push_back(std::move(out));
         check_cancel(dir);
     }
 
     RunResult result;
-    for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
-        Services host = services(p.evaluators[i]);
-        auto ms = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->evaluate(data, outputs, host); });
-        result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
+    if (!outputs.empty()) {
+        for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
+            Services host = services(p.evaluators[i]);
+            auto ms = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->evaluate(data, outputs, host); });
+            result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
+            check_cancel(dir);
+        }
     }
+    for (const auto& m : result.metrics)
+        if (!std::isfinite(m.value))
+            console.log(LogLevel::warning, "sigx", fmt::format("metric {} of '{}' on '{}' ({}) is {}", m.name, m.model,
+                                                               m.test_set, m.component, m.value));
 
     std::vector<std::string> figures;  // PNGs the evaluators drew, relative to the run directory
     for (const auto& e : p.evaluators) {
@@ -141,6 +245,10 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     write_file_atomic(dir.path() / "report.md", result.report);
     write_file_atomic(dir.path() / "report.json", report_json(p.name, summaries, result.metrics, figures));
     write_file_atomic(dir.path() / "predictions.csv", predictions_csv(data, outputs));
+    check_cancel(dir);
+    if (!failures.empty())
+        throw std::runtime_error(fmt::format("{} of {} models failed (the others' results are in {}): {}", failures.size(),
+                                             p.models.size(), dir.path().string(), fmt::join(failures, "; ")));
     dir.commit();
     result.dir = dir.final_path();
     return result;

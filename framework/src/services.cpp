@@ -1,10 +1,46 @@
 #include <sigx/host/services.hpp>
 
+#include <csignal>
+#include <set>
+
 namespace sigx::host {
 
 std::atomic<bool>& cancel_flag() {
     static std::atomic<bool> flag{false};
     return flag;
+}
+
+namespace {
+std::mutex active_mutex;
+std::string active_dir;
+std::mutex children_mutex;
+std::set<int> children;
+}  // namespace
+
+void track_child(int pid) {
+    std::lock_guard lock(children_mutex);
+    children.insert(pid);
+}
+void untrack_child(int pid) {
+    std::lock_guard lock(children_mutex);
+    children.erase(pid);
+}
+void signal_children(int signal) {
+    std::lock_guard lock(children_mutex);
+    for (int pid : children) ::kill(pid, signal);
+}
+
+ActiveRun::ActiveRun(const std::filesystem::path& dir) {
+    std::lock_guard lock(active_mutex);
+    active_dir = dir.string();
+}
+ActiveRun::~ActiveRun() {
+    std::lock_guard lock(active_mutex);
+    active_dir.clear();
+}
+std::string ActiveRun::dir() {
+    std::lock_guard lock(active_mutex);
+    return active_dir;
 }
 
 std::uint64_t derive_seed(std::int64_t pipeline_seed, const std::string& section) {

@@ -13,6 +13,9 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
+#include <csignal>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +53,14 @@ pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
+        // A process group of its own: a Ctrl-C at the terminal reaches the sweep alone,
+        // which passes one SIGTERM on (a point must not see two signals and stop at once).
+        ::setpgid(0, 0);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // and it stops when the sweep is killed
+        // The cores are split between the points that run at once (OpenMP and LibTorch
+        // read this), unless the user chose a count.
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        ::setenv("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / static_cast<unsigned>(std::max(1, o.jobs)))).c_str(), 0);
         FILE* f = std::freopen(log.c_str(), "w", stdout);
         if (f) dup2(fileno(stdout), STDERR_FILENO);
         std::vector<char*> argv;
@@ -58,6 +69,7 @@ pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs
         execv(argv[0], argv.data());
         _exit(127);
     }
+    track_child(pid);
     return pid;
 }
 
@@ -80,6 +92,12 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
         axes.push_back(std::move(axis));
         lines.push_back(key.source().begin.line);
     }
+    // Count before building anything: six axes of ten values are a million points.
+    double count = 1;
+    for (const auto& a : axes) count *= static_cast<double>(a.values.size());
+    if (count > static_cast<double>(max_sweep_points))
+        throw ConfigError(where(n->source()), fmt::format("the sweep has {:.0f} points, more than the limit of {}; "
+                                                          "sweep fewer values at once", count, max_sweep_points));
     // toml++ sorts keys; keep the file's order (the first axis is the plot's x axis).
     std::vector<std::size_t> order(axes.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -157,6 +175,7 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         if (pid < 0) continue;
         auto it = running.find(pid);
         if (it == running.end()) continue;
+        untrack_child(pid);
         Point& pt = points[it->second];
         pt.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         running.erase(it);
@@ -176,7 +195,12 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     for (std::size_t i = 0; i < points.size(); ++i) {
         if (points[i].status != 0 || points[i].run_dir.empty()) continue;
         std::ifstream in(points[i].run_dir / "metrics.json");
-        results[i] = nlohmann::ordered_json::parse(in)["results"];
+        try {
+            results[i] = nlohmann::ordered_json::parse(in).at("results");
+        } catch (const std::exception& e) {  // a point's bad file must not cost the summary
+            console.log(LogLevel::warning, "sweep", fmt::format("{}: unreadable metrics.json: {}", points[i].name, e.what()));
+            continue;
+        }
         for (auto& [set, per_model] : results[i].items()) {
             if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
             for (auto& [model, v] : per_model.items())
@@ -195,7 +219,11 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     auto mse_of = [&](std::size_t i, const std::string& set, const std::string& model) -> std::optional<double> {
         const auto& j = results[i];
         if (!j.is_object() || !j.contains(set) || !j[set].contains(model)) return std::nullopt;
-        return j[set][model]["mean"]["mse"].get<double>();
+        const auto& v = j[set][model];
+        if (!v.is_object() || !v.contains("mean") || !v["mean"].is_object() || !v["mean"].contains("mse") ||
+            !v["mean"]["mse"].is_number())
+            return std::nullopt;  // e.g. a NaN, which JSON writes as null
+        return v["mean"]["mse"].get<double>();
     };
     for (const auto& set : sets) {
         md += fmt::format("\n## `{}`: mean MSE\n\n| point |", set);

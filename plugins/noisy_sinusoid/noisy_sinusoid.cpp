@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -52,14 +53,14 @@ public:
           test_seed_(static_cast<std::uint64_t>(p.integer("test_seed"))),
           train_records_(static_cast<std::size_t>(p.integer("train_records"))), random_start_(p.boolean("random_start")),
           unseen_records_(static_cast<std::size_t>(p.integer("unseen_records"))) {
-        for (std::size_t i = 0; i < freqs_.size(); ++i) {
-            if (freqs_[i] >= fs_ / 2)
+        for (double f : freqs_)
+            if (f >= fs_ / 2)
                 throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is at or above Nyquist ({} Hz = sample_rate / 2)",
-                                                                  freqs_[i], fs_ / 2));
-            for (std::size_t j = 0; j < i; ++j)
-                if (freqs_[j] == freqs_[i])
-                    throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is listed twice", freqs_[i]));
-        }
+                                                                  f, fs_ / 2));
+        sigx::RealList sorted = freqs_;  // sorted, so that the check stays O(n log n)
+        std::sort(sorted.begin(), sorted.end());
+        if (auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+            throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is listed twice", *twice));
         if (amp_lo_ > amp_hi_)
             throw sigx::ParamError("amplitude", fmt::format("amplitude range [{}, {}] has lo > hi", amp_lo_, amp_hi_));
         const double n = std::floor(duration_ * fs_ + 0.5);
@@ -67,7 +68,13 @@ public:
         if (n > 1e9) throw sigx::ParamError("duration", fmt::format("{} samples per record is too many (max 1e9)", n));
         samples_ = static_cast<std::size_t>(n);
         if (weight_ == 0) weight_ = 1.0 / static_cast<double>(freqs_.size());
+        const std::uint64_t tests = 1 + unseen_records_;
+        size_.test_samples = tests * samples_;
+        size_.samples = (train_records_ + tests) * samples_;
+        size_.components = freqs_.size();
     }
+
+    void* extension(std::string_view id) override { return id == sigx::dataset_size_id ? &size_ : nullptr; }
 
     // Record 0 of the training set is the assignment's (train_seed, start 0), the "test"
     // set the assignment's (test_seed, start 0). Further records use derived seeds that
@@ -113,7 +120,7 @@ private:
         s.metadata = {{"generator", "noisy_sinusoid"}, {"seed", std::to_string(seed)}};
         for (double f : freqs_) {
             sigx::Component c;
-            c.label = fmt::format("{:g}Hz", f);
+            c.label = fmt::format("{}Hz", f);  // shortest exact form: distinct frequencies, distinct labels
             c.frequency = f;
             c.mix_gain = weight_ * 0.5 * (amp_lo_ + amp_hi_);
             c.reference.resize(samples_);
@@ -144,6 +151,7 @@ private:
     bool random_start_;
     std::size_t unseen_records_;
     std::size_t samples_ = 0;
+    sigx::DatasetSize size_;
 };
 
 }  // namespace

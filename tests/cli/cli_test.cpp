@@ -218,5 +218,5 @@ TEST_CASE("sigx inspect and plugins", "[cli]") {
     CHECK(std::is_sorted(names.begin(), names.end()));
     for (const char* name : {"dup.eval", "fft.block", "metrics", "noisy_sinusoid", "test.good"})
         CHECK(std::find(names.begin(), names.end(), name) != names.end());
-    CHECK(l["rejected"].size() == 5);
+    CHECK(l["rejected"].size() == 9);
 }

@@ -6,6 +6,7 @@
 #include <sigx/host/errors.hpp>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <dlfcn.h>
 
@@ -86,7 +87,15 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
     CHECK(reason_for(r, "test_not_a_plugin.so") == "not a sigx plugin (no sigx_library symbol)");
     CHECK(reason_for(r, "sigx_test_dup_b.so") ==
           "duplicate plugin name 'dup.eval': also provided by " + broken("sigx_test_dup_a.so").string());
-    CHECK(r.rejections().size() == 5);
+    CHECK_THAT(reason_for(r, "test_sdk_newer.so"),
+               StartsWith("SDK version mismatch: built with SDK 0.2.0, host has SDK 0.1.0 (needs same major, minor <= host's)"));
+    CHECK(reason_for(r, "test_size_mismatch.so") ==
+          fmt::format("ABI mismatch: sizeof(sigx::Signal) expected {0}, found {1} (different compiler or standard library?)",
+                      sizeof(Signal), sizeof(Signal) + 8));
+    CHECK(reason_for(r, "sigx_test_describe_throws.so") == "plugin #0: describe() threw a non-standard exception");
+    CHECK_THAT(reason_for(r, "sigx_test_bad_name.so"), StartsWith("plugin #0: plugin name '../escape' starts with '.'"));
+    CHECK(r.find("test.beside_thrower"));  // the healthy plugin in the thrower's library
+    CHECK(r.rejections().size() == 9);
     for (const auto& rej : r.rejections()) {
         CHECK(rej.reason.find('\n') == std::string::npos);  // one line each
         CHECK(rej.file.is_absolute());
@@ -175,6 +184,20 @@ TEST_CASE("loader: an instance keeps its library loaded after the registry is go
     CHECK(d.train.at(0).size() == 500);
     CHECK(d.train[0].components.size() == 4);
     CHECK(d.train[0].metadata.at("generator") == "noisy_sinusoid");
+}
+
+TEST_CASE("loader: a KEEP_LOADED library stays loaded when nothing uses it, another is unloaded", "[loader]") {
+    const fs::path keep = broken("sigx_test_keep_loaded.so"), plain = broken("sigx_test_good.so");
+    {
+        Registry r;
+        REQUIRE(r.load_library(keep));
+        REQUIRE(r.load_library(plain));
+        auto e = r.create<Evaluator>(r.require("test.keep_loaded", Kind::evaluator), Params{});
+        REQUIRE(is_loaded(keep));
+        REQUIRE(is_loaded(plain));
+    }  // registry and instance gone
+    CHECK(is_loaded(keep));
+    CHECK_FALSE(is_loaded(plain));
 }
 
 TEST_CASE("loader: plugin folders from the executable and SIGX_PLUGIN_PATH", "[loader]") {

@@ -5,8 +5,10 @@
 
 #include <sigx/version.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -14,16 +16,45 @@
 namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
 
+namespace detail {
+// Writes all of `data` to `fd`; throws with the system's reason (e.g. "No space left on
+// device") naming `file`.
+inline void write_all(int fd, const char* data, std::size_t size, const std::filesystem::path& file) {
+    while (size > 0) {
+        const ::ssize_t n = ::write(fd, data, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(n < 0 ? errno : EIO));
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+}  // namespace detail
+
+// A failed write removes its temporary file and leaves the target as it was.
 inline void write_file_atomic(const std::filesystem::path& file, const std::string& contents) {
     std::string name = ".";  // appended piecewise: GCC 12 warns falsely on "." + s + ".tmp"
     name.append(file.filename().string()).append(".tmp").append(std::to_string(::getpid()));
     const std::filesystem::path tmp = file.parent_path() / name;
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << contents;
-        if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    try {
+        detail::write_all(fd, contents.data(), contents.size(), file);
+    } catch (...) {
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        throw;
     }
-    std::filesystem::rename(tmp, file);
+    if (::close(fd) != 0) {  // NFS and some full disks report here
+        const int error = errno;
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(error));
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, file, ec);
+    if (ec) {
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot write " + file.string() + ": " + ec.message());
+    }
 }
 
 SIGX_ABI_NAMESPACE_END

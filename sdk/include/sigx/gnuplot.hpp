@@ -6,11 +6,15 @@
 
 #include <sigx/version.hpp>
 
+#include <cerrno>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
@@ -42,22 +46,31 @@ inline std::string gnuplot_begin(const std::string& name, int width = 1000, int 
 }
 inline std::string gnuplot_end() { return "  unset multiplot\n  set output\n}\n"; }
 
-inline std::string shell_quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
 // Runs `gnuplot SCRIPT` in the script's folder. Returns false when gnuplot is missing or
-// fails (its output then goes to the script's .log file).
+// fails (its output then goes to the script's .log file). A direct fork and exec, not
+// std::system: system() ignores SIGINT in the caller while it waits, which would swallow
+// a user's Ctrl-C.
 inline bool render_gnuplot(const std::filesystem::path& script) {
     const auto gnuplot = find_gnuplot();
     if (!gnuplot) return false;
-    const std::string cmd = "cd " + shell_quote(script.parent_path().string()) + " && " + shell_quote(gnuplot->string()) +
-                            " " + shell_quote(script.filename().string()) + " > " +
-                            shell_quote(script.filename().string() + ".log") + " 2>&1";
-    const bool ok = std::system(cmd.c_str()) == 0;
-    if (ok) std::filesystem::remove(script.parent_path() / (script.filename().string() + ".log"));
+    const std::string dir = script.parent_path().string(), name = script.filename().string(), log = name + ".log";
+    const std::string exe = gnuplot->string();
+    const ::pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        const int fd = (::chdir(dir.c_str()) == 0) ? ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+        if (fd < 0) ::_exit(127);
+        ::dup2(fd, STDOUT_FILENO);
+        ::dup2(fd, STDERR_FILENO);
+        ::execl(exe.c_str(), exe.c_str(), name.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return false;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    std::error_code ec;
+    if (ok) std::filesystem::remove(script.parent_path() / log, ec);
     return ok;
 }
 

@@ -14,6 +14,7 @@
 #include <sigx/signal.hpp>
 #include <sigx/version.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -59,6 +60,16 @@ public:
 class SIGX_API Generator : public Plugin {
 public:
     virtual Dataset generate(Host& host) = 0;
+};
+
+// Optional generator capability, offered through Plugin::extension(dataset_size_id): the
+// size of what generate() will return, known from the parameters alone, so the host can
+// refuse a pipeline whose data cannot fit in memory before any work is done.
+inline constexpr std::string_view dataset_size_id = "sigx.dataset_size/1";
+struct DatasetSize {
+    std::uint64_t samples = 0;       // over all records, training and test
+    std::uint64_t test_samples = 0;  // of which in test sets
+    std::uint64_t components = 0;    // per record (the largest)
 };
 
 // Maps a record to one output channel per component.

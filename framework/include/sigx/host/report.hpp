@@ -12,6 +12,7 @@ struct ModelSummary {
     std::string name;
     std::string plugin;
     double fit_seconds = 0;
+    std::string error;  // non-empty: the model failed; it has no predictions or metrics
 };
 
 // {"pipeline", "models": [...], "results": {test set: {model: {component: {metric: value}}}}}

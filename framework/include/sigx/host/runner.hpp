@@ -21,11 +21,19 @@ struct Instances {
 };
 
 // Constructs every plugin. A ParamError becomes a ConfigError at the parameter's line;
-// any other construction failure a PluginError naming the plugin and its file.
+// any other construction failure a PluginError naming the plugin and its file. Then
+// refuses (ConfigError) a pipeline whose data, as its generator sizes it, cannot fit in
+// the memory available.
 Instances instantiate(const Pipeline& p, const Registry& registry);
 
-// A prediction must have one channel per component, each as long as the record.
+// A prediction must have one channel per component, each as long as the record, and only
+// finite values. Throws std::runtime_error naming the model and the first bad sample.
 void check_prediction(const std::string& model, const Signal& record, const Prediction& p);
+
+// What a generator returns must be usable: records with a sample rate, components with
+// safe, unique labels (they become file names and CSV columns) and references as long
+// as the mix, finite samples, uniquely named test sets.
+void check_dataset(const std::string& generator, const Dataset& d);
 
 struct RunResult {
     std::filesystem::path dir;        // the finished run directory
@@ -40,8 +48,10 @@ struct RunTarget {
     std::filesystem::path resume;  // empty: a new run
 };
 
-// Runs everything. On failure the temporary directory stays (with its log) and the
-// exception propagates; on Ctrl-C, Interrupted names that directory for --resume.
+// Runs everything. A model that fails does not stop the others: their metrics and report
+// are written to the temporary directory, the failure stated in it, and the error then
+// propagates. On any failure the temporary directory stays (with its log); on Ctrl-C,
+// Interrupted names that directory for --resume.
 RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console);
 
 }  // namespace sigx::host

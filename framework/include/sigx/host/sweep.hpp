@@ -18,7 +18,11 @@ struct SweepAxis {
     std::vector<std::string> values;  // TOML text of each value, e.g. "0.01"
 };
 
-// The [sweep] axes of a pipeline (empty when it has none). Throws ConfigError.
+// The most points a sweep may have: a bigger cross product is refused before it is built.
+inline constexpr std::size_t max_sweep_points = 10000;
+
+// The [sweep] axes of a pipeline (empty when it has none). Throws ConfigError, also when
+// the cross product has more than max_sweep_points points.
 std::vector<SweepAxis> read_sweep(const PipelineSource& src);
 
 // One override list per point of the cross product, first axis slowest.

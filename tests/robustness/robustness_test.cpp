@@ -1,0 +1,359 @@
+// Holding under faults and hostile input (the findings of issue 9), end to end through
+// the real `sigx` executable: misbehaving plugins (tests/fixtures/misbehave.cpp), names
+// that would be paths, signals at any time, resource bounds before work, and numbers and
+// text that cannot be read exactly. Each case asserts the exit code and the message.
+#include "support/support.hpp"
+
+#include <sigx/files.hpp>
+#include <sigx/host/run_dir.hpp>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fcntl.h>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using sigx::test::CommandResult;
+using sigx::test::fixture_dir;
+using sigx::test::quote;
+using sigx::test::read_text;
+using sigx::test::run_command;
+using sigx::test::run_sigx;
+using sigx::test::TempDir;
+
+namespace {
+
+// Two components, one second at 200 Hz: the FFT baseline, then `extra` (more TOML).
+std::string small_pipeline(const std::string& extra) {
+    return "[pipeline]\nname = \"robust\"\n\n[source]\nplugin = \"noisy_sinusoid\"\nfrequencies = [2.0, 5.0]\n"
+           "sample_rate = 200.0\nduration = 1.0\nphase_scale = 0.05\nunseen_records = 1\n\n[models.fft]\nplugin = "
+           "\"fft.block\"\n\n" + extra + "\n[[evaluate]]\nplugin = \"metrics\"\n";
+}
+
+fs::path write(const fs::path& file, const std::string& text) {
+    std::ofstream(file) << text;
+    return file;
+}
+
+std::string with_fixtures() { return "--plugin-path " + quote(fixture_dir().string()) + " "; }
+
+// Every entry of `dir` whose name starts with `prefix`.
+std::vector<fs::path> named(const fs::path& dir, const std::string& prefix) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
+    return out;
+}
+
+}  // namespace
+
+// ---- plugins that misbehave ----------------------------------------------------------
+
+TEST_CASE("robustness: a non-standard exception from a constructor is a plugin error, also in validate", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
+                                                                    "throw_in = \"constructor\"\nthrow_kind = \"int\"\n"));
+    for (const std::string& cmd : std::vector<std::string>{"validate ", "run --out " + quote(t.path().string()) + " "}) {
+        const CommandResult r = run_sigx(with_fixtures() + cmd + quote(file.string()));
+        CHECK(r.status == 3);
+        CHECK_THAT(r.output, Contains("sigx_test_misbehave.so: plugin 'test.misbehave' ([models.bad]) could not be "
+                                      "constructed: it threw something that is not a std::exception"));
+        CHECK_THAT(r.output, !Contains("terminate"));
+    }
+}
+
+TEST_CASE("robustness: a failing model keeps the others' results in the partial run directory", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
+                                                                    "throw_in = \"predict\"\nthrow_kind = \"int\"\n"));
+    const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Contains("model 'bad' (plugin 'test.misbehave', "));
+    CHECK_THAT(r.output, Contains("failed: it threw something that is not a std::exception"));
+    CHECK_THAT(r.output, Contains("1 of 2 models failed (the others' results are in "));
+    const auto partial = named(t.path(), ".robust-");
+    REQUIRE(partial.size() == 1);
+    CHECK(named(t.path(), "robust-").empty());  // not committed as a finished run
+    const auto metrics = nlohmann::json::parse(read_text(partial[0] / "metrics.json"));
+    CHECK(metrics["results"]["test"]["fft"]["mean"]["mse"].get<double>() > 0);
+    CHECK_FALSE(metrics["results"]["test"].contains("bad"));
+    CHECK(metrics["models"][1]["error"].get<std::string>().find("not a std::exception") != std::string::npos);
+    CHECK_THAT(read_text(partial[0] / "report.md"), Contains("## Failed models (no results)"));
+}
+
+TEST_CASE("robustness: NaN in a prediction is an error naming model, component and sample", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nnan = true\n"));
+    const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Contains("model 'bad' returned a non-finite value (nan) for component '2Hz' at sample 3"));
+}
+
+TEST_CASE("robustness: a sweep summary survives a point whose model returns NaN", "[robustness][sweep]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "s.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n\n"
+                                                                    "[sweep]\n\"models.bad.nan\" = [false, true]\n"));
+    const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    CHECK(r.status == 1);  // one point failed
+    const auto sweeps = named(t.path(), "robust-sweep-");
+    REQUIRE(sweeps.size() == 1);
+    const auto summary = nlohmann::json::parse(read_text(sweeps[0] / "summary.json"));
+    REQUIRE(summary["points"].size() == 2);
+    CHECK(summary["points"][0]["exit"] == 0);
+    CHECK(summary["points"][1]["exit"] == 1);
+    CHECK_THAT(read_text(sweeps[0] / "summary.md"), Contains("point-01 failed (exit 1)"));
+}
+
+TEST_CASE("robustness: a chatty plugin's log is capped, and the log says so", "[robustness]") {
+    TempDir t;
+    // 3 records x 600 lines of 1 KiB: 1.8 MiB asked, 1 MiB allowed.
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.chatty]\nplugin = \"test.misbehave\"\nlog_lines = 600\n"));
+    const CommandResult r = run_sigx(with_fixtures() + "run -q " + quote(file.string()) + " --out " + quote(t.path().string()));
+    REQUIRE(r.status == 0);
+    const auto runs = named(t.path(), "robust-");
+    REQUIRE(runs.size() == 1);
+    const auto size = fs::file_size(runs[0] / "log.txt");
+    CHECK(size > 1000000);
+    CHECK(size < 1100000);
+    CHECK_THAT(read_text(runs[0] / "log.txt"),
+               Contains("[warning] chatty: more than 1024 KiB of log output; its further log and progress lines are dropped"));
+}
+
+TEST_CASE("robustness: generator output is checked: unique, safe labels and full references", "[robustness]") {
+    TempDir t;
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"duplicate_label", "component label 'a' is used twice"},
+        {"unsafe_label", "component label 'b/c' contains '/'"},
+        {"short_reference", "the reference of 'b' has 49 samples, the mix 50"}};
+    for (const auto& [fault, message] : cases) {
+        const fs::path file = write(t.path() / "p.toml", "[source]\nplugin = \"test.bad_source\"\nfault = \"" + fault +
+                                                             "\"\n[models.zero]\nplugin = \"test.flaky\"\n");
+        const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+        INFO(fault);
+        CHECK(r.status == 1);
+        CHECK_THAT(r.output, Contains("generator 'test.bad_source' returned bad data: "));
+        CHECK_THAT(r.output, Contains(message));
+    }
+}
+
+// ---- names that would be paths -------------------------------------------------------
+
+TEST_CASE("robustness: a name that would be a path is refused, and nothing is written", "[robustness][names]") {
+    TempDir t;
+    const fs::path out = t.path() / "out";
+    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"pipeline.name=../../x", "pipeline name '../../x' starts with '.'"},
+        {"pipeline.name=/tmp/x", "pipeline name '/tmp/x' contains '/'"},
+        {"pipeline.name=a,b", "pipeline name 'a,b' contains ','"},
+        {"pipeline.name=\"\"", "pipeline name is empty"},
+        {"pipeline.name=" + std::string(300, 'n'), "is 300 characters long"},
+        {"models.x/y.plugin=fft.block", "model name 'x/y' contains '/'"},
+        {"trainers.t,1.plugin=torch", "trainer name 't,1' contains ','"},
+        {"models.metrics.plugin=fft.block", "model name 'metrics' is taken by evaluator 'metrics'"}};
+    for (const auto& [override, message] : cases) {
+        INFO(override);
+        const CommandResult r = run_sigx("run " + quote(file.string()) + " " + quote(override) + " --out " + quote(out.string()));
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains(message));
+        CHECK_THAT(r.output, Contains("A-Z a-z 0-9 . _ -") || Contains("is taken by"));
+    }
+    CHECK_FALSE(fs::exists(out));
+    CHECK_FALSE(fs::exists(t.path().parent_path() / "x"));
+}
+
+TEST_CASE("robustness: a section name that is a path is refused at its line", "[robustness][names]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.\"../../x\"]\nplugin = \"fft.block\"\n"));
+    const CommandResult r = run_sigx("validate " + quote(file.string()));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains(file.string() + ":15:9: model name '../../x' starts with '.'"));
+}
+
+TEST_CASE("robustness: a pipeline file whose name is not a safe name must set one", "[robustness][names]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "my pipeline.toml", small_pipeline("").substr(std::string("[pipeline]\nname = \"robust\"\n").size()));
+    const CommandResult r = run_sigx("validate " + quote(file.string()));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("pipeline name 'my pipeline' contains ' '"));
+    CHECK_THAT(r.output, Contains("(it comes from the file name: set name in [pipeline])"));
+}
+
+// ---- signals -------------------------------------------------------------------------
+
+namespace {
+// Starts `sigx run` of a pipeline whose model sleeps 60 s in fit without polling, sends
+// `signals` (e.g. "INT" or "INT INT") once the run directory exists, and returns the exit
+// status, the output and the seconds from the first signal to the exit.
+struct Stopped {
+    CommandResult result;
+    double seconds = 0;
+};
+Stopped interrupt_sleeper(const TempDir& t, const std::string& signals) {
+    const fs::path file = write(t.path() / "sleep.toml", small_pipeline("[models.sleeper]\nplugin = \"test.misbehave\"\nsleep = 60.0\n"));
+    const std::string script =
+        "env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) + " " + with_fixtures() + "run " +
+        quote(file.string()) + " --out " + quote(t.path().string()) + " & pid=$!; " +
+        "for i in $(seq 100); do ls -a " + quote(t.path().string()) + " | grep -q partial && break; sleep 0.1; done; sleep 0.5; " +
+        "start=$(date +%s.%N); for s in " + signals + "; do kill -$s $pid; sleep 0.2; done; wait $pid; code=$?; " +
+        "echo; echo \"exit=$code seconds=$(echo \"$(date +%s.%N) - $start\" | bc)\"";
+    Stopped s;
+    s.result = run_command("bash -c " + quote(script));
+    const auto at = s.result.output.rfind("seconds=");
+    REQUIRE(at != std::string::npos);
+    s.seconds = std::stod(s.result.output.substr(at + 8));
+    return s;
+}
+}  // namespace
+
+TEST_CASE("robustness: one signal stops a run inside a call that never polls, with the resume hint", "[robustness][signals]") {
+    TempDir t;
+    const Stopped s = interrupt_sleeper(t, "INT");
+    CHECK_THAT(s.result.output, Contains("exit=130"));
+    CHECK_THAT(s.result.output, Contains("stopping at the next checkpoint (at most 5 s)"));
+    CHECK_THAT(s.result.output, Contains("interrupted; resume with: sigx run --resume " + t.path().string() + "/.robust-"));
+    CHECK(s.seconds < 15);  // the 5 s grace, not the plugin's 60 s
+    CHECK(named(t.path(), ".robust-").size() == 1);
+}
+
+TEST_CASE("robustness: a second signal ends the run at once, still with the message", "[robustness][signals]") {
+    TempDir t;
+    const Stopped s = interrupt_sleeper(t, "TERM INT");
+    CHECK_THAT(s.result.output, Contains("exit=130"));
+    CHECK_THAT(s.result.output, Contains("interrupted; resume with: sigx run --resume "));
+    CHECK(s.seconds < 3);  // well inside the grace period
+}
+
+TEST_CASE("robustness: a run directory in use cannot be resumed a second time", "[robustness][signals]") {
+    TempDir t;
+    sigx::host::RunDir held(t.path(), "held");  // this process holds it, as a running sigx would
+    const CommandResult r = run_sigx("run --resume " + quote(held.path().string()));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("is in use by another sigx process"));
+}
+
+TEST_CASE("robustness: --resume of nothing is a command-line error (exit 2)", "[robustness]") {
+    TempDir t;
+    const CommandResult r = run_sigx("run --resume " + quote((t.path() / "no_such_dir").string()));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("error: --resume: no interrupted run at"));
+}
+
+TEST_CASE("robustness: temporary files never survive into a finished run directory", "[robustness]") {
+    TempDir t;
+    sigx::host::RunDir dir(t.path(), "tmp");
+    fs::create_directories(dir.path() / "model");
+    write(dir.path() / ".metrics.json.tmp4242", "half");  // as a writer killed mid-write leaves it
+    write(dir.path() / "model" / ".model.pt.tmp77", "half");
+    write(dir.path() / "keep.tmp", "not ours");
+    dir.commit();
+    CHECK_FALSE(fs::exists(dir.final_path() / ".metrics.json.tmp4242"));
+    CHECK_FALSE(fs::exists(dir.final_path() / "model" / ".model.pt.tmp77"));
+    CHECK(fs::exists(dir.final_path() / "keep.tmp"));
+}
+
+TEST_CASE("robustness: a full disk is said as such, and leaves neither target nor temporary", "[robustness]") {
+    const int fd = ::open("/dev/full", O_WRONLY);
+    REQUIRE(fd >= 0);
+    try {
+        sigx::detail::write_all(fd, "data", 4, "/some/file");
+        FAIL("a write to /dev/full succeeded");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "cannot write /some/file: No space left on device");
+    }
+    ::close(fd);
+
+    TempDir t;  // a read-only folder: the temporary cannot even be created
+    fs::create_directories(t.path() / "ro");
+    write(t.path() / "ro" / "f.txt", "old");
+    fs::permissions(t.path() / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    if (::geteuid() != 0) {  // root writes anyway
+        CHECK_THROWS_WITH(sigx::write_file_atomic(t.path() / "ro" / "f.txt", "new"), Contains("Permission denied"));
+        CHECK(read_text(t.path() / "ro" / "f.txt") == "old");
+    }
+    fs::permissions(t.path() / "ro", fs::perms::owner_all);
+}
+
+// ---- resource bounds -----------------------------------------------------------------
+
+TEST_CASE("robustness: a sweep too large is counted and refused before it is built", "[robustness][sweep]") {
+    TempDir t;
+    std::string sweep = "[sweep]\n";
+    for (const char* key : {"source.phase_scale", "source.duration", "source.sample_rate", "source.train_seed",
+                            "source.test_seed", "pipeline.seed"})
+        sweep += fmt::format("\"{}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", key);
+    const fs::path file = write(t.path() / "s.toml", small_pipeline("") + sweep);
+    const auto t0 = std::chrono::steady_clock::now();
+    const CommandResult r = run_sigx("validate " + quote(file.string()));
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("the sweep has 1000000 points, more than the limit of 10000"));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));  // not built: a million would take minutes
+}
+
+TEST_CASE("robustness: a pipeline whose data cannot fit in memory is refused by validate", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const CommandResult r = run_sigx("validate " + quote(file.string()) + " source.duration=5e4 source.sample_rate=2e4");
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("the run needs about "));
+    CHECK_THAT(r.output, Contains(" GB available"));
+}
+
+// ---- numbers and text ----------------------------------------------------------------
+
+TEST_CASE("robustness: an integer a double cannot hold is refused, not rounded", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const CommandResult r = run_sigx("validate " + quote(file.string()) + " source.phase_scale=9007199254740993");
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("'source.phase_scale': the integer 9007199254740993 is not exactly representable as a real"));
+    const fs::path in_file = write(t.path() / "q.toml", small_pipeline("") + "");
+    std::string text = read_text(in_file);
+    text.replace(text.find("phase_scale = 0.05"), 18, "phase_scale = 9223372036854775807");
+    write(in_file, text);
+    const CommandResult f = run_sigx("validate " + quote(in_file.string()));
+    CHECK(f.status == 2);
+    CHECK_THAT(f.output, Contains(in_file.string() + ":9:15: 'source.phase_scale': the integer 9223372036854775807 is not"));
+    // 2^53 is exact, and then only out of the schema's range story: accepted as a value.
+    CHECK(run_sigx("validate " + quote(file.string()) + " source.mix_weight=9007199254740992").status == 0);
+}
+
+TEST_CASE("robustness: text is checked up front: invalid UTF-8, a directory, a pipe", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const CommandResult utf = run_sigx("validate " + quote(file.string()) + " \"$(printf 'pipeline.description=\\377\\376')\"");
+    CHECK(utf.status == 2);
+    CHECK_THAT(utf.output, Contains("an override is not valid UTF-8 text"));
+
+    const CommandResult dir = run_sigx("validate " + quote(t.path().string()));
+    CHECK(dir.status == 2);
+    CHECK_THAT(dir.output, Contains("error: " + t.path().string() + ": is a directory, not a pipeline file"));
+
+    const CommandResult pipe = run_command("bash -c " + quote("env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) +
+                                                              " validate <(cat " + quote(file.string()) + ")"));
+    CHECK(pipe.status == 0);
+    CHECK_THAT(pipe.output, Contains("ok: pipeline 'robust'"));
+}
+
+TEST_CASE("robustness: smaller messages: --jobs 0 and a misspelt plugin key", "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const CommandResult jobs = run_sigx("run " + quote(file.string()) + " --jobs 0");
+    CHECK(jobs.status == 2);
+    CHECK_THAT(jobs.output, Contains("must be a whole number of processes, at least 1, got '0'"));
+
+    std::string text = read_text(file);
+    text.replace(text.find("plugin = \"fft.block\""), 6, "Plugin");
+    write(file, text);
+    const CommandResult key = run_sigx("validate " + quote(file.string()));
+    CHECK(key.status == 2);
+    CHECK_THAT(key.output, Contains(":13:1: [models.fft] needs a 'plugin' key naming a model plugin; did you mean 'plugin' instead of 'Plugin'?"));
+}
