@@ -278,8 +278,6 @@ const PluginUse* Pipeline::trainer(const std::string& n) const {
 }
 
 PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
-    PipelineSource src;
-    src.file = file;
     std::error_code ec;
     if (std::filesystem::is_directory(file, ec)) throw ConfigError({file.string()}, "is a directory, not a pipeline file");
     // Read as a stream, so that pipes (`<(...)`, /dev/stdin) work like files.
@@ -291,8 +289,15 @@ PipelineSource read_pipeline(const std::filesystem::path& file, const std::vecto
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError({file.string()}, fmt::format("cannot be read: {}", std::strerror(errno)));
+    return parse_pipeline(text.str(), file, overrides);
+}
+
+PipelineSource parse_pipeline(const std::string& text, const std::filesystem::path& file,
+                              const std::vector<std::string>& overrides) {
+    PipelineSource src;
+    src.file = file;
     try {
-        src.table = toml::parse(text.str(), file.string());
+        src.table = toml::parse(text, file.string());
     } catch (const toml::parse_error& e) {
         throw ConfigError(origin_of(e.source(), file.string()), "TOML syntax error: " + std::string(e.description()));
     }

@@ -8,8 +8,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <map>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -105,7 +108,37 @@ TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pa
                                  quote((project / "pipeline.toml").string()) + " --out " + quote((tmp.path() / "own").string()));
     INFO(own.output);
     CHECK(own.status == 0);
-    CHECK(std::isfinite(only_run_metrics(tmp.path() / "own")["test"]["mine"]["mean"]["mse"].get<double>()));
+    // The scaffolded model is an exponential moving average of the mix, undone by the mix
+    // gain (alpha 0.1, gain 1/4 of the mean amplitude 1): recompute it from the mix column
+    // of predictions.csv, and its MSE from the target column, and compare with the run's.
+    fs::path run_dir;
+    for (const auto& e : fs::directory_iterator(tmp.path() / "own"))
+        if (e.path().filename().string()[0] != '.') run_dir = e.path();
+    REQUIRE(!run_dir.empty());
+    std::istringstream csv(read_text(run_dir / "predictions.csv"));
+    std::string line;
+    REQUIRE(std::getline(csv, line));
+    REQUIRE(line == "test_set,record,sample,time,component,mix,target,mine,fft");
+    std::map<std::string, double> state;
+    double error2 = 0, rows = 0, worst = 0;
+    while (std::getline(csv, line)) {
+        std::vector<std::string> cells;
+        std::istringstream row(line);
+        for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+        REQUIRE(cells.size() == 9);
+        if (cells[0] != "test") continue;
+        double& s = state[cells[4]];
+        s += 0.1 * (std::stod(cells[5]) - s);
+        const double mine = std::stod(cells[7]), target = std::stod(cells[6]);
+        worst = std::max(worst, std::abs(mine - s / 0.25));
+        error2 += (mine - target) * (mine - target);
+        rows += 1;
+    }
+    CHECK(rows == 4 * 10000);
+    CHECK(worst < 1e-12);
+    const auto results = only_run_metrics(tmp.path() / "own")["test"];
+    CHECK(results["mine"]["mean"]["mse"].get<double>() == Approx(error2 / rows).epsilon(1e-9));
+    CHECK(results["mine"]["mean"]["mse"].get<double>() != Approx(results["fft"]["mean"]["mse"].get<double>()));
 }
 
 TEST_CASE("sigx new plugin: every kind scaffolds, and a non-empty folder is refused", "[sdk][scaffold]") {

@@ -204,7 +204,7 @@ Stopped interrupt_sleeper(const TempDir& t, const std::string& signals) {
         quote(file.string()) + " --out " + quote(t.path().string()) + " & pid=$!; " +
         "for i in $(seq 100); do ls -a " + quote(t.path().string()) + " | grep -q partial && break; sleep 0.1; done; sleep 0.5; " +
         "start=$(date +%s.%N); for s in " + signals + "; do kill -$s $pid; sleep 0.2; done; wait $pid; code=$?; " +
-        "echo; echo \"exit=$code seconds=$(echo \"$(date +%s.%N) - $start\" | bc)\"";
+        "echo; echo \"exit=$code seconds=$(awk \"BEGIN { print $(date +%s.%N) - $start }\")\"";
     Stopped s;
     s.result = run_command("bash -c " + quote(script));
     const auto at = s.result.output.rfind("seconds=");

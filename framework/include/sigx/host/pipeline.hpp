@@ -55,6 +55,10 @@ struct PipelineSource {
     std::map<std::string, Origin> override_origins;  // by key path
 };
 PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+// The same for pipeline text already in memory; `file` names it in messages and anchors
+// relative [plugins] paths.
+PipelineSource parse_pipeline(const std::string& text, const std::filesystem::path& file,
+                              const std::vector<std::string>& overrides);
 
 // Sets `key.path=value` (value parsed as TOML, a bare word as a string) in the table; its
 // errors and those of the value name `source` (e.g. "command line override").
