@@ -23,7 +23,8 @@ public:
     std::uint64_t seed() const override { return 1; }
 };
 
-template <class Base> std::shared_ptr<Base> make(const host::Registry& r, const std::string& name, Kind kind, Params p = {}) {
+template <class Base>
+std::shared_ptr<Base> make(const host::Registry& r, const std::string& name, Kind kind, Params p = {}) {
     const auto& info = r.require(name, kind);
     return r.create<Base>(info, Params::with_defaults(info.descriptor->params, std::move(p)));
 }
@@ -34,11 +35,14 @@ int main(int argc, char** argv) {
     const int repeats = argc > 1 ? std::atoi(argv[1]) : 20;
     host::Registry registry;
     // build/bench/this -> the plugins next to build/sigx
-    registry.add_path(host::builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "sigx"));
+    registry.add_path(
+        host::builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "sigx"));
     QuietHost host;
-    const Dataset data = make<Generator>(registry, "noisy_sinusoid", Kind::generator, Params({{"phase_scale", 0.01}}))->generate(host);
+    const Dataset data =
+        make<Generator>(registry, "noisy_sinusoid", Kind::generator, Params({{"phase_scale", 0.01}}))->generate(host);
     const Signal& record = data.tests.front().records.front();
-    const double samples = static_cast<double>(record.size()), components = static_cast<double>(record.components.size());
+    const double samples = static_cast<double>(record.size()),
+                 components = static_cast<double>(record.components.size());
 
     struct Case {
         std::string label, plugin;
@@ -49,11 +53,14 @@ int main(int argc, char** argv) {
     };
     const std::vector<Case> cases = {
         {"fft.block (whole record)", "fft.block", {}, "< 1 ms per record", 1e-3, false},
-        {"fft.sliding (window 1000)", "fft.sliding", Params({{"window", std::int64_t{1000}}}), ">= 1e7 samples/s/component", 1e7, true},
-        {"lsq sliding (window 1000)", "lsq", Params({{"mode", std::string("sliding")}, {"calibrate", false}}), ">= 1e7 samples/s/component", 1e7, true},
+        {"fft.sliding (window 1000)", "fft.sliding", Params({{"window", std::int64_t{1000}}}),
+         ">= 1e7 samples/s/component", 1e7, true},
+        {"lsq sliding (window 1000)", "lsq", Params({{"mode", std::string("sliding")}, {"calibrate", false}}),
+         ">= 1e7 samples/s/component", 1e7, true},
         {"lsq block (whole record)", "lsq", Params({{"calibrate", false}}), "(no target)", 0, true},
     };
-    fmt::print("record: {} samples x {} components; best of {} runs, one thread\n\n", record.size(), record.components.size(), repeats);
+    fmt::print("record: {} samples x {} components; best of {} runs, one thread\n\n", record.size(),
+               record.components.size(), repeats);
     fmt::print("{:<28} {:>12} {:>22}   {}\n", "model", "ms/record", "samples/s/component", "target");
     for (const auto& c : cases) {
         auto model = make<Model>(registry, c.plugin, Kind::model, c.params);

@@ -10,18 +10,18 @@
 #include <sigx/host/services.hpp>
 #include <sigx/host/sweep.hpp>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <fcntl.h>
 #include <iostream>
-#include <poll.h>
 #include <thread>
-#include <unistd.h>
 
 using namespace sigx;
 using namespace sigx::host;
@@ -45,7 +45,8 @@ void on_signal(int) {
 
 [[noreturn]] void stop_now() {
     const std::string dir = ActiveRun::dir();
-    const std::string msg = dir.empty() ? "interrupted\n" : fmt::format("interrupted; resume with: sigx run --resume {}\n", dir);
+    const std::string msg =
+        dir.empty() ? "interrupted\n" : fmt::format("interrupted; resume with: sigx run --resume {}\n", dir);
     std::fputs(msg.c_str(), stderr);
     std::fflush(stderr);
     std::_Exit(exit_interrupted);
@@ -92,10 +93,14 @@ std::string value_text(const ParamValue& v) {
     return std::visit(
         [](const auto& x) -> std::string {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
-            else if constexpr (std::is_same_v<T, std::string>) return "\"" + x + "\"";
-            else if constexpr (std::is_same_v<T, RealList>) return fmt::format("[{}]", fmt::join(x, ", "));
-            else return fmt::format("{}", x);
+            if constexpr (std::is_same_v<T, bool>)
+                return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>)
+                return "\"" + x + "\"";
+            else if constexpr (std::is_same_v<T, RealList>)
+                return fmt::format("[{}]", fmt::join(x, ", "));
+            else
+                return fmt::format("{}", x);
         },
         v);
 }
@@ -130,7 +135,8 @@ int cmd_plugins(const Options& o) {
                                     {"description", p->descriptor->description},
                                     {"file", p->file.string()}});
         j["rejected"] = nlohmann::ordered_json::array();
-        for (const auto& rej : r.rejections()) j["rejected"].push_back({{"file", rej.file.string()}, {"reason", rej.reason}});
+        for (const auto& rej : r.rejections())
+            j["rejected"].push_back({{"file", rej.file.string()}, {"reason", rej.reason}});
         std::cout << j.dump(2) << "\n";
         return exit_ok;
     }
@@ -156,12 +162,13 @@ int cmd_inspect(const Options& o) {
     }
     const Descriptor& d = *p->descriptor;
     if (o.json) {
-        nlohmann::ordered_json j = {{"name", d.name},          {"kind", to_string(d.kind)},
-                                    {"version", d.version},    {"description", d.description},
+        nlohmann::ordered_json j = {{"name", d.name},           {"kind", to_string(d.kind)},
+                                    {"version", d.version},     {"description", d.description},
                                     {"trainable", d.trainable}, {"file", p->file.string()}};
         j["params"] = nlohmann::ordered_json::array();
         for (const auto& s : d.params) {
-            nlohmann::ordered_json ps = {{"name", s.name}, {"type", to_string(s.type)}, {"default", value_json(s.default_value)}};
+            nlohmann::ordered_json ps = {
+                {"name", s.name}, {"type", to_string(s.type)}, {"default", value_json(s.default_value)}};
             if (s.min) ps["min"] = *s.min;
             if (s.max) ps["max"] = *s.max;
             if (s.min_exclusive) ps["min_exclusive"] = true;
@@ -174,7 +181,8 @@ int cmd_inspect(const Options& o) {
         return exit_ok;
     }
     fmt::print("{} {} ({})\n  {}\n  file: {}\n", d.name, d.version, to_string(d.kind), d.description, p->file.string());
-    if (d.trainable) fmt::print("  trained by a trainer: name one with trainer = \"...\" in its [models.NAME] section\n");
+    if (d.trainable)
+        fmt::print("  trained by a trainer: name one with trainer = \"...\" in its [models.NAME] section\n");
     fmt::print("\nparameters:\n");
     for (const auto& s : d.params) {
         fmt::print("  {} ({}, default {})", s.name, to_string(s.type), value_text(s.default_value));
@@ -197,7 +205,8 @@ int cmd_validate(const Options& o) {
     const PipelineSource src = load(o, registry);
     if (const auto axes = read_sweep(src); !axes.empty()) {
         const auto points = validate_sweep(src, axes, registry);
-        fmt::print("{}: ok: sweep of {} points over {} key(s), each a valid pipeline\n", o.file, points.size(), axes.size());
+        fmt::print("{}: ok: sweep of {} points over {} key(s), each a valid pipeline\n", o.file, points.size(),
+                   axes.size());
         return exit_ok;
     }
     Pipeline p = validate_pipeline(src, registry);
@@ -211,7 +220,8 @@ int cmd_run(Options o) {
     if (!o.resume.empty()) {
         // The interrupted run's resolved config is the pipeline: same values, same seeds.
         if (!o.file.empty() || !o.overrides.empty())
-            throw ConfigError({"command line"}, "--resume takes no pipeline file or overrides: it reuses the run's config.toml");
+            throw ConfigError({"command line"},
+                              "--resume takes no pipeline file or overrides: it reuses the run's config.toml");
         try {
             o.file = (RunDir::reopen(o.resume).path() / "config.toml").string();
         } catch (const std::runtime_error& e) {
@@ -224,9 +234,13 @@ int cmd_run(Options o) {
     const PipelineSource src = load(o, registry);
     Console console(o.quiet);
     if (const auto axes = read_sweep(src); !axes.empty()) {
-        if (!o.resume.empty()) throw ConfigError({"command line"}, "--resume applies to one run: resume a sweep's point by its run directory");
+        if (!o.resume.empty())
+            throw ConfigError({"command line"},
+                              "--resume applies to one run: resume a sweep's point by its run directory");
         stop_grace_seconds = 2 * stop_grace_seconds;  // the points stop first, each within its own grace
-        SweepResult r = run_sweep(src, axes, registry, {std::filesystem::read_symlink("/proc/self/exe"), o.plugin_paths, o.out, o.jobs}, console);
+        SweepResult r =
+            run_sweep(src, axes, registry,
+                      {std::filesystem::read_symlink("/proc/self/exe"), o.plugin_paths, o.out, o.jobs}, console);
         fmt::print("{}\nsweep directory: {}\n", r.summary, r.dir.string());
         return r.failed == 0 ? exit_ok : exit_runtime;
     }
@@ -256,13 +270,16 @@ int cmd_check(const Options& o) {
 }
 
 int cmd_new_plugin(const Options& o) {
-    const std::map<std::string, Kind> kinds = {{"generator", Kind::generator}, {"model", Kind::model},
-                                               {"trainer", Kind::trainer}, {"evaluator", Kind::evaluator}};
+    const std::map<std::string, Kind> kinds = {{"generator", Kind::generator},
+                                               {"model", Kind::model},
+                                               {"trainer", Kind::trainer},
+                                               {"evaluator", Kind::evaluator}};
     const auto files = scaffold_plugin(kinds.at(o.kind), o.name, o.dir);
     for (const auto& f : files) fmt::print("wrote {}\n", f.string());
-    fmt::print("\nnext:\n  cmake -S {0} -B {0}/build -DCMAKE_PREFIX_PATH=<sigx install prefix> && cmake --build {0}/build\n"
-               "  ctest --test-dir {0}/build\n  SIGX_PLUGIN_PATH={0}/build/plugins sigx run {0}/pipeline.toml\n",
-               o.dir);
+    fmt::print(
+        "\nnext:\n  cmake -S {0} -B {0}/build -DCMAKE_PREFIX_PATH=<sigx install prefix> && cmake --build {0}/build\n"
+        "  ctest --test-dir {0}/build\n  SIGX_PLUGIN_PATH={0}/build/plugins sigx run {0}/pipeline.toml\n",
+        o.dir);
     return exit_ok;
 }
 
@@ -290,7 +307,8 @@ int main(int argc, char** argv) {
     run->add_option("--jobs,-j", o.jobs, "sweeps: sub-runs in parallel processes")
         ->check(CLI::Validator(
             [](std::string& v) {
-                return !v.empty() && v.size() < 6 && v.find_first_not_of("0123456789") == std::string::npos && std::stoi(v) >= 1
+                return !v.empty() && v.size() < 6 && v.find_first_not_of("0123456789") == std::string::npos &&
+                               std::stoi(v) >= 1
                            ? std::string()
                            : "must be a whole number of processes, at least 1, got '" + v + "'";
             },
@@ -317,15 +335,17 @@ int main(int argc, char** argv) {
 
     auto* create = app.add_subcommand("new", "create a project");
     create->require_subcommand(1);
-    auto* new_plugin = create->add_subcommand("plugin", "an out-of-tree plugin project built against the installed SDK");
+    auto* new_plugin =
+        create->add_subcommand("plugin", "an out-of-tree plugin project built against the installed SDK");
     new_plugin->add_option("--kind", o.kind, "generator, model, trainer or evaluator")
         ->check(CLI::IsMember({"generator", "model", "trainer", "evaluator"}))
         ->capture_default_str();
     new_plugin->add_option("name", o.name, "plugin name, e.g. my.bandpass")->required();
     new_plugin->add_option("dir", o.dir, "folder to create")->required();
 
-    app.footer("Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 plugin error, 130 interrupted.\n"
-               "Plugins are searched in the built-in folder, SIGX_PLUGIN_PATH, --plugin-path and [plugins] paths.");
+    app.footer(
+        "Exit codes: 0 ok, 1 runtime failure, 2 configuration error, 3 plugin error, 130 interrupted.\n"
+        "Plugins are searched in the built-in folder, SIGX_PLUGIN_PATH, --plugin-path and [plugins] paths.");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -349,8 +369,10 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "error: {}\n", e.what());
         return exit_plugin;
     } catch (const Interrupted& e) {
-        if (e.run_dir.empty()) fmt::print(stderr, "interrupted\n");
-        else fmt::print(stderr, "interrupted; resume with: sigx run --resume {}\n", e.run_dir);
+        if (e.run_dir.empty())
+            fmt::print(stderr, "interrupted\n");
+        else
+            fmt::print(stderr, "interrupted; resume with: sigx run --resume {}\n", e.run_dir);
         return exit_interrupted;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: {}\n", e.what());

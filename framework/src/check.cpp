@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <cctype>
 #include <cmath>
 #include <set>
-#include <unistd.h>
 
 namespace sigx::host {
 
@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 class Checker {
 public:
     Checker(const Registry& helpers, Console& console)
-        : helpers_(helpers), console_(console), dir_(fs::temp_directory_path() / fmt::format("sigx-check-{}", ::getpid())) {}
+        : helpers_(helpers),
+          console_(console),
+          dir_(fs::temp_directory_path() / fmt::format("sigx-check-{}", ::getpid())) {}
     ~Checker() {
         std::error_code ec;
         fs::remove_all(dir_, ec);
@@ -74,7 +76,8 @@ private:
         for (const auto& s : d.params) {
             if (!identifier(s.name) || s.name.find('.') != std::string::npos)
                 p.push_back(fmt::format("parameter name '{}' must be letters, digits, '_' (no dots)", s.name));
-            if (s.name == "plugin" || s.name == "trainer") p.push_back(fmt::format("parameter '{}' is a reserved key", s.name));
+            if (s.name == "plugin" || s.name == "trainer")
+                p.push_back(fmt::format("parameter '{}' is a reserved key", s.name));
             if (!names.insert(s.name).second) p.push_back(fmt::format("parameter '{}' declared twice", s.name));
             if (s.help_text.empty()) p.push_back(fmt::format("parameter '{}' has no help", s.name));
         }
@@ -85,7 +88,8 @@ private:
         std::vector<std::string> p;
         for (const auto& s : d.params) {
             if (type_of(s.default_value) != s.type)
-                p.push_back(fmt::format("'{}': default is a {}, declared {}", s.name, to_string(type_of(s.default_value)), to_string(s.type)));
+                p.push_back(fmt::format("'{}': default is a {}, declared {}", s.name,
+                                        to_string(type_of(s.default_value)), to_string(s.type)));
             else if (auto e = check_value(s, s.default_value))
                 p.push_back(fmt::format("'{}': default fails its own schema: {}", s.name, *e));
             if (s.min && s.max && *s.min > *s.max) p.push_back(fmt::format("'{}': min > max", s.name));
@@ -108,9 +112,9 @@ private:
     Dataset tiny_data() {
         const PluginInfo& gen = helpers_.require("noisy_sinusoid", Kind::generator);
         Params p = Params::with_defaults(gen.descriptor->params, Params({{"frequencies", RealList{2.0, 5.0}},
-                                                                        {"duration", 1.0},
-                                                                        {"phase_scale", 0.01},
-                                                                        {"unseen_records", std::int64_t{1}}}));
+                                                                         {"duration", 1.0},
+                                                                         {"phase_scale", 0.01},
+                                                                         {"unseen_records", std::int64_t{1}}}));
         Services h = host("data");
         return helpers_.create<Generator>(gen, p)->generate(h);
     }
@@ -135,7 +139,8 @@ private:
         if (!trainable) return m.fit(d, h);
         if (trainer) return trainer->train(m, d, h);
         const PluginInfo& t = helpers_.require("torch", Kind::trainer);
-        helpers_.create<Trainer>(t, Params::with_defaults(t.descriptor->params, Params({{"epochs", std::int64_t{2}}})))->train(m, d, h);
+        helpers_.create<Trainer>(t, Params::with_defaults(t.descriptor->params, Params({{"epochs", std::int64_t{2}}})))
+            ->train(m, d, h);
     }
 
     void run_tiny(const Registry& own, const PluginInfo& info, const Params& params) {
@@ -153,7 +158,8 @@ private:
         } else if (kind == Kind::trainer) {
             // Fit the smallest built-in trained model with it.
             const PluginInfo& lstm = helpers_.require("lstm.stateful", Kind::model);
-            auto m = helpers_.create<Model>(lstm, Params::with_defaults(lstm.descriptor->params, Params({{"hidden", std::int64_t{4}}})));
+            auto m = helpers_.create<Model>(
+                lstm, Params::with_defaults(lstm.descriptor->params, Params({{"hidden", std::int64_t{4}}})));
             fit(*m, true, d, own.create<Trainer>(info, params).get());
             predict_all(*m, d, "lstm");
         } else {
@@ -181,7 +187,9 @@ private:
                 return x;
             };
             if (s.type == ParamType::integer || s.type == ParamType::real || s.type == ParamType::real_list) {
-                if (s.min) edges.push_back(number(*s.min + (s.min_exclusive ? 1e-3 : 0))), outside.push_back(number(*s.min - 1));
+                if (s.min)
+                    edges.push_back(number(*s.min + (s.min_exclusive ? 1e-3 : 0))),
+                        outside.push_back(number(*s.min - 1));
                 if (s.max) edges.push_back(number(*s.max)), outside.push_back(number(*s.max + 1));
             }
             if (s.type == ParamType::string && !s.choices.empty()) {
@@ -189,7 +197,8 @@ private:
                 outside.push_back(std::string("not-a-choice"));
             }
             for (const auto& v : outside)
-                if (!check_value(s, v)) p.push_back(fmt::format("'{}': the schema accepts a value outside its bounds", s.name));
+                if (!check_value(s, v))
+                    p.push_back(fmt::format("'{}': the schema accepts a value outside its bounds", s.name));
             for (const auto& v : edges) {
                 if (check_value(s, v)) continue;  // e.g. a list whose length rule the probe breaks
                 Params given;

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
-#include <unistd.h>
 
 namespace sigx::host {
 
@@ -76,7 +76,8 @@ void Console::progress(std::string_view source, const Progress& p) {
     const std::string stage = fmt::format("{}/{}", source, p.stage);
     if (stage != stage_ || p.step <= 1) stage_ = stage, stage_start_ = now;
     const double elapsed = std::chrono::duration<double>(now - stage_start_).count();
-    std::string line = p.total > 0 ? fmt::format("{} {}/{}", p.stage, p.step, p.total) : fmt::format("{} {}", p.stage, p.step);
+    std::string line =
+        p.total > 0 ? fmt::format("{} {}/{}", p.stage, p.step, p.total) : fmt::format("{} {}", p.stage, p.step);
     if (!p.fields.empty()) line += fmt::format("  {}", p.fields);
     if (!within_cap(source, line.size())) return;
     if (p.total > 0 && p.step > 0) line += fmt::format("  eta {}", duration(elapsed / p.step * (p.total - p.step)));

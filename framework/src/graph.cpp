@@ -29,7 +29,8 @@ std::string pipeline_dot(const Pipeline& p) {
             out += fmt::format("  {} -> {} [label=\"predictions\"];\n", quoted(m.section), quoted(e.section));
     }
     for (const auto& e : p.evaluators)
-        out += fmt::format("  {} -> {} [label=\"references\", style=dotted];\n", quoted(p.source.section), quoted(e.section));
+        out += fmt::format("  {} -> {} [label=\"references\", style=dotted];\n", quoted(p.source.section),
+                           quoted(e.section));
     return out + "}\n";
 }
 

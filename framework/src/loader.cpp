@@ -2,8 +2,8 @@
 #include <sigx/host/loader.hpp>
 #include <sigx/host/names.hpp>
 
-#include <boost/dll/shared_library.hpp>
 #include <fmt/format.h>
+#include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,7 +18,10 @@ bool has_elf_header(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
     char magic[4] = {};
     in.read(magic, 4);
-    return in.gcount() == 4 && std::memcmp(magic, "\x7f" "ELF", 4) == 0;
+    return in.gcount() == 4 && std::memcmp(magic,
+                                           "\x7f"
+                                           "ELF",
+                                           4) == 0;
 }
 
 // Boost.DLL wraps the dlerror text; keep only the part a user needs.
@@ -43,8 +46,9 @@ std::string abi_problem(const sigx_abi_record& found) {
         return fmt::format("ABI mismatch: expected ABI version {}, found {} (built with SDK {}, host has SDK {})",
                            want.abi_version, found.abi_version, sdk_version(found), sdk_version(want));
     if (found.sdk_major != want.sdk_major || found.sdk_minor > want.sdk_minor)
-        return fmt::format("SDK version mismatch: built with SDK {}, host has SDK {} (needs same major, minor <= host's)",
-                           sdk_version(found), sdk_version(want));
+        return fmt::format(
+            "SDK version mismatch: built with SDK {}, host has SDK {} (needs same major, minor <= host's)",
+            sdk_version(found), sdk_version(want));
     auto size = [](const char* what, std::uint32_t expected, std::uint32_t got) {
         return fmt::format("ABI mismatch: sizeof({}) expected {}, found {} (different compiler or standard library?)",
                            what, expected, got);
@@ -156,8 +160,8 @@ const PluginInfo& Registry::require(const std::string& name, Kind kind) const {
     if (auto it = duplicates_.find(name); it != duplicates_.end()) {
         std::string files;
         for (const auto& f : it->second) files += (files.empty() ? "" : " and ") + f.string();
-        throw PluginError(fmt::format("plugin '{}' is provided by more than one library: {}; remove one from the plugin path",
-                                      name, files));
+        throw PluginError(fmt::format(
+            "plugin '{}' is provided by more than one library: {}; remove one from the plugin path", name, files));
     }
     const PluginInfo* info = find(name);
     if (info && info->descriptor->kind == kind) return *info;
@@ -173,7 +177,9 @@ const PluginInfo& Registry::require(const std::string& name, Kind kind) const {
 
 void* Registry::create_raw(const PluginInfo& info, const Params& params) const {
     void* p = info.entry->create(&params);
-    if (!p) throw PluginError(fmt::format("{}: plugin '{}' returned no instance", info.file.string(), info.descriptor->name));
+    if (!p)
+        throw PluginError(
+            fmt::format("{}: plugin '{}' returned no instance", info.file.string(), info.descriptor->name));
     return p;
 }
 

@@ -8,7 +8,8 @@ namespace sigx::host {
 
 namespace {
 bool safe_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
 }
 
 // The name as it can be shown on one line: non-printable bytes as \xNN, cut when long.
@@ -24,14 +25,16 @@ std::string printable(std::string_view name) {
 }  // namespace
 
 std::string name_problem(std::string_view what, std::string_view name) {
-    const std::string rule = fmt::format("use 1 to {} characters from A-Z a-z 0-9 . _ -, not starting with '.'", max_name_length);
+    const std::string rule =
+        fmt::format("use 1 to {} characters from A-Z a-z 0-9 . _ -, not starting with '.'", max_name_length);
     if (name.empty()) return fmt::format("{} is empty; {}", what, rule);
     if (name.size() > max_name_length)
         return fmt::format("{} '{}' is {} characters long; {}", what, printable(name), name.size(), rule);
     if (name.front() == '.') return fmt::format("{} '{}' starts with '.'; {}", what, printable(name), rule);
     for (char c : name)
         if (!safe_char(c))
-            return fmt::format("{} '{}' contains '{}'; {}", what, printable(name), printable(std::string_view(&c, 1)), rule);
+            return fmt::format("{} '{}' contains '{}'; {}", what, printable(name), printable(std::string_view(&c, 1)),
+                               rule);
     return {};
 }
 
@@ -41,18 +44,26 @@ bool valid_utf8(std::string_view s) {
         const auto c = static_cast<unsigned char>(s[i]);
         std::size_t n = 0;
         std::uint32_t cp = 0, min = 0;
-        if (c < 0x80) { ++i; continue; }
-        if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1Fu, min = 0x80;
-        else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0Fu, min = 0x800;
-        else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07u, min = 0x10000;
-        else return false;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0)
+            n = 1, cp = c & 0x1Fu, min = 0x80;
+        else if ((c & 0xF0) == 0xE0)
+            n = 2, cp = c & 0x0Fu, min = 0x800;
+        else if ((c & 0xF8) == 0xF0)
+            n = 3, cp = c & 0x07u, min = 0x10000;
+        else
+            return false;
         for (std::size_t k = 1; k <= n; ++k) {
             if (i + k >= s.size()) return false;
             const auto cc = static_cast<unsigned char>(s[i + k]);
             if ((cc & 0xC0) != 0x80) return false;
             cp = (cp << 6) | (cc & 0x3Fu);
         }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;  // overlong, out of range, surrogate
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;  // overlong, out of range, surrogate
         i += n + 1;
     }
     return true;

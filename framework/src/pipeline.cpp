@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -74,7 +74,8 @@ public:
     void unknown_key(const std::string& path, const toml::key& key, const std::vector<std::string>& allowed,
                      const std::string& what) const {
         std::string msg = fmt::format("unknown key '{}'{}", path, what);
-        if (auto near = closest(std::string(key.str()), allowed); !near.empty()) msg += fmt::format("; did you mean '{}'?", near);
+        if (auto near = closest(std::string(key.str()), allowed); !near.empty())
+            msg += fmt::format("; did you mean '{}'?", near);
         if (!allowed.empty()) msg += fmt::format(" (allowed: {})", join(allowed));
         fail(where(path, key.source()), msg);
     }
@@ -91,7 +92,8 @@ public:
     }
 
     std::string string(const std::string& path, const toml::node& n) const {
-        if (!n.is_string()) fail(where(path, n), fmt::format("'{}' must be a string, found {}", path, toml_type_name(n)));
+        if (!n.is_string())
+            fail(where(path, n), fmt::format("'{}' must be a string, found {}", path, toml_type_name(n)));
         return **n.as_string();
     }
 
@@ -117,7 +119,8 @@ public:
         } catch (const PluginError& e) {
             std::string msg = e.what();
             if (!registry.rejections().empty())
-                msg += fmt::format(" ({} plugin libraries were rejected; `sigx plugins` lists why)", registry.rejections().size());
+                msg += fmt::format(" ({} plugin libraries were rejected; `sigx plugins` lists why)",
+                                   registry.rejections().size());
             fail(where(path + ".plugin", *plugin), msg);
         }
         const auto& specs = use.info->descriptor->params;
@@ -154,15 +157,18 @@ public:
         const auto d = static_cast<double>(i);
         // 2^63 itself is not an int64: compare in the double domain first.
         if (d >= 0x1p63 || static_cast<std::int64_t>(d) != i)
-            fail(where(path, n), fmt::format("'{}': the integer {} is not exactly representable as a real; write it as a "
-                                             "real (e.g. {:e}) if the rounding is intended", path, i, d));
+            fail(where(path, n),
+                 fmt::format("'{}': the integer {} is not exactly representable as a real; write it as a "
+                             "real (e.g. {:e}) if the rounding is intended",
+                             path, i, d));
         return d;
     }
 
 private:
     ParamValue to_param(const ParamSpec& spec, const std::string& path, const toml::node& n) const {
         auto mismatch = [&] {
-            fail(where(path, n), fmt::format("'{}': expected {}, found {}", path, to_string(spec.type), toml_type_name(n)));
+            fail(where(path, n),
+                 fmt::format("'{}': expected {}, found {}", path, to_string(spec.type), toml_type_name(n)));
         };
         switch (spec.type) {
         case ParamType::boolean:
@@ -182,8 +188,8 @@ private:
             RealList list;
             for (const auto& e : *n.as_array()) {
                 if (!e.is_number())
-                    fail(where(path, e), fmt::format("'{}': expected a list of reals, found an element of type {}", path,
-                                                     toml_type_name(e)));
+                    fail(where(path, e), fmt::format("'{}': expected a list of reals, found an element of type {}",
+                                                     path, toml_type_name(e)));
                 list.push_back(real(path, e));
             }
             return list;
@@ -211,8 +217,7 @@ toml::table parse_override_value(const std::string& value) {
 }  // namespace
 
 void apply_override(PipelineSource& src, const std::string& arg, const std::string& source) {
-    if (!valid_utf8(arg))
-        throw ConfigError({fmt::format("{}", source), 0, 0}, "an override is not valid UTF-8 text");
+    if (!valid_utf8(arg)) throw ConfigError({fmt::format("{}", source), 0, 0}, "an override is not valid UTF-8 text");
     const Origin o{fmt::format("{} '{}'", source, arg), 0, 0};
     auto eq = arg.find('=');
     if (eq == std::string::npos || eq == 0) throw ConfigError(o, "an override must look like key.path=value");
@@ -244,14 +249,17 @@ void apply_override(PipelineSource& src, const std::string& arg, const std::stri
             } catch (const std::exception&) {
                 throw ConfigError(o, fmt::format("'{}' indexes an array: use a number, e.g. evaluate.0.plugin", p));
             }
-            if (idx >= a->size()) throw ConfigError(o, fmt::format("index {} is past the end of the array ({} elements)", idx, a->size()));
+            if (idx >= a->size())
+                throw ConfigError(o,
+                                  fmt::format("index {} is past the end of the array ({} elements)", idx, a->size()));
             cursor = a->get(idx);
         } else {
             throw ConfigError(o, fmt::format("cannot set '{}': '{}' is not a table", path, prefix(i)));
         }
     }
     auto* parent = cursor->as_table();
-    if (!parent) throw ConfigError(o, fmt::format("cannot set '{}': '{}' is not a table", path, prefix(parts.size() - 1)));
+    if (!parent)
+        throw ConfigError(o, fmt::format("cannot set '{}': '{}' is not a table", path, prefix(parts.size() - 1)));
     parent->insert_or_assign(parts.back(), std::move(*value.get("v")));
     src.override_origins[path] = o;
 }
@@ -279,7 +287,8 @@ const PluginUse* Pipeline::trainer(const std::string& n) const {
 
 PipelineSource read_pipeline(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
     std::error_code ec;
-    if (std::filesystem::is_directory(file, ec)) throw ConfigError({file.string()}, "is a directory, not a pipeline file");
+    if (std::filesystem::is_directory(file, ec))
+        throw ConfigError({file.string()}, "is a directory, not a pipeline file");
     // Read as a stream, so that pipes (`<(...)`, /dev/stdin) work like files.
     std::ifstream in(file, std::ios::binary);
     if (!in) {
@@ -330,7 +339,8 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
     p.plugin_paths = plugin_paths(src);
 
     // [sweep] is read by read_sweep and taken out of every point before validation here.
-    const std::vector<std::string> sections = {"pipeline", "plugins", "source", "models", "trainers", "evaluate", "sweep"};
+    const std::vector<std::string> sections = {"pipeline", "plugins",  "source", "models",
+                                               "trainers", "evaluate", "sweep"};
     for (auto&& [key, value] : src.table) {
         const std::string k(key.str());
         if (std::find(sections.begin(), sections.end(), k) == sections.end()) c.unknown_key(k, key, sections, "");
@@ -341,13 +351,15 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
             const std::string k(key.str()), path = "pipeline." + k;
             if (k == "name") {
                 p.name = c.string(path, value);
-                if (auto problem = name_problem("pipeline name", p.name); !problem.empty()) c.fail(c.where(path, value), problem);
-            }
-            else if (k == "description") p.description = c.string(path, value);
+                if (auto problem = name_problem("pipeline name", p.name); !problem.empty())
+                    c.fail(c.where(path, value), problem);
+            } else if (k == "description")
+                p.description = c.string(path, value);
             else if (k == "seed") {
                 if (!value.is_integer()) c.fail(c.where(path, value), fmt::format("'{}' must be an integer", path));
                 p.seed = **value.as_integer();
-            } else c.unknown_key(path, key, {"name", "description", "seed"}, "");
+            } else
+                c.unknown_key(path, key, {"name", "description", "seed"}, "");
         }
     }
 
@@ -356,14 +368,16 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
             c.fail({src.file.string()}, problem + " (it comes from the file name: set name in [pipeline])");
 
     const toml::node* source = src.table.get("source");
-    if (!source) c.fail({src.file.string()}, "the pipeline has no [source] section (the generator that makes the data)");
+    if (!source)
+        c.fail({src.file.string()}, "the pipeline has no [source] section (the generator that makes the data)");
     p.source = c.plugin_section("source", *source, registry, Kind::generator, {});
     p.source.name = "source";
 
     if (const toml::node* n = src.table.get("trainers")) {
         for (auto&& [key, value] : c.table("trainers", *n)) {
             c.section_name("trainer name", "trainers", key);
-            p.trainers.push_back(c.plugin_section("trainers." + std::string(key.str()), value, registry, Kind::trainer, {}));
+            p.trainers.push_back(
+                c.plugin_section("trainers." + std::string(key.str()), value, registry, Kind::trainer, {}));
             p.trainers.back().name = std::string(key.str());
         }
     }
@@ -382,18 +396,21 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
         const bool trainable = m.info->descriptor->trainable;
         if (!m.trainer.empty() && !p.trainer(m.trainer)) {
             std::string msg = fmt::format("model '{}' names trainer '{}', which is not defined", m.name, m.trainer);
-            if (auto near = closest(m.trainer, trainer_names); !near.empty()) msg += fmt::format("; did you mean '{}'?", near);
+            if (auto near = closest(m.trainer, trainer_names); !near.empty())
+                msg += fmt::format("; did you mean '{}'?", near);
             msg += trainer_names.empty() ? "; add a [trainers." + m.trainer + "] section"
                                          : fmt::format(" (defined trainers: {})", join(trainer_names));
             c.fail(c.where(path + ".trainer", *value.as_table()->get("trainer")), msg);
         }
         if (trainable && m.trainer.empty())
-            c.fail(m.origin, fmt::format("model '{}' (plugin '{}') is trained: name a trainer with trainer = \"...\"{}",
-                                         m.name, m.plugin,
-                                         trainer_names.empty() ? "" : fmt::format(" (defined: {})", join(trainer_names))));
+            c.fail(
+                m.origin,
+                fmt::format("model '{}' (plugin '{}') is trained: name a trainer with trainer = \"...\"{}", m.name,
+                            m.plugin, trainer_names.empty() ? "" : fmt::format(" (defined: {})", join(trainer_names))));
         if (!trainable && !m.trainer.empty())
             c.fail(c.where(path + ".trainer", *value.as_table()->get("trainer")),
-                   fmt::format("model '{}' (plugin '{}') is not trained by a trainer; remove 'trainer'", m.name, m.plugin));
+                   fmt::format("model '{}' (plugin '{}') is not trained by a trainer; remove 'trainer'", m.name,
+                               m.plugin));
         p.models.push_back(std::move(m));
     }
     // toml++ tables are sorted by key; reports list models in the order the file gives.
@@ -431,8 +448,8 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
         for (const auto& e : p.evaluators)
             if (m.name == e.name || m.name == "source")
                 c.fail(m.origin, fmt::format("model name '{}' is taken by {}: its folder in the run directory would be "
-                                             "shared; rename the model", m.name,
-                                             m.name == "source" ? "the source" : "evaluator '" + e.name + "'"));
+                                             "shared; rename the model",
+                                             m.name, m.name == "source" ? "the source" : "evaluator '" + e.name + "'"));
     return p;
 }
 

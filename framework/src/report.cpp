@@ -75,8 +75,10 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
     for (const auto& m : metrics) {
         add_unique(sets, m.test_set);
         add_unique(rows, m.model);  // pseudo-models such as "(predict zero)" after the real ones
-        if (m.component == "mean") add_unique(names, m.name);
-        else add_unique(components, m.component);
+        if (m.component == "mean")
+            add_unique(names, m.name);
+        else
+            add_unique(components, m.component);
     }
     auto fit_time = [&](const std::string& model) -> std::string {
         for (const auto& m : models)
@@ -136,8 +138,10 @@ std::string report_json(const std::string& pipeline, const std::vector<ModelSumm
     auto& sets = j["test_sets"] = nlohmann::ordered_json::object();
     for (const auto& m : metrics) {
         auto& set = sets[m.test_set];
-        if (m.component == "mean") set["mean"][m.model][m.name] = m.value;
-        else set["per_component"][m.model][m.component][m.name] = m.value;
+        if (m.component == "mean")
+            set["mean"][m.model][m.name] = m.value;
+        else
+            set["per_component"][m.model][m.component][m.name] = m.value;
     }
     j["figures"] = figures;
     return j.dump(2) + "\n";

@@ -4,14 +4,14 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fcntl.h>
 #include <regex>
-#include <sys/file.h>
-#include <unistd.h>
 
 namespace sigx::host {
 
@@ -46,8 +46,10 @@ void RunDir::lock() {
     if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
         ::close(lock_fd_);
         lock_fd_ = -1;
-        throw std::runtime_error(fmt::format("{} is in use by another sigx process (a run or a --resume of it); "
-                                             "wait for it to end", work_.string()));
+        throw std::runtime_error(
+            fmt::format("{} is in use by another sigx process (a run or a --resume of it); "
+                        "wait for it to end",
+                        work_.string()));
     }
 }
 
@@ -74,7 +76,8 @@ RunDir RunDir::reopen(const fs::path& given) {
     if (fs::exists(d.final_) && !fs::exists(d.work_))
         throw std::runtime_error(fmt::format("{} is a finished run; nothing to resume", d.final_.string()));
     if (!fs::is_directory(d.work_))
-        throw std::runtime_error(fmt::format("no interrupted run at {} (looked for {})", given.string(), d.work_.string()));
+        throw std::runtime_error(
+            fmt::format("no interrupted run at {} (looked for {})", given.string(), d.work_.string()));
     d.lock();
     return d;
 }
@@ -86,8 +89,9 @@ void RunDir::commit() {
     for (const auto& e : fs::recursive_directory_iterator(work_))
         if (e.is_regular_file() && std::regex_match(e.path().filename().string(), temporary)) stale.push_back(e.path());
     for (const auto& f : stale) fs::remove(f);
-    if (fs::exists(final_)) throw std::runtime_error(fmt::format("{} already exists; the run is kept at {}",
-                                                                 final_.string(), work_.string()));
+    if (fs::exists(final_))
+        throw std::runtime_error(
+            fmt::format("{} already exists; the run is kept at {}", final_.string(), work_.string()));
     fs::rename(work_, final_);
 }
 

@@ -42,8 +42,8 @@ void check_cancel(const RunDir& dir) {
 // the plugin and its file.
 template <class F> auto call(const PluginUse& use, const char* what, F&& f) -> decltype(f()) {
     auto failed = [&](const std::string& why) {
-        return std::runtime_error(
-            fmt::format("{} '{}' (plugin '{}', {}) failed: {}", what, use.name, use.plugin, use.info->file.string(), why));
+        return std::runtime_error(fmt::format("{} '{}' (plugin '{}', {}) failed: {}", what, use.name, use.plugin,
+                                              use.info->file.string(), why));
     };
     try {
         return f();
@@ -84,12 +84,14 @@ void check_prediction(const std::string& model, const Signal& record, const Pred
     for (std::size_t c = 0; c < p.components.size(); ++c) {
         const Samples& ch = p.components[c];
         if (ch.size() != record.size())
-            throw std::runtime_error(fmt::format("model '{}' returned a channel of {} samples for a record of {}", model,
-                                                 ch.size(), record.size()));
+            throw std::runtime_error(fmt::format("model '{}' returned a channel of {} samples for a record of {}",
+                                                 model, ch.size(), record.size()));
         for (std::size_t n = 0; n < ch.size(); ++n)
             if (!std::isfinite(ch[n]))
-                throw std::runtime_error(fmt::format("model '{}' returned a non-finite value ({}) for component '{}' at "
-                                                     "sample {}", model, ch[n], record.components[c].label, n));
+                throw std::runtime_error(
+                    fmt::format("model '{}' returned a non-finite value ({}) for component '{}' at "
+                                "sample {}",
+                                model, ch[n], record.components[c].label, n));
     }
 }
 
@@ -108,8 +110,8 @@ void check_dataset(const std::string& generator, const Dataset& d) {
             if (!labels.insert(c.label).second)
                 fail(fmt::format("{}: component label '{}' is used twice; labels must be unique", where, c.label));
             if (c.reference.size() != s.mix.size())
-                fail(fmt::format("{}: the reference of '{}' has {} samples, the mix {}", where, c.label, c.reference.size(),
-                                 s.mix.size()));
+                fail(fmt::format("{}: the reference of '{}' has {} samples, the mix {}", where, c.label,
+                                 c.reference.size(), s.mix.size()));
         }
         for (double x : s.mix)
             if (!std::isfinite(x)) fail(where + ": the mix has a non-finite sample");
@@ -119,7 +121,8 @@ void check_dataset(const std::string& generator, const Dataset& d) {
     for (const auto& set : d.tests) {
         if (auto problem = name_problem("test set name", set.name); !problem.empty()) fail(problem);
         if (!sets.insert(set.name).second) fail(fmt::format("test set name '{}' is used twice", set.name));
-        for (std::size_t r = 0; r < set.records.size(); ++r) check(set.records[r], fmt::format("test set '{}' record {}", set.name, r));
+        for (std::size_t r = 0; r < set.records.size(); ++r)
+            check(set.records[r], fmt::format("test set '{}' record {}", set.name, r));
     }
 }
 
@@ -135,11 +138,12 @@ void check_memory(const Pipeline& p, const Instances& in) {
                        (60.0 + 20.0 * static_cast<double>(p.models.size()));
     const double needed = data + predictions + csv, available = available_memory();
     if (available > 0 && needed > available)
-        throw ConfigError(p.source.origin,
-                          fmt::format("[source] plugin '{}': the run needs about {} of memory (data {}, predictions {}, "
-                                      "predictions.csv {}), {} available; shorten the records or use fewer of them",
-                                      p.source.plugin, gigabytes(needed), gigabytes(data), gigabytes(predictions),
-                                      gigabytes(csv), gigabytes(available)));
+        throw ConfigError(
+            p.source.origin,
+            fmt::format("[source] plugin '{}': the run needs about {} of memory (data {}, predictions {}, "
+                        "predictions.csv {}), {} available; shorten the records or use fewer of them",
+                        p.source.plugin, gigabytes(needed), gigabytes(data), gigabytes(predictions), gigabytes(csv),
+                        gigabytes(available)));
 }
 
 Instances instantiate(const Pipeline& p, const Registry& registry) {
@@ -157,8 +161,9 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     RunDir dir = target.resume.empty() ? RunDir(target.parent, p.name) : RunDir::reopen(target.resume);
     const ActiveRun active(dir.path());  // what a signal names for --resume
     console.open_log(dir.path() / "log.txt");
-    console.log(LogLevel::info, "sigx", fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
-                                                    dir.path().string(), dir.final_path().filename().string()));
+    console.log(LogLevel::info, "sigx",
+                fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
+                            dir.path().string(), dir.final_path().filename().string()));
     if (target.resume.empty()) write_file_atomic(dir.path() / "config.toml", toml_text(p.resolved()));
 
     auto services = [&](const PluginUse& use) {
@@ -223,21 +228,24 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     if (!outputs.empty()) {
         for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
             Services host = services(p.evaluators[i]);
-            auto ms = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->evaluate(data, outputs, host); });
+            auto ms =
+                call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->evaluate(data, outputs, host); });
             result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
             check_cancel(dir);
         }
     }
     for (const auto& m : result.metrics)
         if (!std::isfinite(m.value))
-            console.log(LogLevel::warning, "sigx", fmt::format("metric {} of '{}' on '{}' ({}) is {}", m.name, m.model,
-                                                               m.test_set, m.component, m.value));
+            console.log(
+                LogLevel::warning, "sigx",
+                fmt::format("metric {} of '{}' on '{}' ({}) is {}", m.name, m.model, m.test_set, m.component, m.value));
 
     std::vector<std::string> figures;  // PNGs the evaluators drew, relative to the run directory
     for (const auto& e : p.evaluators) {
         std::error_code ec;
         for (const auto& f : std::filesystem::directory_iterator(dir.path() / e.name, ec))
-            if (f.path().extension() == ".png") figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
+            if (f.path().extension() == ".png")
+                figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
     }
     std::sort(figures.begin(), figures.end());
     result.report = report_markdown(p.name, summaries, result.metrics, figures);
@@ -247,8 +255,9 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     write_file_atomic(dir.path() / "predictions.csv", predictions_csv(data, outputs));
     check_cancel(dir);
     if (!failures.empty())
-        throw std::runtime_error(fmt::format("{} of {} models failed (the others' results are in {}): {}", failures.size(),
-                                             p.models.size(), dir.path().string(), fmt::join(failures, "; ")));
+        throw std::runtime_error(fmt::format("{} of {} models failed (the others' results are in {}): {}",
+                                             failures.size(), p.models.size(), dir.path().string(),
+                                             fmt::join(failures, "; ")));
     dir.commit();
     result.dir = dir.final_path();
     return result;

@@ -255,7 +255,8 @@ const std::map<Kind, const char*> test_templates = {
 )TPL"},
 };
 
-const char* const test_cpp = R"TPL(// Unit test of @NAME@: constructed from its own schema's defaults, run on a small record.
+const char* const test_cpp =
+    R"TPL(// Unit test of @NAME@: constructed from its own schema's defaults, run on a small record.
 #define CATCH_CONFIG_MAIN
 #include "@BASE@.hpp"
 
@@ -376,8 +377,11 @@ std::vector<fs::path> scaffold_plugin(Kind kind, const std::string& name, const 
     if (fs::exists(dir) && !fs::is_empty(dir, ec))
         throw std::runtime_error(fmt::format("{} exists and is not empty; choose a new folder", dir.string()));
 
-    const std::map<std::string, std::string> values = {{"NAME", name}, {"BASE", base}, {"CLASS", klass},
-                                                       {"TEST", fill(test_templates.at(kind), {{"BASE", base}, {"CLASS", klass}})}};
+    const std::map<std::string, std::string> values = {
+        {"NAME", name},
+        {"BASE", base},
+        {"CLASS", klass},
+        {"TEST", fill(test_templates.at(kind), {{"BASE", base}, {"CLASS", klass}})}};
     const std::vector<std::pair<fs::path, std::string>> files = {
         {"CMakeLists.txt", fill(cmake_template, values)},
         {fs::path("src") / (base + ".hpp"), fill(class_templates.at(kind), values)},

@@ -8,16 +8,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
-#include <csignal>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace sigx::host {
 
@@ -39,10 +39,10 @@ std::string toml_text(const toml::node& n) {
 
 struct Point {
     std::vector<std::string> overrides;
-    std::string name;      // point-NN
-    fs::path config;       // its pipeline file in the sweep directory
-    int status = -1;       // exit status of its process
-    fs::path run_dir;      // its finished run directory
+    std::string name;  // point-NN
+    fs::path config;   // its pipeline file in the sweep directory
+    int status = -1;   // exit status of its process
+    fs::path run_dir;  // its finished run directory
 };
 
 // Starts `sigx run CONFIG --out DIR -q`, output to LOG. Returns the child's pid.
@@ -60,7 +60,8 @@ pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs
         // The cores are split between the points that run at once (OpenMP and LibTorch
         // read this), unless the user chose a count.
         const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-        ::setenv("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / static_cast<unsigned>(std::max(1, o.jobs)))).c_str(), 0);
+        ::setenv("OMP_NUM_THREADS",
+                 std::to_string(std::max(1u, cores / static_cast<unsigned>(std::max(1, o.jobs)))).c_str(), 0);
         FILE* f = std::freopen(log.c_str(), "w", stdout);
         if (f) dup2(fileno(stdout), STDERR_FILENO);
         std::vector<char*> argv;
@@ -87,7 +88,8 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
         if (axis.key == "sweep" || axis.key.rfind("sweep.", 0) == 0)
             throw ConfigError(where(key.source()), "a sweep cannot sweep itself");
         if (!value.is_array() || value.as_array()->empty())
-            throw ConfigError(where(value.source()), fmt::format("sweep.\"{}\" must be a non-empty array of values", axis.key));
+            throw ConfigError(where(value.source()),
+                              fmt::format("sweep.\"{}\" must be a non-empty array of values", axis.key));
         for (const auto& v : *value.as_array()) axis.values.push_back(toml_text(v));
         axes.push_back(std::move(axis));
         lines.push_back(key.source().begin.line);
@@ -97,7 +99,8 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
     for (const auto& a : axes) count *= static_cast<double>(a.values.size());
     if (count > static_cast<double>(max_sweep_points))
         throw ConfigError(where(n->source()), fmt::format("the sweep has {:.0f} points, more than the limit of {}; "
-                                                          "sweep fewer values at once", count, max_sweep_points));
+                                                          "sweep fewer values at once",
+                                                          count, max_sweep_points));
     // toml++ sorts keys; keep the file's order (the first axis is the plot's x axis).
     std::vector<std::size_t> order(axes.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -122,7 +125,8 @@ std::vector<std::vector<std::string>> sweep_points(const std::vector<SweepAxis>&
     return points;
 }
 
-std::vector<Pipeline> validate_sweep(const PipelineSource& src, const std::vector<SweepAxis>& axes, const Registry& registry) {
+std::vector<Pipeline> validate_sweep(const PipelineSource& src, const std::vector<SweepAxis>& axes,
+                                     const Registry& registry) {
     PipelineSource base = src;
     base.table.erase("sweep");
     std::vector<Pipeline> pipelines;
@@ -140,13 +144,14 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     // Validate every point before running any: a bad value fails in seconds, not hours.
     const std::vector<Pipeline> pipelines = validate_sweep(src, axes, registry);
     std::vector<Point> points;
-    for (auto& overrides : sweep_points(axes)) points.push_back({overrides, fmt::format("point-{:02d}", points.size()), {}, -1, {}});
+    for (auto& overrides : sweep_points(axes))
+        points.push_back({overrides, fmt::format("point-{:02d}", points.size()), {}, -1, {}});
 
     const std::string name = pipelines.front().name;
     RunDir dir(options.out, name + "-sweep");
     console.open_log(dir.path() / "log.txt");
-    console.log(LogLevel::info, "sweep", fmt::format("{} points, {} at a time, in {}", points.size(), options.jobs,
-                                                     dir.path().string()));
+    console.log(LogLevel::info, "sweep",
+                fmt::format("{} points, {} at a time, in {}", points.size(), options.jobs, dir.path().string()));
     for (std::size_t i = 0; i < points.size(); ++i) {
         Pipeline p = pipelines[i];
         p.name = points[i].name;
@@ -166,7 +171,8 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     while (next < points.size() || !running.empty()) {
         while (next < points.size() && static_cast<int>(running.size()) < std::max(1, options.jobs) && !cancel_flag()) {
             running[spawn(options, points[next], runs, dir.path() / (points[next].name + ".log"))] = next;
-            console.log(LogLevel::info, "sweep", fmt::format("started {}: {}", points[next].name, fmt::join(points[next].overrides, " ")));
+            console.log(LogLevel::info, "sweep",
+                        fmt::format("started {}: {}", points[next].name, fmt::join(points[next].overrides, " ")));
             ++next;
         }
         if (running.empty()) break;
@@ -179,15 +185,17 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         Point& pt = points[it->second];
         pt.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         running.erase(it);
-        console.progress("sweep", {"points", static_cast<std::int64_t>(next - running.size()), static_cast<std::int64_t>(points.size()),
-                                   fmt::format("{} {}", pt.name, pt.status == 0 ? "done" : fmt::format("FAILED (exit {})", pt.status))});
+        console.progress(
+            "sweep",
+            {"points", static_cast<std::int64_t>(next - running.size()), static_cast<std::int64_t>(points.size()),
+             fmt::format("{} {}", pt.name, pt.status == 0 ? "done" : fmt::format("FAILED (exit {})", pt.status))});
     }
     if (cancel_flag()) throw Interrupted();  // each point's own run directory resumes (see its log)
 
     // Summary: mean MSE per model, per test set, per point.
     std::vector<std::string> models, sets;
     std::vector<nlohmann::ordered_json> results(points.size());  // keeps the report's model order
-    for (const auto& e : fs::directory_iterator(runs)) {  // run directories are named "point-NN-<time>"
+    for (const auto& e : fs::directory_iterator(runs)) {         // run directories are named "point-NN-<time>"
         const std::string f = e.path().filename().string();
         for (auto& pt : points)
             if (f.rfind(pt.name + "-", 0) == 0) pt.run_dir = e.path();
@@ -198,7 +206,8 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         try {
             results[i] = nlohmann::ordered_json::parse(in).at("results");
         } catch (const std::exception& e) {  // a point's bad file must not cost the summary
-            console.log(LogLevel::warning, "sweep", fmt::format("{}: unreadable metrics.json: {}", points[i].name, e.what()));
+            console.log(LogLevel::warning, "sweep",
+                        fmt::format("{}: unreadable metrics.json: {}", points[i].name, e.what()));
             continue;
         }
         for (auto& [set, per_model] : results[i].items()) {
@@ -243,7 +252,8 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         }
     }
     for (std::size_t i = 0; i < points.size(); ++i) {
-        nlohmann::ordered_json pj = {{"name", points[i].name}, {"overrides", points[i].overrides}, {"exit", points[i].status}};
+        nlohmann::ordered_json pj = {
+            {"name", points[i].name}, {"overrides", points[i].overrides}, {"exit", points[i].status}};
         if (!points[i].run_dir.empty()) pj["run_dir"] = fs::relative(points[i].run_dir, dir.path()).string();
         if (results[i].is_object()) pj["results"] = results[i];
         summary_json["points"].push_back(pj);
@@ -272,14 +282,19 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         }
         if (numeric) {
             write_file_atomic(dir.path() / "sweep.dat", dat);
-            std::string body = fmt::format("  set termoption noenhanced\n  set title \"{}: mean MSE on '{}'\"\n  set grid\n"
-                                           "  set logscale xy\n  set format y \"%.0e\"\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key outside right\n  plot ",
-                                           name, set, axes.front().key);
+            std::string body = fmt::format(
+                "  set termoption noenhanced\n  set title \"{}: mean MSE on '{}'\"\n  set grid\n"
+                "  set logscale xy\n  set format y \"%.0e\"\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key "
+                "outside right\n  plot ",
+                name, set, axes.front().key);
             for (std::size_t m = 0; m < models.size(); ++m)
-                body += fmt::format("{}\"sweep.dat\" using 1:{} with linespoints lw 2 title \"{}\"", m ? ", " : "", m + 2, models[m]);
+                body += fmt::format("{}\"sweep.dat\" using 1:{} with linespoints lw 2 title \"{}\"", m ? ", " : "",
+                                    m + 2, models[m]);
             write_file_atomic(dir.path() / "sweep.gp", gnuplot_begin("sweep") + body + "\n" + gnuplot_end());
-            if (render_gnuplot(dir.path() / "sweep.gp")) md += "\n![MSE against the swept value](sweep.png)\n";
-            else console.log(LogLevel::warning, "sweep", gnuplot_missing_hint(dir.path()));
+            if (render_gnuplot(dir.path() / "sweep.gp"))
+                md += "\n![MSE against the swept value](sweep.png)\n";
+            else
+                console.log(LogLevel::warning, "sweep", gnuplot_missing_hint(dir.path()));
         }
     }
     write_file_atomic(dir.path() / "summary.md", md);

@@ -52,7 +52,8 @@ public:
     void grow() {  // adds tau = length()
         std::vector<double> f(n_);
         const double tau = static_cast<double>(length_);
-        for (std::size_t k = 0; k < w_.size(); ++k) f[2 * k] = std::cos(w_[k] * tau), f[2 * k + 1] = std::sin(w_[k] * tau);
+        for (std::size_t k = 0; k < w_.size(); ++k)
+            f[2 * k] = std::cos(w_[k] * tau), f[2 * k + 1] = std::sin(w_[k] * tau);
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) g_[i * n_ + j] += f[i] * f[j];
         ++length_;
@@ -126,11 +127,13 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
         if (gram.length() < w) {
             gram.grow();
             if (!whole || gram.length() == w) inv = gram.inverse(options.ridge);  // fixed once the window is full
-            for (std::size_t k = 0; k < kc; ++k) last[k] = std::polar(1.0, omegas[k] * static_cast<double>(gram.length() - 1));
+            for (std::size_t k = 0; k < kc; ++k)
+                last[k] = std::polar(1.0, omegas[k] * static_cast<double>(gram.length() - 1));
         }
         if (!whole) {
             fit();
-            for (std::size_t k = 0; k < kc; ++k) out[k][t] = std::complex<double>(coef[2 * k], -coef[2 * k + 1]) * last[k];
+            for (std::size_t k = 0; k < kc; ++k)
+                out[k][t] = std::complex<double>(coef[2 * k], -coef[2 * k + 1]) * last[k];
         }
     }
     if (whole) {
@@ -150,7 +153,8 @@ Signal slice(const Signal& r, std::size_t begin, std::size_t end) {
     s.mix.assign(r.mix.begin() + static_cast<std::ptrdiff_t>(begin), r.mix.begin() + static_cast<std::ptrdiff_t>(end));
     for (const auto& c : r.components) {
         Component part = c;
-        part.reference.assign(c.reference.begin() + static_cast<std::ptrdiff_t>(begin), c.reference.begin() + static_cast<std::ptrdiff_t>(end));
+        part.reference.assign(c.reference.begin() + static_cast<std::ptrdiff_t>(begin),
+                              c.reference.begin() + static_cast<std::ptrdiff_t>(end));
         s.components.push_back(std::move(part));
     }
     return s;
@@ -165,7 +169,8 @@ std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal
     if (options.window == 0 && segments > 1) {
         records.clear();
         for (const Signal* r : given)
-            for (std::size_t i = 0; i < segments; ++i) pieces.push_back(slice(*r, r->size() * i / segments, r->size() * (i + 1) / segments));
+            for (std::size_t i = 0; i < segments; ++i)
+                pieces.push_back(slice(*r, r->size() * i / segments, r->size() * (i + 1) / segments));
         for (const auto& p : pieces) records.push_back(&p);
     }
     const std::size_t kc = records.front()->components.size();
@@ -176,14 +181,16 @@ std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal
         const auto w = lsq_analytic(*r, options);
         for (std::size_t k = 0; k < kc; ++k)
             for (std::size_t t = 0; t < r->size(); ++t) {
-                const double re = w[k][t].real(), im = -w[k][t].imag(), y = r->components[k].reference[t];  // Re(gW) = gr re + gi im
+                const double re = w[k][t].real(), im = -w[k][t].imag(),
+                             y = r->components[k].reference[t];  // Re(gW) = gr re + gi im
                 srr[k] += re * re, sii[k] += im * im, sri[k] += re * im, syr[k] += y * re, syi[k] += y * im;
             }
     }
     std::vector<std::complex<double>> gains(kc);
     for (std::size_t k = 0; k < kc; ++k) {
         const double det = srr[k] * sii[k] - sri[k] * sri[k];
-        if (!(std::abs(det) > 0)) throw std::runtime_error("calibration is singular: the training records carry no signal");
+        if (!(std::abs(det) > 0))
+            throw std::runtime_error("calibration is singular: the training records carry no signal");
         const double gr = (syr[k] * sii[k] - syi[k] * sri[k]) / det;
         const double gi = (srr[k] * syi[k] - sri[k] * syr[k]) / det;
         gains[k] = {gr, gi};  // estimate = gr Re W + gi (-Im W) = Re((gr + i gi) W)
@@ -191,11 +198,13 @@ std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal
     return gains;
 }
 
-Prediction lsq_predict(const Signal& record, const LsqOptions& options, const std::vector<std::complex<double>>* gains) {
+Prediction lsq_predict(const Signal& record, const LsqOptions& options,
+                       const std::vector<std::complex<double>>* gains) {
     const auto w = lsq_analytic(record, options);
     Prediction p;
     for (std::size_t k = 0; k < w.size(); ++k) {
-        const std::complex<double> g = gains ? gains->at(k) : std::complex<double>(1.0 / record.components[k].mix_gain, 0.0);
+        const std::complex<double> g =
+            gains ? gains->at(k) : std::complex<double>(1.0 / record.components[k].mix_gain, 0.0);
         Samples& y = p.components.emplace_back(record.size());
         for (std::size_t t = 0; t < y.size(); ++t) y[t] = (g * w[k][t]).real();
     }

@@ -12,8 +12,11 @@ constexpr double two_pi = 6.283185307179586476925286766559;
 class Phasor {
 public:
     Phasor(double frequency, double sample_rate, double start_time)
-        : omega_(two_pi * frequency), fs_(sample_rate), t0_(start_time),
-          step_(std::polar(1.0, -omega_ / sample_rate)), z_(exact(0)) {}
+        : omega_(two_pi * frequency),
+          fs_(sample_rate),
+          t0_(start_time),
+          step_(std::polar(1.0, -omega_ / sample_rate)),
+          z_(exact(0)) {}
 
     std::complex<double> value() const { return z_; }
     void advance() {

@@ -1,9 +1,9 @@
 // diagnose: judges the task before any model is trained. Per component it measures how
 // much the mix says about the target: the correlation of mix and target, and the MSE
 // that calibrated least squares (the near-optimal classical estimator, or predicting zero
-// where that is better) reaches on the test sets, against the floor of predicting zero. When even that estimator stays near
-// the floor, it says in plain words that no model can learn the task. Its numbers also
-// go into the report as the "(classical bound)" row.
+// where that is better) reaches on the test sets, against the floor of predicting zero. When even that estimator stays
+// near the floor, it says in plain words that no model can learn the task. Its numbers also go into the report as the
+// "(classical bound)" row.
 #include "../classical/lsq.hpp"
 
 #include <sigx/register.hpp>
@@ -29,9 +29,12 @@ public:
     static constexpr const char* bound_model = "(classical bound)";
 
     static sigx::Descriptor describe() {
-        return {"diagnose", sigx::Kind::evaluator, "1.0.0",
+        return {"diagnose",
+                sigx::Kind::evaluator,
+                "1.0.0",
                 "before training: how much the mix says about each target; warns when a task is unlearnable",
-                {sigx::ParamSpec::real("unlearnable_ratio", 0.9).range(0.0, 1.0)
+                {sigx::ParamSpec::real("unlearnable_ratio", 0.9)
+                     .range(0.0, 1.0)
                      .help("warn when the classical bound's MSE exceeds this fraction of the predict-zero floor")},
                 false};
     }
@@ -45,13 +48,15 @@ public:
         for (std::size_t k = 0; k < comps.size(); ++k) {
             const double corr = correlation(data.train, k);
             const double mse = first[k].mse(), floor = first[k].floor_mse();
-            host.info(fmt::format("{}: corr(mix, target) = {:+.3f}; calibrated least squares reaches MSE {:.3g} on '{}' "
-                                  "(predicting zero: {:.3g})",
-                                  comps[k].label, corr, mse, data.tests.front().name, floor));
+            host.info(
+                fmt::format("{}: corr(mix, target) = {:+.3f}; calibrated least squares reaches MSE {:.3g} on '{}' "
+                            "(predicting zero: {:.3g})",
+                            comps[k].label, corr, mse, data.tests.front().name, floor));
             if (mse >= ratio_ * floor)
                 host.warn(fmt::format(
                     "{}: the mix carries (almost) no information about this target. Even the near-optimal classical "
-                    "estimator stays at MSE {:.3g} against {:.3g} for predicting zero, so every model will sit near {:.3g} "
+                    "estimator stays at MSE {:.3g} against {:.3g} for predicting zero, so every model will sit near "
+                    "{:.3g} "
                     "(for a sine, its variance 0.5). The task is unlearnable as configured: with noisy_sinusoid, a "
                     "phase_scale near 1 redraws the phase uniformly at every sample.",
                     comps[k].label, mse, floor, floor));
@@ -67,7 +72,8 @@ public:
             if (set.records.empty()) continue;
             double sum = 0;
             for (std::size_t k = 0; k < bound_[s].size(); ++k) {
-                out.push_back({set.name, bound_model, set.records.front().components[k].label, "mse", bound_[s][k].mse()});
+                out.push_back(
+                    {set.name, bound_model, set.records.front().components[k].label, "mse", bound_[s][k].mse()});
                 sum += bound_[s][k].mse();
             }
             out.push_back({set.name, bound_model, "mean", "mse", sum / static_cast<double>(bound_[s].size())});

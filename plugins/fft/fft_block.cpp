@@ -59,9 +59,12 @@ private:
 class FftBlock final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
-        return {"fft.block", sigx::Kind::model, "1.0.0",
+        return {"fft.block",
+                sigx::Kind::model,
+                "1.0.0",
                 "whole-record FFT: keep each component's frequency bin, invert, undo the mix gain (non-causal)",
-                {sigx::ParamSpec::string("planner", "estimate").one_of({"estimate", "measure"})
+                {sigx::ParamSpec::string("planner", "estimate")
+                     .one_of({"estimate", "measure"})
                      .help("FFTW planner effort: measure plans slower once and may transform faster")},
                 false};
     }
@@ -81,7 +84,8 @@ public:
             const double exact = c.frequency * static_cast<double>(n) / s.sample_rate;
             const auto k = static_cast<std::size_t>(std::llround(exact));
             if (k >= fft_.bins())
-                throw std::runtime_error(fmt::format("component {} at {} Hz is beyond the record's spectrum", c.label, c.frequency));
+                throw std::runtime_error(
+                    fmt::format("component {} at {} Hz is beyond the record's spectrum", c.label, c.frequency));
             std::fill(fft_.freq(), fft_.freq() + fft_.bins(), std::complex<double>(0, 0));
             fft_.freq()[k] = spectrum_[k];
             fft_.inverse();

@@ -14,9 +14,12 @@ namespace {
 class FftSliding final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
-        return {"fft.sliding", sigx::Kind::model, "1.0.0",
+        return {"fft.sliding",
+                sigx::Kind::model,
+                "1.0.0",
                 "causal sliding DFT at each component's frequency over the last `window` samples",
-                {sigx::ParamSpec::integer("window", 1000).range(1, 100000000)
+                {sigx::ParamSpec::integer("window", 1000)
+                     .range(1, 100000000)
                      .help("samples per estimate; a whole number of periods of every component avoids leakage")},
                 false};
     }

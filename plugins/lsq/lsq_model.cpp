@@ -15,12 +15,16 @@ class Lsq final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        return {"lsq", sigx::Kind::model, "1.0.0",
+        return {"lsq",
+                sigx::Kind::model,
+                "1.0.0",
                 "least-squares sine/cosine fit at the known frequencies, whole record or causal window, calibrated",
-                {ParamSpec::string("mode", "block").one_of({"block", "sliding"})
+                {ParamSpec::string("mode", "block")
+                     .one_of({"block", "sliding"})
                      .help("block: one fit over the whole record (non-causal); sliding: the last `window` samples"),
                  ParamSpec::integer("window", 1000).range(2, 100000000).help("sliding window length in samples"),
-                 ParamSpec::real("ridge", 0.01).at_least(0.0)
+                 ParamSpec::real("ridge", 0.01)
+                     .at_least(0.0)
                      .help("Tikhonov regularisation (squared mix units): tames the first samples of a causal window"),
                  ParamSpec::boolean("calibrate", true)
                      .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
@@ -37,8 +41,9 @@ public:
         for (const auto& r : data.train) records.push_back(&r);
         gains_ = sigx::classical::fit_calibration(records, options_);
         for (std::size_t k = 0; k < gains_.size(); ++k)
-            host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", data.train.front().components[k].label,
-                                  std::abs(gains_[k]) * data.train.front().components[k].mix_gain, std::arg(gains_[k])));
+            host.info(
+                fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", data.train.front().components[k].label,
+                            std::abs(gains_[k]) * data.train.front().components[k].mix_gain, std::arg(gains_[k])));
     }
 
     sigx::Prediction predict(const sigx::Signal& record, sigx::Host&) override {

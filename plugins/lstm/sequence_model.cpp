@@ -5,7 +5,6 @@
 // gets an estimate.
 #include "common.hpp"
 
-
 #include <numeric>
 #include <random>
 
@@ -43,16 +42,23 @@ class LstmSequence final : public TorchModel {
 public:
     static Descriptor describe() {
         auto p = network_params(128, 2, 0.2);
-        p.insert(p.begin(), {ParamSpec::integer("window", 50).range(2, 100000).help("L: recurrent steps per window"),
-                             ParamSpec::integer("context", 5).range(1, 1000).help("consecutive samples carried by each step")});
-        return {"lstm.sequence", Kind::model, "1.0.0",
+        p.insert(p.begin(),
+                 {ParamSpec::integer("window", 50).range(2, 100000).help("L: recurrent steps per window"),
+                  ParamSpec::integer("context", 5).range(1, 1000).help("consecutive samples carried by each step")});
+        return {"lstm.sequence",
+                Kind::model,
+                "1.0.0",
                 "windowed LSTM (L > 1): reads the last L steps of `context` samples, predicts the last sample",
-                p, true};
+                p,
+                true};
     }
 
     explicit LstmSequence(const Params& p)
-        : window_(p.integer("window")), context_(p.integer("context")), hidden_(p.integer("hidden")),
-          layers_(p.integer("layers")), dropout_(p.real("dropout")) {}
+        : window_(p.integer("window")),
+          context_(p.integer("context")),
+          hidden_(p.integer("hidden")),
+          layers_(p.integer("layers")),
+          dropout_(p.real("dropout")) {}
 
     torch::nn::Module& module() override { return *net(); }
 
@@ -65,14 +71,15 @@ public:
         for (const auto& r : data.train) {
             RecordWindows w = windows(r);
             const auto n = w.windows.size(0);
-            const auto train_end = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - validation_fraction)));
+            const auto train_end = std::max<std::int64_t>(
+                1, static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - validation_fraction)));
             for (std::int64_t c = 0; c < selectors_; ++c)
                 for (std::int64_t t = 0; t < n; ++t)
                     (t < train_end ? train_rows_ : validation_rows_).push_back({offset + t, c});
             windows_list.push_back(w.windows), targets_list.push_back(w.targets);
             offset += n;
         }
-        all_windows_ = torch::cat(windows_list);   // [sum T, L, context]
+        all_windows_ = torch::cat(windows_list);     // [sum T, L, context]
         all_targets_ = torch::cat(targets_list, 1);  // [C, sum T]
     }
 
@@ -137,7 +144,7 @@ private:
     RecordWindows windows(const Signal& r) const {
         // Zero history before the start: every sample, the first included, has a window.
         auto padded = tensor_of(r.mix, window_ + context_ - 2);
-        auto frames = padded.unfold(0, context_, 1);                       // [T + L - 1, context]
+        auto frames = padded.unfold(0, context_, 1);                         // [T + L - 1, context]
         auto w = frames.unfold(0, window_, 1).transpose(1, 2).contiguous();  // [T, L, context]
         std::vector<torch::Tensor> targets;
         for (const auto& c : r.components) targets.push_back(tensor_of(c.reference));

@@ -23,7 +23,6 @@
 // gamma(selector) and beta(selector) (FiLM).
 #include "common.hpp"
 
-
 #include <map>
 #include <random>
 
@@ -38,12 +37,15 @@ using LstmState = c10::optional<std::tuple<torch::Tensor, torch::Tensor>>;
 struct StreamNetImpl : torch::nn::Module {
     StreamNetImpl(std::int64_t frame, std::int64_t selectors, std::int64_t hidden, std::int64_t layers, double dropout,
                   bool bidirectional, Conditioning cond)
-        : frame(frame), conditioning(cond),
-          lstm(register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(cond == Conditioning::input ? frame + selectors : frame, hidden)
-                                                           .num_layers(layers)
-                                                           .batch_first(true)
-                                                           .bidirectional(bidirectional)
-                                                           .dropout(layers > 1 ? dropout : 0.0)))),
+        : frame(frame),
+          conditioning(cond),
+          lstm(register_module(
+              "lstm",
+              torch::nn::LSTM(torch::nn::LSTMOptions(cond == Conditioning::input ? frame + selectors : frame, hidden)
+                                  .num_layers(layers)
+                                  .batch_first(true)
+                                  .bidirectional(bidirectional)
+                                  .dropout(layers > 1 ? dropout : 0.0)))),
           drop(register_module("drop", torch::nn::Dropout(dropout))),
           head(register_module("head", torch::nn::Linear(hidden, frame))) {
         const std::int64_t features = bidirectional ? 2 * hidden : hidden;
@@ -96,22 +98,31 @@ class StreamModel : public TorchModel {
 public:
     static std::vector<ParamSpec> params() {
         auto p = network_params(64, 1, 0.0);
-        p.push_back(ParamSpec::integer("samples_per_step", 1).range(1, 1000)
+        p.push_back(ParamSpec::integer("samples_per_step", 1)
+                        .range(1, 1000)
                         .help("samples read and emitted per recurrent step (1: the sample-by-sample form)"));
-        p.push_back(ParamSpec::integer("bptt", 50).range(1, 100000)
+        p.push_back(ParamSpec::integer("bptt", 50)
+                        .range(1, 100000)
                         .help("recurrent steps per truncated-BPTT chunk; state is detached after each"));
-        p.push_back(ParamSpec::integer("train_segment", 0).at_least(0)
+        p.push_back(ParamSpec::integer("train_segment", 0)
+                        .at_least(0)
                         .help("causal training restarts the state every this many steps, at a random offset per "
                               "epoch, so the model practises locking on from nothing; 0: only at record starts"));
-        p.push_back(ParamSpec::boolean("bidirectional", false)
-                        .help("also read backwards (non-causal): windows of bptt steps, overlapping by half in prediction"));
+        p.push_back(
+            ParamSpec::boolean("bidirectional", false)
+                .help("also read backwards (non-causal): windows of bptt steps, overlapping by half in prediction"));
         return p;
     }
 
     StreamModel(const Params& p, Conditioning cond)
-        : conditioning_(cond), frame_(p.integer("samples_per_step")), bptt_(p.integer("bptt")),
-          hidden_(p.integer("hidden")), layers_(p.integer("layers")), dropout_(p.real("dropout")),
-          train_segment_(p.integer("train_segment")), bidirectional_(p.boolean("bidirectional")) {}
+        : conditioning_(cond),
+          frame_(p.integer("samples_per_step")),
+          bptt_(p.integer("bptt")),
+          hidden_(p.integer("hidden")),
+          layers_(p.integer("layers")),
+          dropout_(p.real("dropout")),
+          train_segment_(p.integer("train_segment")),
+          bidirectional_(p.boolean("bidirectional")) {}
 
     torch::nn::Module& module() override { return *net(); }
 
@@ -129,7 +140,8 @@ public:
             }
             StreamGroup g{torch::cat(in), torch::cat(out), 0};
             const auto steps = g.input.size(1);
-            g.train_steps = std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(steps) * (1.0 - validation_fraction)));
+            g.train_steps = std::max<std::int64_t>(
+                1, static_cast<std::int64_t>(static_cast<double>(steps) * (1.0 - validation_fraction)));
             groups_.push_back(std::move(g));
         }
     }
@@ -155,11 +167,13 @@ public:
                 // Restart points: the record's start and, with train_segment, every segment.
                 std::int64_t next_restart = end;
                 const bool segmented = split == Split::train && train_segment_ > 0 && !bidirectional_;
-                if (segmented) next_restart = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(train_segment_)) + 1;
+                if (segmented)
+                    next_restart = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(train_segment_)) + 1;
                 if (bidirectional_ && split == Split::train) {
                     const std::int64_t len = std::min(bptt_, end - start), windows = (end - start + len - 1) / len;
                     for (std::int64_t w = 0; w < windows; ++w) {
-                        const auto offset = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(end - start - len + 1));
+                        const auto offset =
+                            static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(end - start - len + 1));
                         pass_.push_back({g, r, n, start + offset, len, true, true});
                     }
                     continue;
@@ -233,7 +247,7 @@ public:
 private:
     struct Chunk {
         std::size_t group;
-        std::int64_t row, rows;    // streams
+        std::int64_t row, rows;     // streams
         std::int64_t start, steps;  // time
         bool reset, score;
     };
@@ -272,9 +286,12 @@ private:
 class LstmStateful final : public StreamModel {
 public:
     static Descriptor describe() {
-        return {"lstm.stateful", Kind::model, "1.0.0",
+        return {"lstm.stateful",
+                Kind::model,
+                "1.0.0",
                 "stateful LSTM (L = 1): state carried across the whole record, selector in the input, truncated BPTT",
-                params(), true};
+                params(),
+                true};
     }
     explicit LstmStateful(const Params& p) : StreamModel(p, Conditioning::input) {}
 };
@@ -282,9 +299,10 @@ public:
 class LstmFilm final : public StreamModel {
 public:
     static Descriptor describe() {
-        return {"lstm.film", Kind::model, "1.0.0",
-                "stateful LSTM over the mix alone, hidden features scaled and shifted by the selector (FiLM)",
-                params(), true};
+        return {
+            "lstm.film", Kind::model,
+            "1.0.0",     "stateful LSTM over the mix alone, hidden features scaled and shifted by the selector (FiLM)",
+            params(),    true};
     }
     explicit LstmFilm(const Params& p) : StreamModel(p, Conditioning::film) {}
 };

@@ -34,9 +34,13 @@ public:
     static constexpr const char* floor_model = "(predict zero)";
 
     static sigx::Descriptor describe() {
-        return {"metrics", sigx::Kind::evaluator, "1.0.0",
-                "MSE, Pearson correlation, MSE relative to predicting zero and SNR gain (dB) per component and their mean, on every test set",
-                {}, false};
+        return {"metrics",
+                sigx::Kind::evaluator,
+                "1.0.0",
+                "MSE, Pearson correlation, MSE relative to predicting zero and SNR gain (dB) per component and their "
+                "mean, on every test set",
+                {},
+                false};
     }
     explicit Metrics(const sigx::Params&) {}
 
@@ -93,7 +97,8 @@ public:
             for (const auto& o : outputs)
                 emit(o.model, pooled([&](std::size_t r, std::size_t c, std::size_t n) {
                          return o.predictions[s][r].components[c][n];
-                     }), true);
+                     }),
+                     true);
             emit(floor_model, pooled([](std::size_t, std::size_t, std::size_t) { return 0.0; }), false);
         }
         return out;

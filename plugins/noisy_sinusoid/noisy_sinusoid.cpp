@@ -22,41 +22,58 @@ class NoisySinusoid final : public sigx::Generator {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        return {"noisy_sinusoid", sigx::Kind::generator, "1.0.0",
-                "sinusoids with amplitude and phase redrawn at every sample, mixed; clean sinusoids as targets",
-                {ParamSpec::real_list("frequencies", {1.0, 3.0, 5.0, 7.0}).not_empty().positive()
-                     .help("component frequencies in Hz, each below Nyquist (sample_rate / 2)"),
-                 ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
-                 ParamSpec::real("duration", 10.0).positive().help("record length in seconds"),
-                 ParamSpec::real_list("amplitude", {0.8, 1.2}).size(2).at_least(0.0)
-                     .help("[lo, hi]: each sample's amplitude is drawn from U(lo, hi)"),
-                 ParamSpec::real("phase_scale", 1.0).at_least(0.0)
-                     .help("each sample's phase is phase_scale * U(0, 2 pi); 1 makes the task unlearnable"),
-                 ParamSpec::real("mix_weight", 0.0).at_least(0.0)
-                     .help("weight of each component in the mix; 0 means 1 / number of components"),
-                 ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the (first) training record"),
-                 ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record"),
-                 ParamSpec::integer("train_records", 1).range(1, 10000)
-                     .help("training records; record k > 0 uses a seed derived from train_seed and k"),
-                 ParamSpec::boolean("random_start", false)
-                     .help("training records k > 0 start at a random time in [0, 1000) s, so their clean phases differ"),
-                 ParamSpec::integer("unseen_records", 2).range(0, 10000)
-                     .help("records of the unseen_phase test set: fresh seeds, random start times; 0: no such set")},
-                false};
+        return {
+            "noisy_sinusoid",
+            sigx::Kind::generator,
+            "1.0.0",
+            "sinusoids with amplitude and phase redrawn at every sample, mixed; clean sinusoids as targets",
+            {ParamSpec::real_list("frequencies", {1.0, 3.0, 5.0, 7.0})
+                 .not_empty()
+                 .positive()
+                 .help("component frequencies in Hz, each below Nyquist (sample_rate / 2)"),
+             ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
+             ParamSpec::real("duration", 10.0).positive().help("record length in seconds"),
+             ParamSpec::real_list("amplitude", {0.8, 1.2})
+                 .size(2)
+                 .at_least(0.0)
+                 .help("[lo, hi]: each sample's amplitude is drawn from U(lo, hi)"),
+             ParamSpec::real("phase_scale", 1.0)
+                 .at_least(0.0)
+                 .help("each sample's phase is phase_scale * U(0, 2 pi); 1 makes the task unlearnable"),
+             ParamSpec::real("mix_weight", 0.0)
+                 .at_least(0.0)
+                 .help("weight of each component in the mix; 0 means 1 / number of components"),
+             ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the (first) training record"),
+             ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record"),
+             ParamSpec::integer("train_records", 1)
+                 .range(1, 10000)
+                 .help("training records; record k > 0 uses a seed derived from train_seed and k"),
+             ParamSpec::boolean("random_start", false)
+                 .help("training records k > 0 start at a random time in [0, 1000) s, so their clean phases differ"),
+             ParamSpec::integer("unseen_records", 2)
+                 .range(0, 10000)
+                 .help("records of the unseen_phase test set: fresh seeds, random start times; 0: no such set")},
+            false};
     }
 
     explicit NoisySinusoid(const sigx::Params& p)
-        : freqs_(p.real_list("frequencies")), fs_(p.real("sample_rate")), duration_(p.real("duration")),
-          amp_lo_(p.real_list("amplitude")[0]), amp_hi_(p.real_list("amplitude")[1]),
-          phase_scale_(p.real("phase_scale")), weight_(p.real("mix_weight")),
+        : freqs_(p.real_list("frequencies")),
+          fs_(p.real("sample_rate")),
+          duration_(p.real("duration")),
+          amp_lo_(p.real_list("amplitude")[0]),
+          amp_hi_(p.real_list("amplitude")[1]),
+          phase_scale_(p.real("phase_scale")),
+          weight_(p.real("mix_weight")),
           train_seed_(static_cast<std::uint64_t>(p.integer("train_seed"))),
           test_seed_(static_cast<std::uint64_t>(p.integer("test_seed"))),
-          train_records_(static_cast<std::size_t>(p.integer("train_records"))), random_start_(p.boolean("random_start")),
+          train_records_(static_cast<std::size_t>(p.integer("train_records"))),
+          random_start_(p.boolean("random_start")),
           unseen_records_(static_cast<std::size_t>(p.integer("unseen_records"))) {
         for (double f : freqs_)
             if (f >= fs_ / 2)
-                throw sigx::ParamError("frequencies", fmt::format("frequency {} Hz is at or above Nyquist ({} Hz = sample_rate / 2)",
-                                                                  f, fs_ / 2));
+                throw sigx::ParamError(
+                    "frequencies",
+                    fmt::format("frequency {} Hz is at or above Nyquist ({} Hz = sample_rate / 2)", f, fs_ / 2));
         sigx::RealList sorted = freqs_;  // sorted, so that the check stays O(n log n)
         std::sort(sorted.begin(), sorted.end());
         if (auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())

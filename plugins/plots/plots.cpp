@@ -35,11 +35,14 @@ std::string file_safe(const std::string& s) {
 class Plots final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"plots", sigx::Kind::evaluator, "1.0.0",
-                "gnuplot figures (PNG + SVG, data and script kept): components, grid, errors, spectrum, training curves",
-                {sigx::ParamSpec::real("zoom", 1.0).positive().help("seconds shown in the zoomed panels"),
-                 sigx::ParamSpec::boolean("render", true).help("run gnuplot (false: write data and scripts only)")},
-                false};
+        return {
+            "plots",
+            sigx::Kind::evaluator,
+            "1.0.0",
+            "gnuplot figures (PNG + SVG, data and script kept): components, grid, errors, spectrum, training curves",
+            {sigx::ParamSpec::real("zoom", 1.0).positive().help("seconds shown in the zoomed panels"),
+             sigx::ParamSpec::boolean("render", true).help("run gnuplot (false: write data and scripts only)")},
+            false};
     }
     explicit Plots(const sigx::Params& p) : zoom_(p.real("zoom")), render_(p.boolean("render")) {}
 
@@ -63,17 +66,17 @@ public:
         }
         for (const auto& script : scripts_)
             if (!sigx::render_gnuplot(dir_ / script))
-                host.warn(fmt::format("gnuplot failed on {}; see {}.log", (dir_ / script).string(), (dir_ / script).string()));
+                host.warn(fmt::format("gnuplot failed on {}; see {}.log", (dir_ / script).string(),
+                                      (dir_ / script).string()));
         host.info(fmt::format("{} figures (PNG and SVG) in {}", scripts_.size(), dir_.string()));
         return {};
     }
 
 private:
-    void write(const std::string& name, const std::string& text) {
-        std::ofstream(dir_ / name) << text;
-    }
+    void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
     void script(const std::string& name, const std::string& body, int w = 1000, int h = 600) {
-        write(name + ".gp", sigx::gnuplot_begin(name, w, h) + "  set termoption noenhanced\n" + body + sigx::gnuplot_end());
+        write(name + ".gp",
+              sigx::gnuplot_begin(name, w, h) + "  set termoption noenhanced\n" + body + sigx::gnuplot_end());
         scripts_.push_back(name + ".gp");
     }
 
@@ -92,7 +95,8 @@ private:
             fmt::format_to(std::back_inserter(b), "{:.6f} {:.7g}", r.time(n), r.mix[n]);
             for (std::size_t c = 0; c < k; ++c) {
                 fmt::format_to(std::back_inserter(b), " {:.7g}", r.components[c].reference[n]);
-                for (const auto& o : outputs) fmt::format_to(std::back_inserter(b), " {:.7g}", o.predictions[s][0].components[c][n]);
+                for (const auto& o : outputs)
+                    fmt::format_to(std::back_inserter(b), " {:.7g}", o.predictions[s][0].components[c][n]);
             }
             b.push_back('\n');
         }
@@ -105,23 +109,27 @@ private:
             if (with_mix) p += fmt::format("\"{}\" using 1:2 with lines lc rgb \"#b0b0b0\" title \"mix\", ", dat);
             p += fmt::format("\"{}\" using 1:{} with lines lw 2 lc rgb \"black\" title \"target\"", dat, target_col);
             for (std::size_t j = 0; j < m; ++j)
-                p += fmt::format(", \"{}\" using 1:{} with lines title \"{}\"", dat, target_col + 1 + j, label(outputs[j].model));
+                p += fmt::format(", \"{}\" using 1:{} with lines title \"{}\"", dat, target_col + 1 + j,
+                                 label(outputs[j].model));
             return p + "\n";
         };
         for (std::size_t c = 0; c < k; ++c) {
             const std::string& comp = r.components[c].label;
-            std::string body = fmt::format("  set multiplot layout 2,1 title \"{}: {} (record 0)\"\n  set grid\n  set key outside right\n",
-                                           label(set.name), label(comp));
+            std::string body = fmt::format(
+                "  set multiplot layout 2,1 title \"{}: {} (record 0)\"\n  set grid\n  set key outside right\n",
+                label(set.name), label(comp));
             body += fmt::format("  set xrange [{}:{}]\n  set title \"whole record\"\n", t0, t1) + plot_lines(c, true);
-            body += fmt::format("  set xrange [{}:{}]\n  set title \"first {} s\"\n  set xlabel \"time (s)\"\n", t0, z1, zoom_) +
+            body += fmt::format("  set xrange [{}:{}]\n  set title \"first {} s\"\n  set xlabel \"time (s)\"\n", t0, z1,
+                                zoom_) +
                     plot_lines(c, true);
             script(base + "_" + file_safe(comp), body);
         }
         const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(k))));
         const int rows = static_cast<int>((k + cols - 1) / cols);
-        std::string grid = fmt::format("  set multiplot layout {},{} title \"{}: every component, first {} s\"\n  set grid\n"
-                                       "  set xrange [{}:{}]\n",
-                                       rows, cols, label(set.name), zoom_, t0, z1);
+        std::string grid = fmt::format(
+            "  set multiplot layout {},{} title \"{}: every component, first {} s\"\n  set grid\n"
+            "  set xrange [{}:{}]\n",
+            rows, cols, label(set.name), zoom_, t0, z1);
         for (std::size_t c = 0; c < k; ++c)
             grid += fmt::format("  set title \"{}\"\n", label(r.components[c].label)) + plot_lines(c, false);
         script(base + "_components", grid, 1200, 800);
@@ -138,7 +146,8 @@ private:
                 for (std::size_t c = 0; c < set.records[r].components.size(); ++c) {
                     const auto& ref = set.records[r].components[c].reference;
                     const auto& pred = outputs[j].predictions[s][r].components[c];
-                    for (std::size_t n = 0; n < ref.size(); ++n) err[j].push_back(pred[n] - ref[n]), se += err[j].back() * err[j].back();
+                    for (std::size_t n = 0; n < ref.size(); ++n)
+                        err[j].push_back(pred[n] - ref[n]), se += err[j].back() * err[j].back();
                 }
             rms_max = std::max(rms_max, std::sqrt(se / static_cast<double>(std::max<std::size_t>(1, err[j].size()))));
         }
@@ -148,7 +157,8 @@ private:
         for (std::size_t j = 0; j < outputs.size(); ++j)
             for (double e : err[j]) {
                 const auto b = static_cast<long>(std::floor((e + half) / width));
-                if (b >= 0 && b < static_cast<long>(bins)) counts[j][static_cast<std::size_t>(b)] += 1.0 / static_cast<double>(err[j].size());
+                if (b >= 0 && b < static_cast<long>(bins))
+                    counts[j][static_cast<std::size_t>(b)] += 1.0 / static_cast<double>(err[j].size());
             }
         for (std::size_t b = 0; b < bins; ++b) {
             text += fmt::format("{:.6g}", -half + (static_cast<double>(b) + 0.5) * width);
@@ -157,11 +167,13 @@ private:
         }
         const std::string base = file_safe(set.name), dat = base + "_errors.dat";
         write(dat, text);
-        std::string body = fmt::format("  set title \"{}: prediction error (all components)\"\n  set grid\n"
-                                       "  set xlabel \"prediction - target\"\n  set ylabel \"fraction of samples\"\n  plot ",
-                                       label(set.name));
+        std::string body = fmt::format(
+            "  set title \"{}: prediction error (all components)\"\n  set grid\n"
+            "  set xlabel \"prediction - target\"\n  set ylabel \"fraction of samples\"\n  plot ",
+            label(set.name));
         for (std::size_t j = 0; j < outputs.size(); ++j)
-            body += fmt::format("{}\"{}\" using 1:{} with steps lw 2 title \"{}\"", j ? ", " : "", dat, j + 2, label(outputs[j].model));
+            body += fmt::format("{}\"{}\" using 1:{} with steps lw 2 title \"{}\"", j ? ", " : "", dat, j + 2,
+                                label(outputs[j].model));
         script(base + "_errors", body + "\n");
     }
 
@@ -180,7 +192,8 @@ private:
         for (const auto& o : outputs) {
             sigx::Samples sum(n, 0.0);
             for (std::size_t c = 0; c < r.components.size(); ++c)
-                for (std::size_t t = 0; t < n; ++t) sum[t] += r.components[c].mix_gain * o.predictions[s][0].components[c][t];
+                for (std::size_t t = 0; t < n; ++t)
+                    sum[t] += r.components[c].mix_gain * o.predictions[s][0].components[c][t];
             series.push_back(std::move(sum));
         }
         std::string text = "# frequency (Hz), amplitude of the mix, then of each model's extracted components\n";
@@ -189,19 +202,23 @@ private:
             const double w = two_pi * static_cast<double>(j) / static_cast<double>(n);
             for (const auto& x : series) {
                 double re = 0, im = 0;
-                for (std::size_t t = 0; t < n; ++t) re += x[t] * std::cos(w * static_cast<double>(t)), im -= x[t] * std::sin(w * static_cast<double>(t));
+                for (std::size_t t = 0; t < n; ++t)
+                    re += x[t] * std::cos(w * static_cast<double>(t)),
+                        im -= x[t] * std::sin(w * static_cast<double>(t));
                 text += fmt::format(" {:.6g}", 2 * std::hypot(re, im) / static_cast<double>(n));
             }
             text += "\n";
         }
         const std::string base = file_safe(set.name), dat = base + "_spectrum.dat";
         write(dat, text);
-        std::string body = fmt::format("  set title \"{}: amplitude spectrum (record 0)\"\n  set grid\n  set logscale y\n"
-                                       "  set xlabel \"frequency (Hz)\"\n  set ylabel \"amplitude\"\n"
-                                       "  plot \"{}\" using 1:2 with impulses lw 3 lc rgb \"#b0b0b0\" title \"mix\"",
-                                       label(set.name), dat);
+        std::string body = fmt::format(
+            "  set title \"{}: amplitude spectrum (record 0)\"\n  set grid\n  set logscale y\n"
+            "  set xlabel \"frequency (Hz)\"\n  set ylabel \"amplitude\"\n"
+            "  plot \"{}\" using 1:2 with impulses lw 3 lc rgb \"#b0b0b0\" title \"mix\"",
+            label(set.name), dat);
         for (std::size_t j = 0; j < outputs.size(); ++j)
-            body += fmt::format(", \"{}\" using 1:{} with linespoints title \"{}\"", dat, j + 3, label(outputs[j].model));
+            body +=
+                fmt::format(", \"{}\" using 1:{} with linespoints title \"{}\"", dat, j + 3, label(outputs[j].model));
         script(base + "_spectrum", body + "\n");
     }
 
@@ -211,13 +228,16 @@ private:
             auto it = o.artifacts.find("training_curve");
             if (it == o.artifacts.end()) continue;
             const std::string path = std::filesystem::relative(it->second, dir_).string();
-            lines += fmt::format("{}\"{}\" using 1:2 with lines lw 2 title \"{} train loss\", "
-                                 "\"{}\" using 1:3 with linespoints title \"{} validation MSE\"",
-                                 lines.empty() ? "" : ", ", path, label(o.model), path, label(o.model));
+            lines += fmt::format(
+                "{}\"{}\" using 1:2 with lines lw 2 title \"{} train loss\", "
+                "\"{}\" using 1:3 with linespoints title \"{} validation MSE\"",
+                lines.empty() ? "" : ", ", path, label(o.model), path, label(o.model));
         }
         if (lines.empty()) return;
-        script("training_curves", "  set title \"training curves\"\n  set grid\n  set logscale y\n  set datafile separator \",\"\n"
-                                  "  set key autotitle columnhead\n  set xlabel \"epoch\"\n  plot " + lines + "\n");
+        script("training_curves",
+               "  set title \"training curves\"\n  set grid\n  set logscale y\n  set datafile separator \",\"\n"
+               "  set key autotitle columnhead\n  set xlabel \"epoch\"\n  plot " +
+                   lines + "\n");
     }
 
     double zoom_;

@@ -58,27 +58,38 @@ std::string tensor_bytes(const torch::Tensor& t) {
 class TorchTrainer final : public Trainer {
 public:
     static Descriptor describe() {
-        return {"torch", Kind::trainer, "1.0.0",
-                "trains any LibTorch model (sigx.torch.model): Adam/SGD, early stopping, plateau LR, checkpoints",
-                {ParamSpec::string("optimizer", "adam").one_of({"adam", "sgd"}).help("optimisation algorithm"),
-                 ParamSpec::real("lr", 1e-3).positive().help("initial learning rate"),
-                 ParamSpec::real("momentum", 0.9).range(0.0, 1.0).help("sgd momentum"),
-                 ParamSpec::real("weight_decay", 0.0).at_least(0.0).help("L2 penalty"),
-                 ParamSpec::integer("batch_size", 16).range(1, 1 << 20).help("examples per step (a hint to stateful models)"),
-                 ParamSpec::integer("epochs", 30).range(1, 1000000).help("maximum passes over the training data"),
-                 ParamSpec::real("clip_grad_norm", 0.0).at_least(0.0).help("clip the gradient's global norm to this; 0: off"),
-                 ParamSpec::real("validation_fraction", 0.1).range(0.0, 0.9)
-                     .help("last part of each training record (in time) held out for validation"),
-                 ParamSpec::integer("patience", 10).at_least(0).help("early stopping: epochs without improvement; 0: off"),
-                 ParamSpec::real("min_delta", 0.0).at_least(0.0).help("early stopping: smallest improvement that counts"),
-                 ParamSpec::integer("plateau_patience", 5).at_least(0).help("reduce the LR after this many epochs without improvement; 0: off"),
-                 ParamSpec::real("plateau_factor", 0.5).range(0.0, 1.0).help("multiply the LR by this on a plateau"),
-                 ParamSpec::real("min_lr", 1e-6).at_least(0.0).help("the plateau schedule never goes below this"),
-                 ParamSpec::boolean("restore_best", true).help("end with the weights of the best validation epoch"),
-                 ParamSpec::integer("threads", 0).range(0, 1024).help("CPU threads for LibTorch; 0: its default"),
-                 ParamSpec::string("device", "auto").one_of({"auto", "cpu", "cuda"})
-                     .help("auto: CUDA when this LibTorch has it and a GPU is present")},
-                false};
+        return {
+            "torch",
+            Kind::trainer,
+            "1.0.0",
+            "trains any LibTorch model (sigx.torch.model): Adam/SGD, early stopping, plateau LR, checkpoints",
+            {ParamSpec::string("optimizer", "adam").one_of({"adam", "sgd"}).help("optimisation algorithm"),
+             ParamSpec::real("lr", 1e-3).positive().help("initial learning rate"),
+             ParamSpec::real("momentum", 0.9).range(0.0, 1.0).help("sgd momentum"),
+             ParamSpec::real("weight_decay", 0.0).at_least(0.0).help("L2 penalty"),
+             ParamSpec::integer("batch_size", 16)
+                 .range(1, 1 << 20)
+                 .help("examples per step (a hint to stateful models)"),
+             ParamSpec::integer("epochs", 30).range(1, 1000000).help("maximum passes over the training data"),
+             ParamSpec::real("clip_grad_norm", 0.0)
+                 .at_least(0.0)
+                 .help("clip the gradient's global norm to this; 0: off"),
+             ParamSpec::real("validation_fraction", 0.1)
+                 .range(0.0, 0.9)
+                 .help("last part of each training record (in time) held out for validation"),
+             ParamSpec::integer("patience", 10).at_least(0).help("early stopping: epochs without improvement; 0: off"),
+             ParamSpec::real("min_delta", 0.0).at_least(0.0).help("early stopping: smallest improvement that counts"),
+             ParamSpec::integer("plateau_patience", 5)
+                 .at_least(0)
+                 .help("reduce the LR after this many epochs without improvement; 0: off"),
+             ParamSpec::real("plateau_factor", 0.5).range(0.0, 1.0).help("multiply the LR by this on a plateau"),
+             ParamSpec::real("min_lr", 1e-6).at_least(0.0).help("the plateau schedule never goes below this"),
+             ParamSpec::boolean("restore_best", true).help("end with the weights of the best validation epoch"),
+             ParamSpec::integer("threads", 0).range(0, 1024).help("CPU threads for LibTorch; 0: its default"),
+             ParamSpec::string("device", "auto")
+                 .one_of({"auto", "cpu", "cuda"})
+                 .help("auto: CUDA when this LibTorch has it and a GPU is present")},
+            false};
     }
 
     explicit TorchTrainer(const Params& p) : p_(p) {
@@ -88,12 +99,15 @@ public:
 
     void train(Model& model, const Dataset& data, Host& host) override {
         auto* ext = torch_extension(model);
-        if (!ext) throw std::runtime_error("the model does not offer the sigx.torch.model extension; the torch trainer cannot fit it");
+        if (!ext)
+            throw std::runtime_error(
+                "the model does not offer the sigx.torch.model extension; the torch trainer cannot fit it");
         if (p_.integer("threads") > 0) torch::set_num_threads(static_cast<int>(p_.integer("threads")));
         const std::uint64_t seed = host.seed();
         torch::manual_seed(seed);
         ext->prepare(data, p_.real("validation_fraction"));
-        const bool cuda = p_.string("device") == "cuda" || (p_.string("device") == "auto" && torch::cuda::is_available());
+        const bool cuda =
+            p_.string("device") == "cuda" || (p_.string("device") == "auto" && torch::cuda::is_available());
         const torch::Device device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
         ext->to(device);
         torch::nn::Module& module = ext->module();
@@ -107,8 +121,10 @@ public:
             try {
                 restore(checkpoint, module, *optimizer, st, device);
             } catch (const std::exception& e) {
-                throw std::runtime_error(fmt::format("cannot resume from {}: it does not fit this model ({}); delete it to "
-                                                     "train from scratch", checkpoint.string(), e.what()));
+                throw std::runtime_error(
+                    fmt::format("cannot resume from {}: it does not fit this model ({}); delete it to "
+                                "train from scratch",
+                                checkpoint.string(), e.what()));
             }
             host.info(fmt::format("resumed from {} after epoch {}", checkpoint.string(), st.epoch));
         }
@@ -129,7 +145,8 @@ public:
             } else {
                 ++st.bad;
             }
-            if (monitored < st.plateau_best) st.plateau_best = monitored, st.plateau_bad = 0;
+            if (monitored < st.plateau_best)
+                st.plateau_best = monitored, st.plateau_bad = 0;
             else if (p_.integer("plateau_patience") > 0 && ++st.plateau_bad >= p_.integer("plateau_patience")) {
                 st.lr = std::max(p_.real("min_lr"), st.lr * p_.real("plateau_factor"));
                 set_lr(*optimizer, st.lr);
@@ -140,17 +157,20 @@ public:
             st.epoch = epoch;
             if (p_.integer("patience") > 0 && st.bad >= p_.integer("patience")) {
                 st.finished = true;
-                host.info(fmt::format("early stop after epoch {}: no improvement for {} epochs (best {:.4g} at epoch {})",
-                                      epoch, st.bad, st.best, st.best_epoch));
+                host.info(
+                    fmt::format("early stop after epoch {}: no improvement for {} epochs (best {:.4g} at epoch {})",
+                                epoch, st.bad, st.best, st.best_epoch));
             }
-            host.progress({"epoch", epoch, epochs,
-                           fmt::format("loss {:.4g}  val_mse {:.4g}  lr {:.3g}  {:.1f}s", train_loss, val, st.lr, secs)});
+            host.progress(
+                {"epoch", epoch, epochs,
+                 fmt::format("loss {:.4g}  val_mse {:.4g}  lr {:.3g}  {:.1f}s", train_loss, val, st.lr, secs)});
             write_curve(dir / "training_curve.csv", st.curve);
             save(checkpoint, module, *optimizer, st);
         }
         if (p_.boolean("restore_best") && !st.best_weights.empty()) load_module_bytes(module, st.best_weights, device);
         write_file_atomic(dir / "model.pt", module_bytes(module));
-        host.info(fmt::format("trained {} epochs; best monitored MSE {:.4g} at epoch {}", st.epoch, st.best, st.best_epoch));
+        host.info(
+            fmt::format("trained {} epochs; best monitored MSE {:.4g} at epoch {}", st.epoch, st.best, st.best_epoch));
     }
 
 private:
@@ -164,8 +184,9 @@ private:
 
     std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& m) const {
         if (p_.string("optimizer") == "sgd")
-            return std::make_unique<torch::optim::SGD>(
-                m.parameters(), torch::optim::SGDOptions(p_.real("lr")).momentum(p_.real("momentum")).weight_decay(p_.real("weight_decay")));
+            return std::make_unique<torch::optim::SGD>(m.parameters(), torch::optim::SGDOptions(p_.real("lr"))
+                                                                           .momentum(p_.real("momentum"))
+                                                                           .weight_decay(p_.real("weight_decay")));
         return std::make_unique<torch::optim::Adam>(
             m.parameters(), torch::optim::AdamOptions(p_.real("lr")).weight_decay(p_.real("weight_decay")));
     }
@@ -178,7 +199,8 @@ private:
                            std::uint64_t seed, std::int64_t epoch, Host& host) const {
         ext.module().train();
         ext.reset_state();
-        const std::int64_t n = ext.begin_pass(Split::train, p_.integer("batch_size"), seed ^ (0x9e3779b97f4a7c15ull * epoch));
+        const std::int64_t n =
+            ext.begin_pass(Split::train, p_.integer("batch_size"), seed ^ (0x9e3779b97f4a7c15ull * epoch));
         const double clip = p_.real("clip_grad_norm");
         double sum = 0, count = 0;
         for (std::int64_t i = 0; i < n; ++i) {
@@ -222,18 +244,20 @@ private:
     static void write_curve(const std::filesystem::path& file, const std::vector<EpochRow>& curve) {
         std::string s = "epoch,train_loss,validation_mse,lr,seconds,train_seconds\n";
         for (std::size_t i = 0; i < curve.size(); ++i)
-            s += fmt::format("{},{:.9g},{:.9g},{:.6g},{:.3f},{:.3f}\n", i + 1, curve[i].train_loss, curve[i].validation_mse,
-                             curve[i].lr, curve[i].seconds, curve[i].train_seconds);
+            s += fmt::format("{},{:.9g},{:.9g},{:.6g},{:.3f},{:.3f}\n", i + 1, curve[i].train_loss,
+                             curve[i].validation_mse, curve[i].lr, curve[i].seconds, curve[i].train_seconds);
         write_file_atomic(file, s);
     }
 
-    static void save(const std::filesystem::path& file, torch::nn::Module& m, torch::optim::Optimizer& opt, const State& st) {
+    static void save(const std::filesystem::path& file, torch::nn::Module& m, torch::optim::Optimizer& opt,
+                     const State& st) {
         torch::serialize::OutputArchive a, model, optim;
         m.save(model);
         opt.save(optim);
         a.write("model", model);
         a.write("optimizer", optim);
-        a.write("counters", torch::tensor({st.epoch, st.best_epoch, st.bad, st.plateau_bad, static_cast<std::int64_t>(st.finished)}));
+        a.write("counters", torch::tensor({st.epoch, st.best_epoch, st.bad, st.plateau_bad,
+                                           static_cast<std::int64_t>(st.finished)}));
         a.write("values", torch::tensor({st.best, st.plateau_best, st.lr}, torch::kFloat64));
         a.write("best_weights", bytes_tensor(st.best_weights));
         auto curve = torch::zeros({static_cast<std::int64_t>(st.curve.size()), 5}, torch::kFloat64);
@@ -251,8 +275,8 @@ private:
         write_file_atomic(file, to_bytes(a));
     }
 
-    static void restore(const std::filesystem::path& file, torch::nn::Module& m, torch::optim::Optimizer& opt, State& st,
-                        torch::Device device) {
+    static void restore(const std::filesystem::path& file, torch::nn::Module& m, torch::optim::Optimizer& opt,
+                        State& st, torch::Device device) {
         torch::serialize::InputArchive a, model, optim;
         a.load_from(file.string(), device);
         a.read("model", model);
@@ -269,7 +293,8 @@ private:
         st.epoch = counters[0].item<std::int64_t>(), st.best_epoch = counters[1].item<std::int64_t>();
         st.bad = counters[2].item<std::int64_t>(), st.plateau_bad = counters[3].item<std::int64_t>();
         st.finished = counters[4].item<std::int64_t>() != 0;
-        st.best = values[0].item<double>(), st.plateau_best = values[1].item<double>(), st.lr = values[2].item<double>();
+        st.best = values[0].item<double>(), st.plateau_best = values[1].item<double>(),
+        st.lr = values[2].item<double>();
         st.best_weights = tensor_bytes(best.to(torch::kCPU));
         st.curve.clear();
         for (std::int64_t i = 0; i < curve.size(0); ++i)

@@ -2,9 +2,9 @@
 // codes, its messages and the run directory it writes.
 #include "support/support.hpp"
 
+#include <toml++/toml.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <fstream>
@@ -81,8 +81,8 @@ TEST_CASE("sigx --version and --help exit 0", "[cli]") {
 TEST_CASE("sigx run writes a complete run directory whose metrics match its predictions", "[cli][e2e]") {
     TempDir out;
     const fs::path file = data_dir() / "small.toml";
-    const CommandResult r =
-        run_sigx("run --quiet " + quote(file.string()) + " source.phase_scale=0.02 --out " + quote(out.path().string()));
+    const CommandResult r = run_sigx("run --quiet " + quote(file.string()) + " source.phase_scale=0.02 --out " +
+                                     quote(out.path().string()));
     INFO(r.output);
     REQUIRE(r.status == 0);
     const auto dirs = entries(out.path());
@@ -120,7 +120,8 @@ TEST_CASE("sigx run writes a complete run directory whose metrics match its pred
         const double mse = s.error2 / s.n;
         mean_mse += mse / 2;
         CHECK_THAT(results["fft"][c]["mse"].get<double>(), Catch::Matchers::WithinRel(mse, 1e-9));
-        CHECK_THAT(results["(predict zero)"][c]["mse"].get<double>(), Catch::Matchers::WithinRel(s.target2 / s.n, 1e-9));
+        CHECK_THAT(results["(predict zero)"][c]["mse"].get<double>(),
+                   Catch::Matchers::WithinRel(s.target2 / s.n, 1e-9));
         CHECK(mse < 0.01);  // the FFT baseline is far below the predict-zero floor (0.5)
         CHECK(results["fft"][c]["pearson"].get<double>() > 0.95);
     }
@@ -157,7 +158,8 @@ TEST_CASE("sigx validate: exit 2 with file:line:col for a broken file", "[cli]")
     const fs::path bad = pipeline_dir() / "bad" / "out_of_range.toml";
     const CommandResult r = run_sigx("validate " + quote(bad.string()));
     CHECK(r.status == 2);
-    CHECK_THAT(r.output, Contains("error: " + bad.string() + ":3:15: 'source.phase_scale': value -0.5 is out of range"));
+    CHECK_THAT(r.output,
+               Contains("error: " + bad.string() + ":3:15: 'source.phase_scale': value -0.5 is out of range"));
 
     const fs::path nyquist = pipeline_dir() / "bad" / "nyquist.toml";
     const CommandResult n = run_sigx("validate " + quote(nyquist.string()));
@@ -174,7 +176,8 @@ TEST_CASE("sigx validate: an unknown plugin is a configuration error (exit 2)", 
     const fs::path bad = pipeline_dir() / "bad" / "unknown_plugin.toml";
     const CommandResult r = run_sigx("validate " + quote(bad.string()));
     CHECK(r.status == 2);
-    CHECK_THAT(r.output, Contains(bad.string() + ":5:10: no model plugin named 'fft.blok'; known model plugins: fft.block"));
+    CHECK_THAT(r.output,
+               Contains(bad.string() + ":5:10: no model plugin named 'fft.blok'; known model plugins: fft.block"));
     CHECK_THAT(r.output, Contains(sigx::test::builtin_names(sigx::Kind::model)));
 }
 

@@ -4,8 +4,8 @@
 // pipelines that load them through SIGX_PLUGIN_PATH and check their metrics.
 #include "support/support.hpp"
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -40,7 +40,8 @@ fs::path build_project(const fs::path& project, const fs::path& prefix, const fs
 
 nlohmann::json only_run_metrics(const fs::path& out) {
     for (const auto& e : fs::directory_iterator(out))
-        if (e.path().filename().string()[0] != '.') return nlohmann::json::parse(read_text(e.path() / "metrics.json"))["results"];
+        if (e.path().filename().string()[0] != '.')
+            return nlohmann::json::parse(read_text(e.path() / "metrics.json"))["results"];
     FAIL("no run directory in " << out);
     return {};
 }
@@ -63,14 +64,16 @@ TEST_CASE("sigx check passes every built-in plugin and fails a broken library", 
 TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pass check, and run", "[sdk][install]") {
     TempDir tmp;
     const fs::path prefix = tmp.path() / "prefix";
-    const auto install = run_command("cmake --install " + quote(build_dir.string()) + " --prefix " + quote(prefix.string()));
+    const auto install =
+        run_command("cmake --install " + quote(build_dir.string()) + " --prefix " + quote(prefix.string()));
     INFO(install.output);
     REQUIRE(install.status == 0);
     const fs::path sigx = prefix / "bin" / "sigx";
     REQUIRE(fs::exists(prefix / "lib" / "cmake" / "sigx" / "sigxConfig.cmake"));
     REQUIRE(fs::exists(prefix / "include" / "sigx" / "sigx.hpp"));
     // The installed CLI finds its built-in plugins by itself.
-    CHECK_THAT(run_command("env -u SIGX_PLUGIN_PATH " + quote(sigx.string()) + " plugins").output, Contains("fft.block"));
+    CHECK_THAT(run_command("env -u SIGX_PLUGIN_PATH " + quote(sigx.string()) + " plugins").output,
+               Contains("fft.block"));
 
     std::vector<std::string> plugin_dirs;
     for (const std::string example : {"iir_bandpass", "torch_fir", "phase_error"}) {
@@ -82,15 +85,16 @@ TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pa
             CHECK(c.status == 0);
         }
     }
-    const auto run = run_command("SIGX_PLUGIN_PATH=" + quote(fmt::format("{}", fmt::join(plugin_dirs, ":"))) + " " + quote(sigx.string()) + " run -q " +
+    const auto run = run_command("SIGX_PLUGIN_PATH=" + quote(fmt::format("{}", fmt::join(plugin_dirs, ":"))) + " " +
+                                 quote(sigx.string()) + " run -q " +
                                  quote((source_dir / "sdk" / "examples" / "pipeline.toml").string()) + " --out " +
                                  quote((tmp.path() / "runs").string()));
     INFO(run.output);
     REQUIRE(run.status == 0);
     const auto m = only_run_metrics(tmp.path() / "runs")["test"];
     const double floor = m["(predict zero)"]["mean"]["mse"];
-    CHECK(m["iir"]["mean"]["mse"].get<double>() < 0.2 * floor);  // a causal filter with transients
-    CHECK(m["fir"]["mean"]["mse"].get<double>() < 0.2 * floor);   // learned by the torch trainer
+    CHECK(m["iir"]["mean"]["mse"].get<double>() < 0.2 * floor);         // a causal filter with transients
+    CHECK(m["fir"]["mean"]["mse"].get<double>() < 0.2 * floor);         // learned by the torch trainer
     CHECK(std::abs(m["fft"]["1Hz"]["phase_deg"].get<double>()) < 5.0);  // the example evaluator ran
     CHECK(m["iir"]["7Hz"]["gain"].get<double>() == Approx(1.0).epsilon(0.1));
 
@@ -104,8 +108,9 @@ TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pa
     INFO(tests.output);
     CHECK(tests.status == 0);
     CHECK_THAT(tests.output, Contains("100% tests passed"));
-    const auto own = run_command("SIGX_PLUGIN_PATH=" + quote((b / "plugins").string()) + " " + quote(sigx.string()) + " run -q " +
-                                 quote((project / "pipeline.toml").string()) + " --out " + quote((tmp.path() / "own").string()));
+    const auto own =
+        run_command("SIGX_PLUGIN_PATH=" + quote((b / "plugins").string()) + " " + quote(sigx.string()) + " run -q " +
+                    quote((project / "pipeline.toml").string()) + " --out " + quote((tmp.path() / "own").string()));
     INFO(own.output);
     CHECK(own.status == 0);
     // The scaffolded model is an exponential moving average of the mix, undone by the mix
@@ -148,7 +153,8 @@ TEST_CASE("sigx new plugin: every kind scaffolds, and a non-empty folder is refu
         const auto r = sigx::test::run_sigx("new plugin --kind " + kind + " my." + kind + " " + quote(dir.string()));
         INFO(r.output);
         CHECK(r.status == 0);
-        CHECK_THAT(read_text(dir / "src" / ("my_" + kind + ".hpp")), Contains("sigx::" + std::string(1, static_cast<char>(std::toupper(kind[0]))) + kind.substr(1)));
+        CHECK_THAT(read_text(dir / "src" / ("my_" + kind + ".hpp")),
+                   Contains("sigx::" + std::string(1, static_cast<char>(std::toupper(kind[0]))) + kind.substr(1)));
         CHECK(fs::exists(dir / "tests" / ("my_" + kind + "_test.cpp")));
         CHECK_THAT(read_text(dir / "pipeline.toml"), Contains("my." + kind));
     }

@@ -24,7 +24,8 @@ fs::path write_sweep(const fs::path& dir, const std::string& phase_values) {
                         << "[source]\nplugin = \"noisy_sinusoid\"\nfrequencies = [2.0, 5.0]\nduration = 1.0\n\n"
                         << "[models.fft]\nplugin = \"fft.block\"\n\n[models.z]\nplugin = \"test.flaky\"\n\n"
                         << "[[evaluate]]\nplugin = \"metrics\"\n\n"
-                        << "[sweep]\n\"source.phase_scale\" = " << phase_values << "\n\"models.z.fail\" = [false, true]\n";
+                        << "[sweep]\n\"source.phase_scale\" = " << phase_values
+                        << "\n\"models.z.fail\" = [false, true]\n";
     return file;
 }
 
@@ -35,7 +36,8 @@ TEST_CASE("sweep: cross product in parallel processes, failures reported, summar
     const fs::path file = write_sweep(dir.path(), "[0.01, 1.0]");
     CHECK(run_sigx("validate " + quote(file.string())).output.find("sweep of 4 points") != std::string::npos);
 
-    const auto r = run_sigx("run -q " + quote(file.string()) + " --jobs 2 --out " + quote((dir.path() / "runs").string()));
+    const auto r =
+        run_sigx("run -q " + quote(file.string()) + " --jobs 2 --out " + quote((dir.path() / "runs").string()));
     INFO(r.output);
     CHECK(r.status == 1);  // two points failed: a runtime failure overall
     fs::path sweep;
@@ -50,14 +52,17 @@ TEST_CASE("sweep: cross product in parallel processes, failures reported, summar
         CHECK((p["exit"] != 0) == should_fail);
         if (should_fail) {
             ++failed;
-            CHECK(read_text(sweep / (p["name"].get<std::string>() + ".log")).find("asked to fail") != std::string::npos);
+            CHECK(read_text(sweep / (p["name"].get<std::string>() + ".log")).find("asked to fail") !=
+                  std::string::npos);
             continue;
         }
         CHECK(fs::exists(sweep / p["run_dir"].get<std::string>() / "metrics.json"));
         const double fft = p["results"]["test"]["fft"]["mean"]["mse"];
         // The FFT baseline is good at phase_scale 0.01 and no better than the floor at 1.
-        if (p["overrides"][0] == "source.phase_scale=0.01") CHECK(fft < 0.01);
-        else CHECK(fft > 0.45);
+        if (p["overrides"][0] == "source.phase_scale=0.01")
+            CHECK(fft < 0.01);
+        else
+            CHECK(fft > 0.45);
     }
     CHECK(failed == 2);
     const std::string md = read_text(sweep / "summary.md");

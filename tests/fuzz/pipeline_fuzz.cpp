@@ -50,7 +50,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             sigx::host::validate_sweep(src, axes, registry());
         }
     } catch (const sigx::host::ConfigError&) {
-    } catch (const sigx::host::PluginError&) {
-    }
+    } catch (const sigx::host::PluginError&) {}
     return 0;
 }

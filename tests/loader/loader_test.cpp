@@ -5,8 +5,8 @@
 
 #include <sigx/host/errors.hpp>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <dlfcn.h>
 
@@ -87,13 +87,17 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
     CHECK(reason_for(r, "test_not_a_plugin.so") == "not a sigx plugin (no sigx_library symbol)");
     CHECK(reason_for(r, "sigx_test_dup_b.so") ==
           "duplicate plugin name 'dup.eval': also provided by " + broken("sigx_test_dup_a.so").string());
-    CHECK_THAT(reason_for(r, "test_sdk_newer.so"),
-               StartsWith("SDK version mismatch: built with SDK 0.2.0, host has SDK 0.1.0 (needs same major, minor <= host's)"));
+    CHECK_THAT(
+        reason_for(r, "test_sdk_newer.so"),
+        StartsWith(
+            "SDK version mismatch: built with SDK 0.2.0, host has SDK 0.1.0 (needs same major, minor <= host's)"));
     CHECK(reason_for(r, "test_size_mismatch.so") ==
-          fmt::format("ABI mismatch: sizeof(sigx::Signal) expected {0}, found {1} (different compiler or standard library?)",
-                      sizeof(Signal), sizeof(Signal) + 8));
+          fmt::format(
+              "ABI mismatch: sizeof(sigx::Signal) expected {0}, found {1} (different compiler or standard library?)",
+              sizeof(Signal), sizeof(Signal) + 8));
     CHECK(reason_for(r, "sigx_test_describe_throws.so") == "plugin #0: describe() threw a non-standard exception");
-    CHECK_THAT(reason_for(r, "sigx_test_bad_name.so"), StartsWith("plugin #0: plugin name '../escape' starts with '.'"));
+    CHECK_THAT(reason_for(r, "sigx_test_bad_name.so"),
+               StartsWith("plugin #0: plugin name '../escape' starts with '.'"));
     CHECK(r.find("test.beside_thrower"));  // the healthy plugin in the thrower's library
     CHECK(r.rejections().size() == 9);
     for (const auto& rej : r.rejections()) {
@@ -128,9 +132,9 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
         r.require("dup.eval", Kind::evaluator);
         FAIL("require accepted a duplicated name");
     } catch (const PluginError& e) {
-        CHECK_THAT(e.what(), Contains("plugin 'dup.eval' is provided by more than one library: " +
-                                      broken("sigx_test_dup_a.so").string() + " and " +
-                                      broken("sigx_test_dup_b.so").string()));
+        CHECK_THAT(e.what(),
+                   Contains("plugin 'dup.eval' is provided by more than one library: " +
+                            broken("sigx_test_dup_a.so").string() + " and " + broken("sigx_test_dup_b.so").string()));
     }
     CHECK(r.require("test.good", Kind::evaluator).descriptor->name == "test.good");
 }
@@ -154,8 +158,9 @@ TEST_CASE("loader: require names what exists when a plugin is missing or of anot
     CHECK_THAT(models, StartsWith("fft.block"));
     CHECK_THROWS_MATCHES(r.require("fft.blok", Kind::model), PluginError,
                          Catch::Matchers::Message("no model plugin named 'fft.blok'; known model plugins: " + models));
-    CHECK_THROWS_MATCHES(r.require("x", Kind::generator), PluginError,
-                         Catch::Matchers::Message("no generator plugin named 'x'; known generator plugins: noisy_sinusoid"));
+    CHECK_THROWS_MATCHES(
+        r.require("x", Kind::generator), PluginError,
+        Catch::Matchers::Message("no generator plugin named 'x'; known generator plugins: noisy_sinusoid"));
     Registry only_evaluators;
     only_evaluators.add_path(broken_dir() / "sigx_test_good.so");
     CHECK_THROWS_MATCHES(only_evaluators.require("x", Kind::trainer), PluginError,

@@ -35,8 +35,10 @@ void expect_error(const std::string& override, const std::string& message, bool 
         const std::string origin = "command line override '" + override + "'";
         CHECK(e.origin.file == origin);
         CHECK(e.origin.line == 0);
-        if (prefix_only) CHECK_THAT(e.what(), Catch::Matchers::StartsWith(origin + ": " + message));
-        else CHECK(std::string(e.what()) == origin + ": " + message);
+        if (prefix_only)
+            CHECK_THAT(e.what(), Catch::Matchers::StartsWith(origin + ": " + message));
+        else
+            CHECK(std::string(e.what()) == origin + ": " + message);
     }
 }
 
@@ -97,7 +99,8 @@ TEST_CASE("overrides: a valid override changes the resolved value", "[overrides]
 }
 
 TEST_CASE("overrides: a bare word is a string, so plugin names need no quotes", "[overrides]") {
-    const Pipeline p = load({"models.fft.plugin=fft.block", "models.fft.planner=measure", "models.extra.plugin=fft.block"});
+    const Pipeline p =
+        load({"models.fft.plugin=fft.block", "models.fft.planner=measure", "models.extra.plugin=fft.block"});
     REQUIRE(p.models.size() == 2);
     CHECK(p.models[0].name == "fft");
     CHECK(p.models[0].plugin == "fft.block");

@@ -34,8 +34,8 @@ void expect_error(const std::string& name, int line, int column, const std::vect
         load(file);
         FAIL(name << " was accepted");
     } catch (const ConfigError& e) {
-        const std::string where = line ? file.string() + ":" + std::to_string(line) + ":" + std::to_string(column)
-                                       : file.string();
+        const std::string where =
+            line ? file.string() + ":" + std::to_string(line) + ":" + std::to_string(column) : file.string();
         CHECK(e.origin.file == file.string());
         CHECK(e.origin.line == line);
         CHECK(e.origin.column == column);
@@ -98,15 +98,15 @@ TEST_CASE("validation: a model naming a missing trainer", "[validation]") {
                  {"model 'fft' names trainer 'adam', which is not defined; add a [trainers.adam] section"});
 }
 
-TEST_CASE("validation: frequency at or above Nyquist is refused by the generator at the key's line",
-          "[validation]") {
+TEST_CASE("validation: frequency at or above Nyquist is refused by the generator at the key's line", "[validation]") {
     // The schema cannot see Nyquist: the file validates, and the plugin's constructor
     // throws ParamError("frequencies"), which instantiate maps to the key's position.
     const PipelineSource src = read_pipeline(bad("nyquist.toml"), {});
     const Pipeline p = validate_pipeline(src, builtin_registry());
     CHECK(p.source.params.real_list("frequencies") == RealList{1.0, 600.0});
-    expect_error("nyquist.toml", 5, 15,
-                 {"[source] plugin 'noisy_sinusoid': frequency 600 Hz is at or above Nyquist (500 Hz = sample_rate / 2)"});
+    expect_error(
+        "nyquist.toml", 5, 15,
+        {"[source] plugin 'noisy_sinusoid': frequency 600 Hz is at or above Nyquist (500 Hz = sample_rate / 2)"});
 }
 
 TEST_CASE("validation: negative duration", "[validation]") {
@@ -143,7 +143,7 @@ TEST_CASE("validation: a valid file resolves every plugin and fills in defaults"
     CHECK(p.source.plugin == "noisy_sinusoid");
     CHECK(p.source.params.real_list("frequencies") == RealList{1.0, 3.0});
     CHECK(p.source.params.real_list("amplitude") == RealList{0.8, 1.2});  // default
-    CHECK(p.source.params.integer("train_seed") == 1);                     // default
+    CHECK(p.source.params.integer("train_seed") == 1);                    // default
     CHECK(p.source.origin_of("duration").str() == src.file.string() + ":10:12");
     REQUIRE(p.models.size() == 1);
     CHECK(p.models[0].name == "fft");

@@ -39,7 +39,9 @@ double mean_mse(const Prediction& p, const Signal& r, std::size_t from = 0) {
     return s / static_cast<double>(r.components.size());
 }
 
-std::shared_ptr<Model> model(const std::string& name, Params p = {}) { return make_plugin<Model>(name, Kind::model, p); }
+std::shared_ptr<Model> model(const std::string& name, Params p = {}) {
+    return make_plugin<Model>(name, Kind::model, p);
+}
 
 // Predictions up to sample t must not change when every later sample of the mix does.
 void check_causal(Model& m, const Signal& record, std::size_t t) {
@@ -79,15 +81,19 @@ TEST_CASE("lsq block: exact on a clean mix, even between FFT bins, where fft.blo
 
 TEST_CASE("lsq sliding: exact once the window is full, and causal", "[baselines]") {
     const Dataset d = make_data({1.37, 2.9, 6.05}, 4.0, 0.0, {1.0, 1.0});
-    auto m = model("lsq", Params({{"mode", std::string("sliding")}, {"window", std::int64_t{1500}}, {"calibrate", false},
-                                  {"ridge", 0.0}}));
+    auto m = model(
+        "lsq",
+        Params(
+            {{"mode", std::string("sliding")}, {"window", std::int64_t{1500}}, {"calibrate", false}, {"ridge", 0.0}}));
     TestHost host;
     const Signal& r = d.tests.at(1).records.at(0);
     CHECK(mean_mse(m->predict(r, host), r, 1499) < 1e-18);
     check_causal(*m, r, 2500);
     // A window longer than the record (4000 samples) grows to its end, still causal.
-    auto long_window = model("lsq", Params({{"mode", std::string("sliding")}, {"window", std::int64_t{100000}},
-                                            {"calibrate", false}, {"ridge", 0.0}}));
+    auto long_window = model("lsq", Params({{"mode", std::string("sliding")},
+                                            {"window", std::int64_t{100000}},
+                                            {"calibrate", false},
+                                            {"ridge", 0.0}}));
     check_causal(*long_window, r, 2500);
 }
 
@@ -96,8 +102,8 @@ TEST_CASE("lsq: calibration on the training records removes the mean-phase bias"
     // by |E e^{i phi}|, whose MSE against sin(w t) is |1 - E e^{i phi}|^2 / 2. Calibration
     // fits that complex gain away, leaving the estimation noise.
     const double s = 0.01, n = 10000;
-    const std::complex<double> mean_phasor = (std::exp(std::complex<double>(0, 2 * M_PI * s)) - 1.0) /
-                                             std::complex<double>(0, 2 * M_PI * s);
+    const std::complex<double> mean_phasor =
+        (std::exp(std::complex<double>(0, 2 * M_PI * s)) - 1.0) / std::complex<double>(0, 2 * M_PI * s);
     const double bias = std::norm(1.0 - mean_phasor) / 2;  // ~4.9e-4
     // Noise of the mix per sample: four components at weight 1/4, each contributing
     // (A - 1) sin(.) with var(A) = 0.4^2 / 12 and A phi-jitter with var(phi) = (2 pi s)^2 / 12.

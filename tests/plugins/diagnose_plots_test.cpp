@@ -19,8 +19,9 @@ namespace {
 
 Dataset data(double phase_scale, double duration = 4.0) {
     TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator,
-                                  Params({{"phase_scale", phase_scale}, {"duration", duration}, {"unseen_records", std::int64_t{1}}}))
+    return make_plugin<Generator>(
+               "noisy_sinusoid", Kind::generator,
+               Params({{"phase_scale", phase_scale}, {"duration", duration}, {"unseen_records", std::int64_t{1}}}))
         ->generate(host);
 }
 

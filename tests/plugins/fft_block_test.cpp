@@ -75,11 +75,16 @@ TEST_CASE("fft.block is exact through the metrics evaluator on a whole test set"
     for (const auto& m : ms) {
         if (m.model != "fft" || m.test_set != "test") continue;
         INFO(m.component << " " << m.name << " = " << m.value);
-        if (m.name == "mse") CHECK(m.value < 1e-20);
-        else if (m.name == "pearson") CHECK(m.value == Approx(1.0).margin(1e-12));
-        else if (m.name == "mse_rel_floor") CHECK(m.value < 1e-19);
-        else if (m.name == "snr_gain_db") CHECK(m.value > 150);  // error power ~1e-30 of the target's
-        else continue;
+        if (m.name == "mse")
+            CHECK(m.value < 1e-20);
+        else if (m.name == "pearson")
+            CHECK(m.value == Approx(1.0).margin(1e-12));
+        else if (m.name == "mse_rel_floor")
+            CHECK(m.value < 1e-19);
+        else if (m.name == "snr_gain_db")
+            CHECK(m.value > 150);  // error power ~1e-30 of the target's
+        else
+            continue;
         ++checked;  // counts asserted values only
     }
     CHECK(checked == 16);  // (3 components + mean) x (mse, pearson, mse_rel_floor, snr_gain_db)
@@ -102,5 +107,6 @@ TEST_CASE("fft.block refuses a component beyond the record's spectrum", "[fft]")
     s.components.push_back({"9Hz", 9.0, 1.0, Samples(10, 0.0)});
     auto model = make_plugin<Model>("fft.block", Kind::model);
     TestHost host;
-    CHECK_THROWS_WITH(model->predict(s, host), Catch::Matchers::Contains("9Hz at 9 Hz is beyond the record's spectrum"));
+    CHECK_THROWS_WITH(model->predict(s, host),
+                      Catch::Matchers::Contains("9Hz at 9 Hz is beyond the record's spectrum"));
 }

@@ -77,8 +77,12 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     const Samples pa2 = {-1.0, 1.0, 0.4}, pb2 = {1.2, -1.1, 0.3};
     const Samples pa3 = {0.1, -0.2, 0.8, 1.4, -0.1}, pb3 = {1.5, 1.9, 3.3, 3.6, 5.2};
     ModelOutput m1{"m1", 0.5, {{Prediction{{pa1, pb1}}, Prediction{{pa2, pb2}}}, {Prediction{{pa3, pb3}}}, {}}, {}};
-    ModelOutput m2{"m2", 0.0, {{Prediction{{a1, Samples(4, 0.7)}}, Prediction{{a2, Samples(3, 0.7)}}},
-                               {Prediction{{a3, Samples(5, 0.7)}}}, {}}, {}};
+    ModelOutput m2{"m2",
+                   0.0,
+                   {{Prediction{{a1, Samples(4, 0.7)}}, Prediction{{a2, Samples(3, 0.7)}}},
+                    {Prediction{{a3, Samples(5, 0.7)}}},
+                    {}},
+                   {}};
 
     TestHost host;
     const auto metrics = make_plugin<Evaluator>("metrics", Kind::evaluator)->evaluate(d, {m1, m2}, host);
@@ -122,7 +126,8 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     const double snr_in_a = 10 * std::log10(0.25 * sum_square(ta) / sum_square(rest_a));
     const double snr_out_a = 10 * std::log10(mean_square(ta) / mse(p1a, ta));
     CHECK(value("test/m1/a/snr_gain_db") == close(snr_out_a - snr_in_a));
-    CHECK(value("test/m1/mean/snr_gain_db") == close((value("test/m1/a/snr_gain_db") + value("test/m1/b/snr_gain_db")) / 2));
+    CHECK(value("test/m1/mean/snr_gain_db") ==
+          close((value("test/m1/a/snr_gain_db") + value("test/m1/b/snr_gain_db")) / 2));
 
     // "extra": its own numbers, not mixed with "test".
     CHECK(value("extra/m1/a/mse") == close(mse(pa3, a3)));

@@ -7,15 +7,15 @@
 #include <sigx/files.hpp>
 #include <sigx/host/run_dir.hpp>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <fcntl.h>
+#include <unistd.h>
+#include <chrono>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -34,7 +34,8 @@ namespace {
 std::string small_pipeline(const std::string& extra) {
     return "[pipeline]\nname = \"robust\"\n\n[source]\nplugin = \"noisy_sinusoid\"\nfrequencies = [2.0, 5.0]\n"
            "sample_rate = 200.0\nduration = 1.0\nphase_scale = 0.05\nunseen_records = 1\n\n[models.fft]\nplugin = "
-           "\"fft.block\"\n\n" + extra + "\n[[evaluate]]\nplugin = \"metrics\"\n";
+           "\"fft.block\"\n\n" +
+           extra + "\n[[evaluate]]\nplugin = \"metrics\"\n";
 }
 
 fs::path write(const fs::path& file, const std::string& text) {
@@ -57,11 +58,14 @@ std::vector<fs::path> named(const fs::path& dir, const std::string& prefix) {
 
 // ---- plugins that misbehave ----------------------------------------------------------
 
-TEST_CASE("robustness: a non-standard exception from a constructor is a plugin error, also in validate", "[robustness]") {
+TEST_CASE("robustness: a non-standard exception from a constructor is a plugin error, also in validate",
+          "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
-                                                                    "throw_in = \"constructor\"\nthrow_kind = \"int\"\n"));
-    for (const std::string& cmd : std::vector<std::string>{"validate ", "run --out " + quote(t.path().string()) + " "}) {
+    const fs::path file =
+        write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
+                                                  "throw_in = \"constructor\"\nthrow_kind = \"int\"\n"));
+    for (const std::string& cmd :
+         std::vector<std::string>{"validate ", "run --out " + quote(t.path().string()) + " "}) {
         const CommandResult r = run_sigx(with_fixtures() + cmd + quote(file.string()));
         CHECK(r.status == 3);
         CHECK_THAT(r.output, Contains("sigx_test_misbehave.so: plugin 'test.misbehave' ([models.bad]) could not be "
@@ -74,7 +78,8 @@ TEST_CASE("robustness: a failing model keeps the others' results in the partial 
     TempDir t;
     const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
                                                                     "throw_in = \"predict\"\nthrow_kind = \"int\"\n"));
-    const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    const CommandResult r =
+        run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("model 'bad' (plugin 'test.misbehave', "));
     CHECK_THAT(r.output, Contains("failed: it threw something that is not a std::exception"));
@@ -91,8 +96,10 @@ TEST_CASE("robustness: a failing model keeps the others' results in the partial 
 
 TEST_CASE("robustness: NaN in a prediction is an error naming model, component and sample", "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nnan = true\n"));
-    const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    const fs::path file =
+        write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nnan = true\n"));
+    const CommandResult r =
+        run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("model 'bad' returned a non-finite value (nan) for component '2Hz' at sample 3"));
 }
@@ -101,7 +108,8 @@ TEST_CASE("robustness: a sweep summary survives a point whose model returns NaN"
     TempDir t;
     const fs::path file = write(t.path() / "s.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n\n"
                                                                     "[sweep]\n\"models.bad.nan\" = [false, true]\n"));
-    const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    const CommandResult r =
+        run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);  // one point failed
     const auto sweeps = named(t.path(), "robust-sweep-");
     REQUIRE(sweeps.size() == 1);
@@ -115,16 +123,19 @@ TEST_CASE("robustness: a sweep summary survives a point whose model returns NaN"
 TEST_CASE("robustness: a chatty plugin's log is capped, and the log says so", "[robustness]") {
     TempDir t;
     // 3 records x 600 lines of 1 KiB: 1.8 MiB asked, 1 MiB allowed.
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.chatty]\nplugin = \"test.misbehave\"\nlog_lines = 600\n"));
-    const CommandResult r = run_sigx(with_fixtures() + "run -q " + quote(file.string()) + " --out " + quote(t.path().string()));
+    const fs::path file =
+        write(t.path() / "p.toml", small_pipeline("[models.chatty]\nplugin = \"test.misbehave\"\nlog_lines = 600\n"));
+    const CommandResult r =
+        run_sigx(with_fixtures() + "run -q " + quote(file.string()) + " --out " + quote(t.path().string()));
     REQUIRE(r.status == 0);
     const auto runs = named(t.path(), "robust-");
     REQUIRE(runs.size() == 1);
     const auto size = fs::file_size(runs[0] / "log.txt");
     CHECK(size > 1000000);
     CHECK(size < 1100000);
-    CHECK_THAT(read_text(runs[0] / "log.txt"),
-               Contains("[warning] chatty: more than 1024 KiB of log output; its further log and progress lines are dropped"));
+    CHECK_THAT(
+        read_text(runs[0] / "log.txt"),
+        Contains("[warning] chatty: more than 1024 KiB of log output; its further log and progress lines are dropped"));
 }
 
 TEST_CASE("robustness: generator output is checked: unique, safe labels and full references", "[robustness]") {
@@ -136,7 +147,8 @@ TEST_CASE("robustness: generator output is checked: unique, safe labels and full
     for (const auto& [fault, message] : cases) {
         const fs::path file = write(t.path() / "p.toml", "[source]\nplugin = \"test.bad_source\"\nfault = \"" + fault +
                                                              "\"\n[models.zero]\nplugin = \"test.flaky\"\n");
-        const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+        const CommandResult r =
+            run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
         INFO(fault);
         CHECK(r.status == 1);
         CHECK_THAT(r.output, Contains("generator 'test.bad_source' returned bad data: "));
@@ -161,7 +173,8 @@ TEST_CASE("robustness: a name that would be a path is refused, and nothing is wr
         {"models.metrics.plugin=fft.block", "model name 'metrics' is taken by evaluator 'metrics'"}};
     for (const auto& [override, message] : cases) {
         INFO(override);
-        const CommandResult r = run_sigx("run " + quote(file.string()) + " " + quote(override) + " --out " + quote(out.string()));
+        const CommandResult r =
+            run_sigx("run " + quote(file.string()) + " " + quote(override) + " --out " + quote(out.string()));
         CHECK(r.status == 2);
         CHECK_THAT(r.output, Contains(message));
         CHECK_THAT(r.output, Contains("A-Z a-z 0-9 . _ -") || Contains("is taken by"));
@@ -180,7 +193,8 @@ TEST_CASE("robustness: a section name that is a path is refused at its line", "[
 
 TEST_CASE("robustness: a pipeline file whose name is not a safe name must set one", "[robustness][names]") {
     TempDir t;
-    const fs::path file = write(t.path() / "my pipeline.toml", small_pipeline("").substr(std::string("[pipeline]\nname = \"robust\"\n").size()));
+    const fs::path file = write(t.path() / "my pipeline.toml",
+                                small_pipeline("").substr(std::string("[pipeline]\nname = \"robust\"\n").size()));
     const CommandResult r = run_sigx("validate " + quote(file.string()));
     CHECK(r.status == 2);
     CHECK_THAT(r.output, Contains("pipeline name 'my pipeline' contains ' '"));
@@ -198,11 +212,12 @@ struct Stopped {
     double seconds = 0;
 };
 Stopped interrupt_sleeper(const TempDir& t, const std::string& signals) {
-    const fs::path file = write(t.path() / "sleep.toml", small_pipeline("[models.sleeper]\nplugin = \"test.misbehave\"\nsleep = 60.0\n"));
+    const fs::path file =
+        write(t.path() / "sleep.toml", small_pipeline("[models.sleeper]\nplugin = \"test.misbehave\"\nsleep = 60.0\n"));
     const std::string script =
         "env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) + " " + with_fixtures() + "run " +
-        quote(file.string()) + " --out " + quote(t.path().string()) + " & pid=$!; " +
-        "for i in $(seq 100); do ls -a " + quote(t.path().string()) + " | grep -q partial && break; sleep 0.1; done; sleep 0.5; " +
+        quote(file.string()) + " --out " + quote(t.path().string()) + " & pid=$!; " + "for i in $(seq 100); do ls -a " +
+        quote(t.path().string()) + " | grep -q partial && break; sleep 0.1; done; sleep 0.5; " +
         "start=$(date +%s.%N); for s in " + signals + "; do kill -$s $pid; sleep 0.2; done; wait $pid; code=$?; " +
         "echo; echo \"exit=$code seconds=$(awk \"BEGIN { print $(date +%s.%N) - $start }\")\"";
     Stopped s;
@@ -214,12 +229,14 @@ Stopped interrupt_sleeper(const TempDir& t, const std::string& signals) {
 }
 }  // namespace
 
-TEST_CASE("robustness: one signal stops a run inside a call that never polls, with the resume hint", "[robustness][signals]") {
+TEST_CASE("robustness: one signal stops a run inside a call that never polls, with the resume hint",
+          "[robustness][signals]") {
     TempDir t;
     const Stopped s = interrupt_sleeper(t, "INT");
     CHECK_THAT(s.result.output, Contains("exit=130"));
     CHECK_THAT(s.result.output, Contains("stopping at the next checkpoint (at most 5 s)"));
-    CHECK_THAT(s.result.output, Contains("interrupted; resume with: sigx run --resume " + t.path().string() + "/.robust-"));
+    CHECK_THAT(s.result.output,
+               Contains("interrupted; resume with: sigx run --resume " + t.path().string() + "/.robust-"));
     CHECK(s.seconds < 15);  // the 5 s grace, not the plugin's 60 s
     CHECK(named(t.path(), ".robust-").size() == 1);
 }
@@ -301,7 +318,8 @@ TEST_CASE("robustness: a sweep too large is counted and refused before it is bui
 TEST_CASE("robustness: a pipeline whose data cannot fit in memory is refused by validate", "[robustness]") {
     TempDir t;
     const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
-    const CommandResult r = run_sigx("validate " + quote(file.string()) + " source.duration=5e4 source.sample_rate=2e4");
+    const CommandResult r =
+        run_sigx("validate " + quote(file.string()) + " source.duration=5e4 source.sample_rate=2e4");
     CHECK(r.status == 2);
     CHECK_THAT(r.output, Contains("the run needs about "));
     CHECK_THAT(r.output, Contains(" GB available"));
@@ -314,14 +332,16 @@ TEST_CASE("robustness: an integer a double cannot hold is refused, not rounded",
     const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
     const CommandResult r = run_sigx("validate " + quote(file.string()) + " source.phase_scale=9007199254740993");
     CHECK(r.status == 2);
-    CHECK_THAT(r.output, Contains("'source.phase_scale': the integer 9007199254740993 is not exactly representable as a real"));
+    CHECK_THAT(r.output,
+               Contains("'source.phase_scale': the integer 9007199254740993 is not exactly representable as a real"));
     const fs::path in_file = write(t.path() / "q.toml", small_pipeline("") + "");
     std::string text = read_text(in_file);
     text.replace(text.find("phase_scale = 0.05"), 18, "phase_scale = 9223372036854775807");
     write(in_file, text);
     const CommandResult f = run_sigx("validate " + quote(in_file.string()));
     CHECK(f.status == 2);
-    CHECK_THAT(f.output, Contains(in_file.string() + ":9:15: 'source.phase_scale': the integer 9223372036854775807 is not"));
+    CHECK_THAT(f.output,
+               Contains(in_file.string() + ":9:15: 'source.phase_scale': the integer 9223372036854775807 is not"));
     // 2^53 is exact, and then only out of the schema's range story: accepted as a value.
     CHECK(run_sigx("validate " + quote(file.string()) + " source.mix_weight=9007199254740992").status == 0);
 }
@@ -329,7 +349,8 @@ TEST_CASE("robustness: an integer a double cannot hold is refused, not rounded",
 TEST_CASE("robustness: text is checked up front: invalid UTF-8, a directory, a pipe", "[robustness]") {
     TempDir t;
     const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
-    const CommandResult utf = run_sigx("validate " + quote(file.string()) + " \"$(printf 'pipeline.description=\\377\\376')\"");
+    const CommandResult utf =
+        run_sigx("validate " + quote(file.string()) + " \"$(printf 'pipeline.description=\\377\\376')\"");
     CHECK(utf.status == 2);
     CHECK_THAT(utf.output, Contains("an override is not valid UTF-8 text"));
 
@@ -337,8 +358,9 @@ TEST_CASE("robustness: text is checked up front: invalid UTF-8, a directory, a p
     CHECK(dir.status == 2);
     CHECK_THAT(dir.output, Contains("error: " + t.path().string() + ": is a directory, not a pipeline file"));
 
-    const CommandResult pipe = run_command("bash -c " + quote("env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) +
-                                                              " validate <(cat " + quote(file.string()) + ")"));
+    const CommandResult pipe =
+        run_command("bash -c " + quote("env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) +
+                                       " validate <(cat " + quote(file.string()) + ")"));
     CHECK(pipe.status == 0);
     CHECK_THAT(pipe.output, Contains("ok: pipeline 'robust'"));
 }
@@ -355,5 +377,6 @@ TEST_CASE("robustness: smaller messages: --jobs 0 and a misspelt plugin key", "[
     write(file, text);
     const CommandResult key = run_sigx("validate " + quote(file.string()));
     CHECK(key.status == 2);
-    CHECK_THAT(key.output, Contains(":13:1: [models.fft] needs a 'plugin' key naming a model plugin; did you mean 'plugin' instead of 'Plugin'?"));
+    CHECK_THAT(key.output, Contains(":13:1: [models.fft] needs a 'plugin' key naming a model plugin; did you mean "
+                                    "'plugin' instead of 'Plugin'?"));
 }

@@ -111,9 +111,9 @@ TEST_CASE("numbers in constraint messages are never rounded to another value", "
 }
 
 TEST_CASE("Params::with_defaults fills in missing values and keeps given ones", "[params]") {
-    const std::vector<ParamSpec> specs = {ParamSpec::real("lr", 1e-3), ParamSpec::integer("epochs", 30),
-                                          ParamSpec::string("optimizer", "adam"),
-                                          ParamSpec::real_list("sizes", {1.0, 2.0}), ParamSpec::boolean("shuffle", true)};
+    const std::vector<ParamSpec> specs = {
+        ParamSpec::real("lr", 1e-3), ParamSpec::integer("epochs", 30), ParamSpec::string("optimizer", "adam"),
+        ParamSpec::real_list("sizes", {1.0, 2.0}), ParamSpec::boolean("shuffle", true)};
     Params given;
     given.set("epochs", std::int64_t{5});
     given.set("extra", std::string("kept"));

@@ -5,18 +5,18 @@
 
 #include <sigx/torch.hpp>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmath>
 #include <csignal>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace sigx;
 using sigx::test::make_plugin;
@@ -28,8 +28,10 @@ namespace {
 // A small four-component dataset: 1 s at 1 kHz.
 Dataset small_data(std::int64_t train_records = 1) {
     auto gen = make_plugin<Generator>("noisy_sinusoid", Kind::generator,
-                                      Params({{"duration", 1.0}, {"phase_scale", 0.01},
-                                              {"train_records", train_records}, {"unseen_records", std::int64_t{1}}}));
+                                      Params({{"duration", 1.0},
+                                              {"phase_scale", 0.01},
+                                              {"train_records", train_records},
+                                              {"unseen_records", std::int64_t{1}}}));
     TestHost host;
     return gen->generate(host);
 }
@@ -129,8 +131,9 @@ private:
 
 TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, reset per record", "[torch][lstm]") {
     const Dataset data = small_data(2);
-    auto model = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}},
-                                                     {"bptt", std::int64_t{25}}}));
+    auto model = make_model(
+        "lstm.stateful",
+        Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}}, {"bptt", std::int64_t{25}}}));
     auto& e = ext(*model);
     torch::manual_seed(1);
     e.prepare(data, 0.2);
@@ -156,8 +159,10 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
         CHECK((e.batch(8).input - b0.input.narrow(0, 4, 4)).abs().max().item<float>() == 0.0f);
     }
     SECTION("train_segment restarts the state at a random offset, then every segment") {
-        auto seg = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}},
-                                                       {"bptt", std::int64_t{25}}, {"train_segment", std::int64_t{60}}}));
+        auto seg = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}},
+                                                       {"samples_per_step", std::int64_t{4}},
+                                                       {"bptt", std::int64_t{25}},
+                                                       {"train_segment", std::int64_t{60}}}));
         ext(*seg).prepare(data, 0.2);
         for (std::uint64_t seed : {1u, 2u, 3u}) {
             const std::int64_t n = ext(*seg).begin_pass(Split::train, 16, seed);
@@ -221,8 +226,10 @@ TEST_CASE("bidirectional lstm.stateful: random training windows, gated direction
           "[torch][lstm]") {
     const Dataset data = small_data(2);
     torch::manual_seed(2);
-    auto model = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}},
-                                                     {"bptt", std::int64_t{60}}, {"bidirectional", true}}));
+    auto model = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}},
+                                                     {"samples_per_step", std::int64_t{4}},
+                                                     {"bptt", std::int64_t{60}},
+                                                     {"bidirectional", true}}));
     auto& e = ext(*model);
     e.prepare(data, 0.2);
 
@@ -280,8 +287,10 @@ TEST_CASE("bidirectional lstm.stateful: random training windows, gated direction
 
 TEST_CASE("lstm.sequence: windows of L steps of context samples, last sample as target", "[torch][lstm]") {
     const Dataset data = small_data();
-    auto model = make_model("lstm.sequence", Params({{"window", std::int64_t{10}}, {"context", std::int64_t{3}},
-                                                     {"hidden", std::int64_t{8}}, {"layers", std::int64_t{1}}}));
+    auto model = make_model("lstm.sequence", Params({{"window", std::int64_t{10}},
+                                                     {"context", std::int64_t{3}},
+                                                     {"hidden", std::int64_t{8}},
+                                                     {"layers", std::int64_t{1}}}));
     auto& e = ext(*model);
     e.prepare(data, 0.1);
     const std::int64_t n = e.begin_pass(Split::train, 16, 5);
@@ -297,7 +306,8 @@ TEST_CASE("lstm.sequence: windows of L steps of context samples, last sample as 
     // The last step's last context sample is the mix at the target's time: find the row's
     // time by matching its target among the references.
     const auto& mix = data.train[0].mix;
-    const auto& reference = data.train[0].components.at(static_cast<std::size_t>(sel[0][0].argmax().item<std::int64_t>())).reference;
+    const auto& reference =
+        data.train[0].components.at(static_cast<std::size_t>(sel[0][0].argmax().item<std::int64_t>())).reference;
     const float last = b.input[0][9][2].item<float>(), target = b.target[0].item<float>();
     bool found = false;
     for (std::size_t t = 0; t < mix.size() && !found; ++t)
@@ -352,7 +362,8 @@ TEST_CASE("checkpoint round trip gives identical predictions", "[torch][lstm]") 
     }
 }
 
-TEST_CASE("torch trainer: an interrupted run resumed from its checkpoint ends like an uninterrupted one", "[torch][trainer]") {
+TEST_CASE("torch trainer: an interrupted run resumed from its checkpoint ends like an uninterrupted one",
+          "[torch][trainer]") {
     const Dataset data = small_data();
     const Params trainer_params({{"epochs", std::int64_t{4}}, {"lr", 1e-2}, {"threads", std::int64_t{1}}});
     const Params model_params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{5}}, {"dropout", 0.1}});
@@ -392,8 +403,12 @@ TEST_CASE("torch trainer: same seed, same result", "[torch][trainer]") {
     const Dataset data = small_data();
     TempDir a, b;
     auto run = [&](const std::filesystem::path& dir) {
-        auto model = make_model("lstm.sequence", Params({{"hidden", std::int64_t{8}}, {"layers", std::int64_t{1}}, {"window", std::int64_t{8}}}));
-        auto trainer = make_plugin<Trainer>("torch", Kind::trainer, Params({{"epochs", std::int64_t{1}}, {"batch_size", std::int64_t{64}}, {"threads", std::int64_t{1}}}));
+        auto model =
+            make_model("lstm.sequence",
+                       Params({{"hidden", std::int64_t{8}}, {"layers", std::int64_t{1}}, {"window", std::int64_t{8}}}));
+        auto trainer = make_plugin<Trainer>(
+            "torch", Kind::trainer,
+            Params({{"epochs", std::int64_t{1}}, {"batch_size", std::int64_t{64}}, {"threads", std::int64_t{1}}}));
         StoppingHost host(dir, 0);
         trainer->train(*model, data, host);
         TestHost h;
@@ -402,12 +417,16 @@ TEST_CASE("torch trainer: same seed, same result", "[torch][trainer]") {
     CHECK(max_abs_diff(run(a.path()), run(b.path())) == 0.0);
 }
 
-TEST_CASE("torch trainer: early stopping, plateau LR and best weights on a crafted validation curve", "[torch][trainer]") {
+TEST_CASE("torch trainer: early stopping, plateau LR and best weights on a crafted validation curve",
+          "[torch][trainer]") {
     // Best at epoch 2, then worse every epoch.
     CraftedModel model({1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3});
     auto trainer = make_plugin<Trainer>("torch", Kind::trainer,
-                                        Params({{"epochs", std::int64_t{10}}, {"lr", 0.01}, {"patience", std::int64_t{4}},
-                                                {"plateau_patience", std::int64_t{2}}, {"plateau_factor", 0.5}}));
+                                        Params({{"epochs", std::int64_t{10}},
+                                                {"lr", 0.01},
+                                                {"patience", std::int64_t{4}},
+                                                {"plateau_patience", std::int64_t{2}},
+                                                {"plateau_factor", 0.5}}));
     TempDir dir;
     StoppingHost host(dir.path(), 0);
     const Dataset data = small_data();
@@ -416,7 +435,8 @@ TEST_CASE("torch trainer: early stopping, plateau LR and best weights on a craft
     const auto curve = read_csv(dir.path() / "training_curve.csv");
     REQUIRE(curve.size() == 1 + 6);  // stopped after 4 epochs without improvement
     std::vector<double> lr, val;
-    for (std::size_t i = 1; i < curve.size(); ++i) lr.push_back(std::stod(curve[i][3])), val.push_back(std::stod(curve[i][2]));
+    for (std::size_t i = 1; i < curve.size(); ++i)
+        lr.push_back(std::stod(curve[i][3])), val.push_back(std::stod(curve[i][2]));
     CHECK(val[1] == Approx(0.5));
     CHECK(val[5] == Approx(0.9));
     // Two epochs without improvement halve the LR: after epochs 4 and 6.
@@ -448,7 +468,8 @@ TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterru
 
     // Start the same run, and interrupt it (SIGINT, as Ctrl-C) once its first checkpoint exists.
     const std::string cmd = "exec env -u SIGX_PLUGIN_PATH " + sigx::test::quote(sigx::test::sigx_exe().string()) +
-                            " run -q " + pipeline + " --out " + sigx::test::quote(split.path().string()) + " >/dev/null 2>&1";
+                            " run -q " + pipeline + " --out " + sigx::test::quote(split.path().string()) +
+                            " >/dev/null 2>&1";
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -482,7 +503,9 @@ TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterru
     };
     // Not trained again from scratch: the log (kept across the interruption) says so.
     CHECK_THAT(sigx::test::read_text(final_dir(split.path()) / "log.txt"), Catch::Contains("resumed from"));
-    auto metrics_in = [&](const fs::path& parent) { return nlohmann::json::parse(sigx::test::read_text(final_dir(parent) / "metrics.json")); };
+    auto metrics_in = [&](const fs::path& parent) {
+        return nlohmann::json::parse(sigx::test::read_text(final_dir(parent) / "metrics.json"));
+    };
     const auto a = metrics_in(whole.path()), b = metrics_in(split.path());
     REQUIRE(a.contains("results"));
     CHECK(a["results"] == b["results"]);

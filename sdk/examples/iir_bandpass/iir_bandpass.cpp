@@ -11,7 +11,9 @@ namespace {
 class IirBandpass final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
-        return {"example.iir_bandpass", sigx::Kind::model, "0.1.0",
+        return {"example.iir_bandpass",
+                sigx::Kind::model,
+                "0.1.0",
                 "causal cascade of band-pass biquads centred on each component's frequency",
                 {sigx::ParamSpec::real("q", 4.0).positive().help("quality factor: centre frequency / bandwidth"),
                  sigx::ParamSpec::integer("sections", 2).range(1, 8).help("biquads in cascade (sharper, slower)")},
@@ -24,7 +26,8 @@ public:
         for (const auto& c : s.components) {
             if (c.frequency >= s.sample_rate / 2) throw std::runtime_error("component at or above Nyquist");
             const double w0 = 2 * M_PI * c.frequency / s.sample_rate, alpha = std::sin(w0) / (2 * q_);
-            const double a0 = 1 + alpha, b0 = alpha / a0, b2 = -alpha / a0, a1 = -2 * std::cos(w0) / a0, a2 = (1 - alpha) / a0;
+            const double a0 = 1 + alpha, b0 = alpha / a0, b2 = -alpha / a0, a1 = -2 * std::cos(w0) / a0,
+                         a2 = (1 - alpha) / a0;
             sigx::Samples y = s.mix;
             for (std::int64_t k = 0; k < sections_; ++k) {
                 double x1 = 0, x2 = 0, y1 = 0, y2 = 0;

@@ -10,9 +10,12 @@ namespace {
 class TorchFir final : public sigx::TorchModel {
 public:
     static sigx::Descriptor describe() {
-        return {"example.torch_fir", sigx::Kind::model, "0.1.0",
+        return {"example.torch_fir",
+                sigx::Kind::model,
+                "0.1.0",
                 "learned causal FIR filter per component (LibTorch), trained by the torch trainer",
-                {sigx::ParamSpec::integer("taps", 400).range(1, 100000).help("filter length in samples")}, true};
+                {sigx::ParamSpec::integer("taps", 400).range(1, 100000).help("filter length in samples")},
+                true};
     }
     explicit TorchFir(const sigx::Params& p) : taps_(p.integer("taps")) {}
 
@@ -25,7 +28,8 @@ public:
         records_.clear();
         for (const auto& r : data.train) {
             auto [x, y] = tensors(r);
-            const auto n = y.size(2), cut = static_cast<std::int64_t>(static_cast<double>(n) * (1 - validation_fraction));
+            const auto n = y.size(2),
+                       cut = static_cast<std::int64_t>(static_cast<double>(n) * (1 - validation_fraction));
             records_.push_back({x, y, cut});
         }
     }
@@ -37,7 +41,8 @@ public:
         const auto& r = records_.at(static_cast<std::size_t>(i));
         const auto n = r.y.size(2);
         // Train on [0, cut), validate on [cut, n): the output at t needs taps - 1 earlier inputs.
-        const std::int64_t begin = split_ == sigx::Split::train ? 0 : r.cut, end = split_ == sigx::Split::train ? r.cut : n;
+        const std::int64_t begin = split_ == sigx::Split::train ? 0 : r.cut,
+                           end = split_ == sigx::Split::train ? r.cut : n;
         return {r.x.narrow(2, begin, end - begin + taps_ - 1), r.y.narrow(2, begin, end - begin), true, end > begin};
     }
     torch::Tensor forward(const sigx::TorchBatch& b) override { return conv_->forward(b.input); }
@@ -63,7 +68,8 @@ private:
         const auto n = static_cast<std::int64_t>(r.size());
         auto x = torch::zeros({1, 1, n + taps_ - 1});
         auto y = torch::zeros({1, components_, n});
-        for (std::int64_t t = 0; t < n; ++t) x[0][0][t + taps_ - 1] = static_cast<float>(r.mix[static_cast<std::size_t>(t)]);
+        for (std::int64_t t = 0; t < n; ++t)
+            x[0][0][t + taps_ - 1] = static_cast<float>(r.mix[static_cast<std::size_t>(t)]);
         for (std::int64_t c = 0; c < components_; ++c) {
             const auto& ref = r.components[static_cast<std::size_t>(c)].reference;
             y[0][c] = torch::from_blob(const_cast<double*>(ref.data()), {n}, torch::kFloat64).to(torch::kFloat32);

@@ -9,8 +9,8 @@
 
 extern "C" {
 struct sigx_abi_record {
-    std::uint32_t magic;          // SIGX_ABI_MAGIC
-    std::uint32_t abi_version;    // SIGX_ABI_VERSION the library was built with
+    std::uint32_t magic;        // SIGX_ABI_MAGIC
+    std::uint32_t abi_version;  // SIGX_ABI_VERSION the library was built with
     std::uint32_t sdk_major, sdk_minor, sdk_patch;
     // Sizes of types that cross the boundary, as the library's compiler saw them.
     std::uint32_t size_string, size_signal, size_params, size_descriptor;
@@ -18,10 +18,10 @@ struct sigx_abi_record {
 
 // One plugin class in the library.
 struct sigx_plugin_entry {
-    std::uint32_t kind;                       // sigx::Kind
-    std::uint32_t flags;                      // SIGX_FLAG_*
-    const void* (*describe)(void);            // -> const sigx::Descriptor*
-    void* (*create)(const void* params);      // const sigx::Params* -> the kind's base class*
+    std::uint32_t kind;                   // sigx::Kind
+    std::uint32_t flags;                  // SIGX_FLAG_*
+    const void* (*describe)(void);        // -> const sigx::Descriptor*
+    void* (*create)(const void* params);  // const sigx::Params* -> the kind's base class*
 };
 
 // Exported by every plugin library under the name "sigx_library".
@@ -41,10 +41,9 @@ namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
 
 constexpr sigx_abi_record current_abi_record() {
-    return {SIGX_ABI_MAGIC,           SIGX_ABI_VERSION,   SIGX_SDK_VERSION_MAJOR,
-            SIGX_SDK_VERSION_MINOR,   SIGX_SDK_VERSION_PATCH,
-            sizeof(std::string),      sizeof(Signal),     sizeof(Params),
-            sizeof(Descriptor)};
+    return {SIGX_ABI_MAGIC,         SIGX_ABI_VERSION,       SIGX_SDK_VERSION_MAJOR,
+            SIGX_SDK_VERSION_MINOR, SIGX_SDK_VERSION_PATCH, sizeof(std::string),
+            sizeof(Signal),         sizeof(Params),         sizeof(Descriptor)};
 }
 
 SIGX_ABI_NAMESPACE_END

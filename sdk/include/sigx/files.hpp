@@ -5,13 +5,13 @@
 
 #include <sigx/version.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
@@ -23,7 +23,8 @@ inline void write_all(int fd, const char* data, std::size_t size, const std::fil
     while (size > 0) {
         const ::ssize_t n = ::write(fd, data, size);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(n < 0 ? errno : EIO));
+        if (n <= 0)
+            throw std::runtime_error("cannot write " + file.string() + ": " + std::strerror(n < 0 ? errno : EIO));
         data += n;
         size -= static_cast<std::size_t>(n);
     }

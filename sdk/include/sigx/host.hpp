@@ -18,9 +18,9 @@ enum class LogLevel { debug, info, warning, error };
 // ("loss 0.0123  val 0.0150  lr 1e-3"); the host adds the ETA and decides how to show it
 // (a live line on a terminal, one plain line per update otherwise).
 struct Progress {
-    std::string_view stage;   // e.g. "train lstm"
-    std::int64_t step = 0;    // 1-based
-    std::int64_t total = 0;   // 0 when unknown
+    std::string_view stage;  // e.g. "train lstm"
+    std::int64_t step = 0;   // 1-based
+    std::int64_t total = 0;  // 0 when unknown
     std::string_view fields;
 };
 

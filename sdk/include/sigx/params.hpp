@@ -44,8 +44,7 @@ inline ParamType type_of(const ParamValue& v) { return static_cast<ParamType>(v.
 // but makes no sense in context, e.g. a frequency at or above Nyquist. `key` names the
 // parameter so the host can point at its line in the pipeline file.
 struct __attribute__((visibility("default"))) ParamError : std::runtime_error {
-    ParamError(std::string key_, const std::string& message)
-        : std::runtime_error(message), key(std::move(key_)) {}
+    ParamError(std::string key_, const std::string& message) : std::runtime_error(message), key(std::move(key_)) {}
     std::string key;
 };
 
@@ -55,26 +54,53 @@ struct ParamSpec {
     std::string name;
     ParamType type = ParamType::real;
     ParamValue default_value;
-    std::optional<double> min, max;          // inclusive bounds (numbers, each list element)
-    bool min_exclusive = false;              // true: value must be > min
-    std::vector<std::string> choices;        // strings: the allowed values
-    std::optional<std::size_t> length;       // lists: exact element count
-    bool non_empty = false;                  // lists: at least one element
+    std::optional<double> min, max;     // inclusive bounds (numbers, each list element)
+    bool min_exclusive = false;         // true: value must be > min
+    std::vector<std::string> choices;   // strings: the allowed values
+    std::optional<std::size_t> length;  // lists: exact element count
+    bool non_empty = false;             // lists: at least one element
     std::string help_text;
 
     static ParamSpec boolean(std::string n, bool d) { return make(std::move(n), ParamType::boolean, d); }
     static ParamSpec integer(std::string n, std::int64_t d) { return make(std::move(n), ParamType::integer, d); }
     static ParamSpec real(std::string n, double d) { return make(std::move(n), ParamType::real, d); }
-    static ParamSpec string(std::string n, std::string d) { return make(std::move(n), ParamType::string, std::move(d)); }
-    static ParamSpec real_list(std::string n, RealList d) { return make(std::move(n), ParamType::real_list, std::move(d)); }
+    static ParamSpec string(std::string n, std::string d) {
+        return make(std::move(n), ParamType::string, std::move(d));
+    }
+    static ParamSpec real_list(std::string n, RealList d) {
+        return make(std::move(n), ParamType::real_list, std::move(d));
+    }
 
-    ParamSpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
-    ParamSpec& at_least(double lo) { min = lo; return *this; }
-    ParamSpec& positive() { min = 0.0; min_exclusive = true; return *this; }
-    ParamSpec& one_of(std::vector<std::string> c) { choices = std::move(c); return *this; }
-    ParamSpec& size(std::size_t n) { length = n; return *this; }
-    ParamSpec& not_empty() { non_empty = true; return *this; }
-    ParamSpec& help(std::string h) { help_text = std::move(h); return *this; }
+    ParamSpec& range(double lo, double hi) {
+        min = lo;
+        max = hi;
+        return *this;
+    }
+    ParamSpec& at_least(double lo) {
+        min = lo;
+        return *this;
+    }
+    ParamSpec& positive() {
+        min = 0.0;
+        min_exclusive = true;
+        return *this;
+    }
+    ParamSpec& one_of(std::vector<std::string> c) {
+        choices = std::move(c);
+        return *this;
+    }
+    ParamSpec& size(std::size_t n) {
+        length = n;
+        return *this;
+    }
+    ParamSpec& not_empty() {
+        non_empty = true;
+        return *this;
+    }
+    ParamSpec& help(std::string h) {
+        help_text = std::move(h);
+        return *this;
+    }
 
 private:
     static ParamSpec make(std::string n, ParamType t, ParamValue d) {
@@ -128,7 +154,8 @@ inline std::optional<std::string> check_value(const ParamSpec& s, const ParamVal
         if (!std::isfinite(x)) return std::string("must be a finite number");
         bool below = s.min && (s.min_exclusive ? x <= *s.min : x < *s.min);
         bool above = s.max && x > *s.max;
-        if (below || above) return "value " + detail::number_text(x) + " is out of range: must be " + describe_constraints(s);
+        if (below || above)
+            return "value " + detail::number_text(x) + " is out of range: must be " + describe_constraints(s);
         return std::nullopt;
     };
     switch (s.type) {

@@ -40,12 +40,12 @@ inline const char* to_string(Kind k) {
 
 // What `sigx plugins` and `sigx inspect` show, readable without constructing the plugin.
 struct Descriptor {
-    std::string name;          // unique across all loaded plugins, e.g. "fft.block"
-    Kind kind = Kind::model;   // filled in by SIGX_PLUGIN from the base class
-    std::string version;       // the plugin's own version, e.g. "1.0.0"
-    std::string description;   // one line
+    std::string name;         // unique across all loaded plugins, e.g. "fft.block"
+    Kind kind = Kind::model;  // filled in by SIGX_PLUGIN from the base class
+    std::string version;      // the plugin's own version, e.g. "1.0.0"
+    std::string description;  // one line
     std::vector<ParamSpec> params;
-    bool trainable = false;    // models: fitted by a trainer named in the pipeline
+    bool trainable = false;  // models: fitted by a trainer named in the pipeline
 };
 
 class SIGX_API Plugin {
@@ -115,8 +115,7 @@ public:
     // Called once right after the data is made, before any model is fitted: an evaluator
     // can judge the task itself here (and warn before minutes of training are spent).
     virtual void inspect(const Dataset& /*data*/, Host& /*host*/) {}
-    virtual std::vector<Metric> evaluate(const Dataset& data, const std::vector<ModelOutput>& outputs,
-                                         Host& host) = 0;
+    virtual std::vector<Metric> evaluate(const Dataset& data, const std::vector<ModelOutput>& outputs, Host& host) = 0;
 };
 
 SIGX_ABI_NAMESPACE_END

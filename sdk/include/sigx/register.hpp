@@ -26,18 +26,22 @@ namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
 namespace detail {
 
-template <class T> using base_of = std::conditional_t<
-    std::is_base_of_v<Generator, T>, Generator,
-    std::conditional_t<std::is_base_of_v<Model, T>, Model,
-                       std::conditional_t<std::is_base_of_v<Trainer, T>, Trainer, Evaluator>>>;
+template <class T> using base_of =
+    std::conditional_t<std::is_base_of_v<Generator, T>, Generator,
+                       std::conditional_t<std::is_base_of_v<Model, T>, Model,
+                                          std::conditional_t<std::is_base_of_v<Trainer, T>, Trainer, Evaluator>>>;
 
 template <class T> constexpr Kind kind_of() {
     using B = base_of<T>;
     static_assert(std::is_base_of_v<B, T>, "a sigx plugin derives from Generator, Model, Trainer or Evaluator");
-    if constexpr (std::is_same_v<B, Generator>) return Kind::generator;
-    else if constexpr (std::is_same_v<B, Model>) return Kind::model;
-    else if constexpr (std::is_same_v<B, Trainer>) return Kind::trainer;
-    else return Kind::evaluator;
+    if constexpr (std::is_same_v<B, Generator>)
+        return Kind::generator;
+    else if constexpr (std::is_same_v<B, Model>)
+        return Kind::model;
+    else if constexpr (std::is_same_v<B, Trainer>)
+        return Kind::trainer;
+    else
+        return Kind::evaluator;
 }
 
 template <class T, class = void> struct flags_of { static constexpr std::uint32_t value = 0; };
@@ -60,8 +64,8 @@ template <class T> void* create(const void* params) {
     return p;
 }
 
-template <class T> inline constexpr sigx_plugin_entry entry = {
-    static_cast<std::uint32_t>(kind_of<T>()), flags_of<T>::value, &describe<T>, &create<T>};
+template <class T> inline constexpr sigx_plugin_entry entry = {static_cast<std::uint32_t>(kind_of<T>()),
+                                                               flags_of<T>::value, &describe<T>, &create<T>};
 
 // This library's registered classes (hidden visibility: one list per library).
 inline std::vector<const sigx_plugin_entry*>& entries() {
@@ -84,8 +88,7 @@ SIGX_ABI_NAMESPACE_END
 // Weak ("selectany") definition: every translation unit may carry it, the library has one.
 BOOST_DLL_ALIAS(sigx::detail::library_record, sigx_library)
 
-#define SIGX_PLUGIN(Class)                                                                 \
-    namespace {                                                                            \
-    [[maybe_unused]] const bool sigx_registered_##Class =                                  \
-        ::sigx::detail::add(&::sigx::detail::entry<Class>);                                \
+#define SIGX_PLUGIN(Class)                                                                                    \
+    namespace {                                                                                               \
+    [[maybe_unused]] const bool sigx_registered_##Class = ::sigx::detail::add(&::sigx::detail::entry<Class>); \
     }

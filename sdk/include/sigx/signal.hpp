@@ -15,17 +15,17 @@ using Samples = std::vector<double>;
 
 // One clean component of a mix: what an extractor should recover.
 struct Component {
-    std::string label;      // e.g. "f1"
-    double frequency = 0;   // Hz
-    double mix_gain = 1;    // nominal gain with which `reference` appears in the mix
-    Samples reference;      // the clean target, same length as the mix
+    std::string label;     // e.g. "f1"
+    double frequency = 0;  // Hz
+    double mix_gain = 1;   // nominal gain with which `reference` appears in the mix
+    Samples reference;     // the clean target, same length as the mix
 };
 
 // One record: a sampled mixed channel and the clean components it was made from.
 struct Signal {
-    double sample_rate = 0;          // Hz
-    double start_time = 0;           // s, time of sample 0
-    Samples mix;                     // the observed channel
+    double sample_rate = 0;  // Hz
+    double start_time = 0;   // s, time of sample 0
+    Samples mix;             // the observed channel
     std::vector<Component> components;
     std::map<std::string, std::string> metadata;  // e.g. seed, generator name
 

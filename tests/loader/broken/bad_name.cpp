@@ -10,7 +10,8 @@ public:
         return {"../escape", sigx::Kind::evaluator, "0.0.1", "test plugin: a name that is a path", {}, false};
     }
     explicit BadName(const sigx::Params&) {}
-    std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&, sigx::Host&) override {
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,
+                                       sigx::Host&) override {
         return {};
     }
 };

@@ -9,7 +9,8 @@ class Thrower final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() { throw 42; }
     explicit Thrower(const sigx::Params&) {}
-    std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&, sigx::Host&) override {
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,
+                                       sigx::Host&) override {
         return {};
     }
 };
@@ -17,10 +18,12 @@ public:
 class Beside final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"test.beside_thrower", sigx::Kind::evaluator, "0.0.1", "test plugin: loads beside a thrower", {}, false};
+        return {
+            "test.beside_thrower", sigx::Kind::evaluator, "0.0.1", "test plugin: loads beside a thrower", {}, false};
     }
     explicit Beside(const sigx::Params&) {}
-    std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&, sigx::Host&) override {
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,
+                                       sigx::Host&) override {
         return {};
     }
 };

@@ -9,16 +9,16 @@ namespace sigx::host {
 
 enum ExitCode : int {
     exit_ok = 0,
-    exit_runtime = 1,      // a plugin or the host failed while running
-    exit_config = 2,       // bad command line, pipeline file or override
-    exit_plugin = 3,       // a plugin could not be found, loaded or constructed
-    exit_interrupted = 130 // Ctrl-C / SIGTERM; the partial run directory is kept for --resume
+    exit_runtime = 1,       // a plugin or the host failed while running
+    exit_config = 2,        // bad command line, pipeline file or override
+    exit_plugin = 3,        // a plugin could not be found, loaded or constructed
+    exit_interrupted = 130  // Ctrl-C / SIGTERM; the partial run directory is kept for --resume
 };
 
 // Where a value came from: a pipeline file position or a command-line override.
 struct Origin {
-    std::string file;   // path as given, or "<command line>"
-    int line = 0;       // 1-based; 0 when unknown
+    std::string file;  // path as given, or "<command line>"
+    int line = 0;      // 1-based; 0 when unknown
     int column = 0;
     std::string str() const {
         if (line == 0) return file;

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace boost::dll { class shared_library; }
+namespace boost::dll {
+class shared_library;
+}
 
 namespace sigx::host {
 

@@ -19,14 +19,14 @@ Origin origin_of(const toml::source_region& r, const std::string& fallback_file)
 
 // One section that names a plugin: [source], [models.X], [trainers.X] or [[evaluate]].
 struct PluginUse {
-    std::string section;                 // key path, e.g. "models.fft", "evaluate[0]"
-    std::string name;                    // models and trainers: X; else the section
+    std::string section;  // key path, e.g. "models.fft", "evaluate[0]"
+    std::string name;     // models and trainers: X; else the section
     std::string plugin;
     const PluginInfo* info = nullptr;
-    Params params;                       // validated, defaults filled in
-    Origin origin;                       // the section
+    Params params;                                // validated, defaults filled in
+    Origin origin;                                // the section
     std::map<std::string, Origin> param_origins;  // parameters set explicitly
-    std::string trainer;                 // models only: a key of Pipeline::trainers, or empty
+    std::string trainer;                          // models only: a key of Pipeline::trainers, or empty
 
     // Where a parameter came from, for error messages (the section when defaulted).
     Origin origin_of(const std::string& param) const;

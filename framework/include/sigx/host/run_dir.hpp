@@ -24,8 +24,8 @@ public:
     RunDir& operator=(RunDir&&) = delete;
     RunDir(const RunDir&) = delete;
 
-    const std::filesystem::path& path() const { return work_; }          // write here
-    const std::filesystem::path& final_path() const { return final_; }   // after commit()
+    const std::filesystem::path& path() const { return work_; }         // write here
+    const std::filesystem::path& final_path() const { return final_; }  // after commit()
     // Removes the temporary files a killed writer may have left (".NAME.tmpPID"), then
     // renames the temporary directory to its final name. Never replaces an existing one.
     void commit();

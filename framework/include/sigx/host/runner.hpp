@@ -15,8 +15,8 @@ namespace sigx::host {
 // Every plugin of a pipeline, constructed.
 struct Instances {
     std::shared_ptr<Generator> source;
-    std::vector<std::shared_ptr<Model>> models;       // Pipeline::models order
-    std::vector<std::shared_ptr<Trainer>> trainers;   // Pipeline::trainers order
+    std::vector<std::shared_ptr<Model>> models;      // Pipeline::models order
+    std::vector<std::shared_ptr<Trainer>> trainers;  // Pipeline::trainers order
     std::vector<std::shared_ptr<Evaluator>> evaluators;
 };
 
@@ -36,9 +36,9 @@ void check_prediction(const std::string& model, const Signal& record, const Pred
 void check_dataset(const std::string& generator, const Dataset& d);
 
 struct RunResult {
-    std::filesystem::path dir;        // the finished run directory
+    std::filesystem::path dir;  // the finished run directory
     std::vector<Metric> metrics;
-    std::string report;               // report.md
+    std::string report;  // report.md
 };
 
 // Where a run writes: a new run directory under `parent`, or an interrupted run's

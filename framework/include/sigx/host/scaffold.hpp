@@ -13,6 +13,7 @@ namespace sigx::host {
 
 // Writes the project into `dir` (which must not exist or be empty) and returns the files
 // written. Throws std::runtime_error on a bad name or a non-empty folder.
-std::vector<std::filesystem::path> scaffold_plugin(Kind kind, const std::string& name, const std::filesystem::path& dir);
+std::vector<std::filesystem::path> scaffold_plugin(Kind kind, const std::string& name,
+                                                   const std::filesystem::path& dir);
 
 }  // namespace sigx::host

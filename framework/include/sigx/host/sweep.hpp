@@ -30,11 +30,12 @@ std::vector<std::vector<std::string>> sweep_points(const std::vector<SweepAxis>&
 
 // Every point as a validated plain pipeline (the sweep table removed, the point's values
 // applied as overrides), each plugin constructed once. Throws ConfigError / PluginError.
-std::vector<Pipeline> validate_sweep(const PipelineSource& src, const std::vector<SweepAxis>& axes, const Registry& registry);
+std::vector<Pipeline> validate_sweep(const PipelineSource& src, const std::vector<SweepAxis>& axes,
+                                     const Registry& registry);
 
 struct SweepOptions {
-    std::filesystem::path executable;         // this sigx, to run each point
-    std::vector<std::string> plugin_paths;    // passed on to every point
+    std::filesystem::path executable;       // this sigx, to run each point
+    std::vector<std::string> plugin_paths;  // passed on to every point
     std::filesystem::path out = "runs";
     int jobs = 1;
 };
