@@ -35,23 +35,23 @@ enum class Conditioning { input, film };
 using LstmState = c10::optional<std::tuple<torch::Tensor, torch::Tensor>>;
 
 struct StreamNetImpl : torch::nn::Module {
-    StreamNetImpl(std::int64_t frame, std::int64_t selectors, std::int64_t hidden, std::int64_t layers, double dropout,
-                  bool bidirectional, Conditioning cond)
-        : frame(frame),
+    StreamNetImpl(std::int64_t frame_size, std::int64_t selectors, std::int64_t hidden, std::int64_t layers,
+                  double dropout, bool bidirectional, Conditioning cond)
+        : frame(frame_size),
           conditioning(cond),
           lstm(register_module(
-              "lstm",
-              torch::nn::LSTM(torch::nn::LSTMOptions(cond == Conditioning::input ? frame + selectors : frame, hidden)
-                                  .num_layers(layers)
-                                  .batch_first(true)
-                                  .bidirectional(bidirectional)
-                                  .dropout(layers > 1 ? dropout : 0.0)))),
+              "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(
+                                          cond == Conditioning::input ? frame_size + selectors : frame_size, hidden)
+                                          .num_layers(layers)
+                                          .batch_first(true)
+                                          .bidirectional(bidirectional)
+                                          .dropout(layers > 1 ? dropout : 0.0)))),
           drop(register_module("drop", torch::nn::Dropout(dropout))),
-          head(register_module("head", torch::nn::Linear(hidden, frame))) {
+          head(register_module("head", torch::nn::Linear(hidden, frame_size))) {
         const std::int64_t features = bidirectional ? 2 * hidden : hidden;
         if (bidirectional) {
-            backward_head = register_module("backward_head", torch::nn::Linear(hidden, frame));
-            gate = register_module("gate", torch::nn::Linear(features, frame));
+            backward_head = register_module("backward_head", torch::nn::Linear(hidden, frame_size));
+            gate = register_module("gate", torch::nn::Linear(features, frame_size));
         }
         if (cond == Conditioning::film) {
             gamma = register_module("gamma", torch::nn::Linear(selectors, features));

@@ -165,9 +165,9 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
                                                        {"train_segment", std::int64_t{60}}}));
         ext(*seg).prepare(data, 0.2);
         for (std::uint64_t seed : {1u, 2u, 3u}) {
-            const std::int64_t n = ext(*seg).begin_pass(Split::train, 16, seed);
+            const std::int64_t batches = ext(*seg).begin_pass(Split::train, 16, seed);
             std::int64_t t = 0, first_restart = -1, covered = 0;
-            for (std::int64_t i = 0; i < n; ++i) {
+            for (std::int64_t i = 0; i < batches; ++i) {
                 TorchBatch b = ext(*seg).batch(i);
                 CHECK(b.input.size(1) <= 25);
                 if (b.reset && t > 0) {
