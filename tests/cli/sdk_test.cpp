@@ -61,7 +61,7 @@ TEST_CASE("sigx check passes every built-in plugin and fails a broken library", 
     CHECK_THAT(bad.output, Contains("FAIL") && Contains("ABI mismatch"));
 }
 
-TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pass check, and run", "[sdk][install]") {
+TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pass check, and run", "[sdk][install][torch]") {
     TempDir tmp;
     const fs::path prefix = tmp.path() / "prefix";
     const auto install =
@@ -163,7 +163,7 @@ TEST_CASE("sigx new plugin: every kind scaffolds, and a non-empty folder is refu
     CHECK_THAT(again.output, Contains("not empty"));
 }
 
-TEST_CASE("sigx graph prints the wiring as DOT", "[cli]") {
+TEST_CASE("sigx graph prints the wiring as DOT", "[cli][torch]") {
     const auto r = sigx::test::run_sigx("graph " + quote((source_dir / "pipelines" / "quickstart.toml").string()));
     INFO(r.output);
     REQUIRE(r.status == 0);

@@ -202,7 +202,9 @@ TEST_CASE("loader: a KEEP_LOADED library stays loaded when nothing uses it, anot
         REQUIRE(is_loaded(plain));
     }  // registry and instance gone
     CHECK(is_loaded(keep));
-    CHECK_FALSE(is_loaded(plain));
+#ifndef SIGX_TEST_SANITIZED  // there glibc keeps the library (unique symbols bound in a Debug build)
+    CHECK_FALSE(is_loaded(plain));  // what the flag prevents
+#endif
 }
 
 TEST_CASE("loader: plugin folders from the executable and SIGX_PLUGIN_PATH", "[loader]") {
