@@ -10,8 +10,8 @@ werror=OFF
 [ "${CI:-}" = true ] && werror=ON
 if [ "${1:-}" = --sanitize ]; then
   bash scripts/setup.sh
-  # Without the LibTorch plugins: LibTorch is not built with the sanitizers, and its
-  # own code trips them (see docs/architecture.md, "Sanitizers").
+  # Without the LibTorch plugins: with LibTorch loaded, LeakSanitizer's exit-time tracer
+  # crashes (docs/architecture.md, "Sanitizers, fuzzing, warnings").
   [ -f build-sanitize/build.ninja ] || cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DSIGX_SANITIZE=address,undefined -DSIGX_WITH_TORCH=OFF -DSIGX_WERROR=$werror >/dev/null
   cmake --build build-sanitize

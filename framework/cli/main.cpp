@@ -285,7 +285,7 @@ int cmd_new_plugin(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_cli(int argc, char** argv) {
     // OpenMP threads (LibTorch's) that spin while they wait starve each other as soon as
     // more of them are busy than there are cores: two runs at once were 12x slower. A
     // passive wait costs nothing measurable alone (bench/load.sh). Set before any plugin
@@ -379,4 +379,13 @@ int main(int argc, char** argv) {
         return exit_runtime;
     }
     return exit_ok;
+}
+
+int main(int argc, char** argv) {
+    try {
+        return run_cli(argc, argv);
+    } catch (...) {  // only the command-line setup is outside run_cli's own handlers
+        std::fputs("error: unexpected failure\n", stderr);
+        return exit_runtime;
+    }
 }

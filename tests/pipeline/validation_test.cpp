@@ -151,7 +151,13 @@ TEST_CASE("validation: a valid file resolves every plugin and fills in defaults"
     REQUIRE(p.evaluators.size() == 1);
     CHECK(p.evaluators[0].plugin == "metrics");
     const Instances in = instantiate(p, builtin_registry());
-    CHECK(in.source);
+    // The instances are built from these parameters: the generator sizes its data from
+    // them (100 samples per record; 1 training, 1 test and 2 unseen-phase records).
+    const auto* size = static_cast<const DatasetSize*>(in.source->extension(dataset_size_id));
+    REQUIRE(size != nullptr);
+    CHECK(size->samples == 4 * 100);
+    CHECK(size->test_samples == 3 * 100);
+    CHECK(size->components == 2);
     CHECK(in.models.size() == 1);
     // The resolved config holds the defaults too.
     const toml::table r = p.resolved();

@@ -249,3 +249,31 @@ TEST_CASE("noisy_sinusoid: meaningless values are refused with a ParamError nami
     // Just below Nyquist is fine.
     CHECK(generate(params({499.9}, 1000.0, 0.01, {0.8, 1.2}, 0.1)).train[0].size() == 10);
 }
+
+TEST_CASE("noisy_sinusoid: labels are the frequencies in their shortest exact form, so never collide", "[generator]") {
+    sigx::test::TestHost host;
+    const auto d = sigx::test::make_plugin<sigx::Generator>(
+                       "noisy_sinusoid", sigx::Kind::generator,
+                       sigx::Params({{"frequencies", sigx::RealList{100.0001, 100.0002, 50.0}}, {"duration", 0.1},
+                                     {"unseen_records", std::int64_t{0}}}))
+                       ->generate(host);
+    const auto& c = d.train.at(0).components;
+    REQUIRE(c.size() == 3);
+    CHECK(c[0].label == "100.0001Hz");  // "{:g}" made both of these "100Hz"
+    CHECK(c[1].label == "100.0002Hz");
+    CHECK(c[2].label == "50Hz");
+}
+
+TEST_CASE("noisy_sinusoid: a duplicate among many frequencies is found (sorted, not pairwise)", "[generator]") {
+    sigx::RealList many(200000);
+    for (std::size_t i = 0; i < many.size(); ++i) many[i] = 1.0 + static_cast<double>(i) * 1e-3;
+    many.back() = many[1234];
+    try {
+        sigx::test::make_plugin<sigx::Generator>("noisy_sinusoid", sigx::Kind::generator,
+                                                 sigx::Params({{"frequencies", many}, {"sample_rate", 1000.0}}));
+        FAIL("a duplicate frequency was accepted");
+    } catch (const sigx::ParamError& e) {
+        CHECK(e.key == "frequencies");
+        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("frequency 2.23") && Catch::Matchers::EndsWith(" Hz is listed twice"));
+    }
+}
