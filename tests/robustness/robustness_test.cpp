@@ -249,6 +249,26 @@ TEST_CASE("robustness: a second signal ends the run at once, still with the mess
     CHECK(s.seconds < 3);  // well inside the grace period
 }
 
+TEST_CASE("robustness: a signal while the plots are drawn stops the run (exit 130, not 0)", "[robustness][signals]") {
+    // A gnuplot that takes 30 s: the plots evaluator waits on it when the signal comes.
+    // (std::system, which the plots used before, ignores SIGINT in the caller meanwhile.)
+    TempDir t;
+    fs::create_directories(t.path() / "bin");
+    const fs::path started = t.path() / "gnuplot.pid";
+    write(t.path() / "bin" / "gnuplot", "#!/bin/sh\necho $$ > " + quote(started.string()) + "\nexec sleep 30\n");
+    fs::permissions(t.path() / "bin" / "gnuplot", fs::perms::owner_all);
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[[evaluate]]\nplugin = \"plots\"\n"));
+    const std::string script =
+        "PATH=" + quote((t.path() / "bin").string()) + ":$PATH env -u SIGX_PLUGIN_PATH " +
+        quote(sigx::test::sigx_exe().string()) + " run " + quote(file.string()) + " --out " + quote(t.path().string()) +
+        " & pid=$!; for i in $(seq 200); do [ -s " + quote(started.string()) + " ] && break; sleep 0.1; done; " +
+        "kill -INT $pid; wait $pid; echo \"exit=$?\"; kill $(cat " + quote(started.string()) + ") 2>/dev/null; true";
+    const CommandResult r = run_command("bash -c " + quote(script));
+    CHECK_THAT(r.output, Contains("exit=130"));
+    CHECK_THAT(r.output, Contains("interrupted; resume with: sigx run --resume "));
+    CHECK(named(t.path(), "robust-").empty());  // not committed as finished
+}
+
 TEST_CASE("robustness: a run directory in use cannot be resumed a second time", "[robustness][signals]") {
     TempDir t;
     sigx::host::RunDir held(t.path(), "held");  // this process holds it, as a running sigx would
