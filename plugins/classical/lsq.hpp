@@ -20,8 +20,14 @@ struct LsqOptions {
     double ridge = 0.01;
 };
 
+// The joint fit of K components works on (2 K)^2 systems: memory grows with the square of
+// K, time faster still. More components are refused with a clear error
+// instead of running out of memory (10,000 would need 3.2 GB for one matrix).
+inline constexpr std::size_t lsq_max_components = 500;
+
 // Per component, per sample: W such that the estimate of the component's contribution to
 // the mix is Re(W). In a causal window, W at sample t uses only samples (t - N, t].
+// Throws std::runtime_error beyond lsq_max_components.
 std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record, const LsqOptions& options);
 
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records. A
