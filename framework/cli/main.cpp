@@ -265,7 +265,7 @@ int cmd_check(const Options& o) {
         fmt::print("{}  {}{}{}\n", r.pass ? "PASS" : "FAIL", r.plugin.empty() ? "" : r.plugin + ": ", r.check,
                    r.pass ? "" : " -- " + r.detail);
     }
-    fmt::print("{}: {} passed, {} failed\n", o.file, results.size() - failed, failed);
+    fmt::print("{}: {} passed, {} failed\n", o.file, results.size() - static_cast<std::size_t>(failed), failed);
     return failed == 0 ? exit_ok : exit_plugin;
 }
 

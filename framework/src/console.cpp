@@ -80,7 +80,9 @@ void Console::progress(std::string_view source, const Progress& p) {
         p.total > 0 ? fmt::format("{} {}/{}", p.stage, p.step, p.total) : fmt::format("{} {}", p.stage, p.step);
     if (!p.fields.empty()) line += fmt::format("  {}", p.fields);
     if (!within_cap(source, line.size())) return;
-    if (p.total > 0 && p.step > 0) line += fmt::format("  eta {}", duration(elapsed / p.step * (p.total - p.step)));
+    if (p.total > 0 && p.step > 0)
+        line += fmt::format("  eta {}",
+                            duration(elapsed / static_cast<double>(p.step) * static_cast<double>(p.total - p.step)));
     if (log_) log_ << "[progress] " << source << ": " << line << '\n' << std::flush;
     if (quiet_) return;
     if (tty_) {

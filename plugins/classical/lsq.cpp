@@ -75,9 +75,10 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
     const std::size_t window = options.window;
     const std::size_t n = record.size(), kc = record.components.size(), dim = 2 * kc;
     if (kc > lsq_max_components)
-        throw std::runtime_error(fmt::format("least squares over {} components: at most {} (the joint fit's matrix "
-                                             "grows with their square)",
-                                             kc, lsq_max_components));
+        throw std::runtime_error(
+            fmt::format("least squares over {} components: at most {} (the joint fit's matrix "
+                        "grows with their square)",
+                        kc, lsq_max_components));
     std::vector<std::vector<std::complex<double>>> out(kc, std::vector<std::complex<double>>(n));
     if (n == 0 || kc == 0) return out;
     // A sliding window longer than the record stays causal: it grows up to the record's end.

@@ -124,8 +124,8 @@ private:
                     plot_lines(c, true);
             script(base + "_" + file_safe(comp), body);
         }
-        const int cols = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(k))));
-        const int rows = static_cast<int>((k + cols - 1) / cols);
+        const auto cols = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(k))));
+        const std::size_t rows = (k + cols - 1) / cols;
         std::string grid = fmt::format(
             "  set multiplot layout {},{} title \"{}: every component, first {} s\"\n  set grid\n"
             "  set xrange [{}:{}]\n",

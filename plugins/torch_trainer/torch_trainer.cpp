@@ -199,8 +199,8 @@ private:
                            std::uint64_t seed, std::int64_t epoch, Host& host) const {
         ext.module().train();
         ext.reset_state();
-        const std::int64_t n =
-            ext.begin_pass(Split::train, p_.integer("batch_size"), seed ^ (0x9e3779b97f4a7c15ull * epoch));
+        const std::int64_t n = ext.begin_pass(Split::train, p_.integer("batch_size"),
+                                              seed ^ (0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(epoch)));
         const double clip = p_.real("clip_grad_norm");
         double sum = 0, count = 0;
         for (std::int64_t i = 0; i < n; ++i) {

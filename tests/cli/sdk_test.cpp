@@ -61,7 +61,8 @@ TEST_CASE("sigx check passes every built-in plugin and fails a broken library", 
     CHECK_THAT(bad.output, Contains("FAIL") && Contains("ABI mismatch"));
 }
 
-TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pass check, and run", "[sdk][install][torch]") {
+TEST_CASE("installed SDK: examples and a scaffolded plugin build out of tree, pass check, and run",
+          "[sdk][install][torch]") {
     TempDir tmp;
     const fs::path prefix = tmp.path() / "prefix";
     const auto install =

@@ -202,7 +202,7 @@ TEST_CASE("loader: a KEEP_LOADED library stays loaded when nothing uses it, anot
         REQUIRE(is_loaded(plain));
     }  // registry and instance gone
     CHECK(is_loaded(keep));
-#ifndef SIGX_TEST_SANITIZED  // there glibc keeps the library (unique symbols bound in a Debug build)
+#ifndef SIGX_TEST_SANITIZED         // there glibc keeps the library (unique symbols bound in a Debug build)
     CHECK_FALSE(is_loaded(plain));  // what the flag prevents
 #endif
 }

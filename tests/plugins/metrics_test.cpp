@@ -19,7 +19,7 @@ Signal record(const std::vector<Samples>& refs) {
     s.sample_rate = 10.0;
     s.mix.assign(refs[0].size(), 0.1);
     for (std::size_t c = 0; c < refs.size(); ++c) {
-        s.components.push_back({c == 0 ? "a" : "b", 1.0 + c, 0.5, refs[c]});
+        s.components.push_back({c == 0 ? "a" : "b", 1.0 + static_cast<double>(c), 0.5, refs[c]});
         for (std::size_t n = 0; n < refs[c].size(); ++n) s.mix[n] += 0.5 * refs[c][n];
     }
     return s;

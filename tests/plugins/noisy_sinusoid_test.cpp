@@ -254,7 +254,8 @@ TEST_CASE("noisy_sinusoid: labels are the frequencies in their shortest exact fo
     sigx::test::TestHost host;
     const auto d = sigx::test::make_plugin<sigx::Generator>(
                        "noisy_sinusoid", sigx::Kind::generator,
-                       sigx::Params({{"frequencies", sigx::RealList{100.0001, 100.0002, 50.0}}, {"duration", 0.1},
+                       sigx::Params({{"frequencies", sigx::RealList{100.0001, 100.0002, 50.0}},
+                                     {"duration", 0.1},
                                      {"unseen_records", std::int64_t{0}}}))
                        ->generate(host);
     const auto& c = d.train.at(0).components;
@@ -274,6 +275,7 @@ TEST_CASE("noisy_sinusoid: a duplicate among many frequencies is found (sorted, 
         FAIL("a duplicate frequency was accepted");
     } catch (const sigx::ParamError& e) {
         CHECK(e.key == "frequencies");
-        CHECK_THAT(e.what(), Catch::Matchers::StartsWith("frequency 2.23") && Catch::Matchers::EndsWith(" Hz is listed twice"));
+        CHECK_THAT(e.what(),
+                   Catch::Matchers::StartsWith("frequency 2.23") && Catch::Matchers::EndsWith(" Hz is listed twice"));
     }
 }

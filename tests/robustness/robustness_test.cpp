@@ -349,9 +349,12 @@ TEST_CASE("robustness: the joint least-squares fit refuses more components than 
     TempDir t;
     std::string freqs;
     for (int i = 0; i < 600; ++i) freqs += fmt::format("{}{}", i ? ", " : "", 1.0 + 0.5 * i);
-    const fs::path file = write(t.path() / "p.toml", "[source]\nplugin = \"noisy_sinusoid\"\nsample_rate = 1000.0\n"
-                                                     "duration = 0.2\nfrequencies = [" + freqs + "]\n[models.fft]\n"
-                                                     "plugin = \"fft.block\"\n[[evaluate]]\nplugin = \"diagnose\"\n");
+    const fs::path file = write(t.path() / "p.toml",
+                                "[source]\nplugin = \"noisy_sinusoid\"\nsample_rate = 1000.0\n"
+                                "duration = 0.2\nfrequencies = [" +
+                                    freqs +
+                                    "]\n[models.fft]\n"
+                                    "plugin = \"fft.block\"\n[[evaluate]]\nplugin = \"diagnose\"\n");
     const CommandResult r = run_sigx("run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("evaluator 'diagnose' (plugin 'diagnose', "));

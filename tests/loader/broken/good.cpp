@@ -17,7 +17,8 @@ public:
     explicit Good(const sigx::Params& p) : offset_(p.integer("offset")) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>&,
                                        sigx::Host&) override {
-        return {{"all", "none", "mean", "test_sets", static_cast<double>(data.tests.size() + offset_)}};
+        return {{"all", "none", "mean", "test_sets",
+                 static_cast<double>(data.tests.size()) + static_cast<double>(offset_)}};
     }
 
 private:
