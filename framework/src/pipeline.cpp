@@ -427,7 +427,13 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
         std::size_t i = 0;
         for (const auto& e : *n->as_array()) {
             p.evaluators.push_back(c.plugin_section(fmt::format("evaluate[{}]", i), e, registry, Kind::evaluator, {}));
-            p.evaluators.back().name = p.evaluators.back().plugin;
+            PluginUse& added = p.evaluators.back();
+            added.name = added.plugin;
+            for (std::size_t k = 0; k + 1 < p.evaluators.size(); ++k)
+                if (p.evaluators[k].name == added.name)
+                    c.fail(added.origin, fmt::format("evaluator '{}' is listed twice (also at {}): both would write "
+                                                     "into one folder and one set of rows; keep one",
+                                                     added.name, p.evaluators[k].origin.str()));
             ++i;
         }
     } else {

@@ -93,6 +93,11 @@ TEST_CASE("validation: a section without a plugin key", "[validation]") {
     expect_error("missing_plugin_key.toml", 4, 1, {"[models.fft] needs a 'plugin' key naming a model plugin"});
 }
 
+TEST_CASE("validation: an evaluator listed twice (one folder, one set of rows)", "[validation]") {
+    expect_error("duplicate_evaluator.toml", 10, 1,
+                 {"evaluator 'metrics' is listed twice (also at " + bad("duplicate_evaluator.toml").string() + ":7:1)"});
+}
+
 TEST_CASE("validation: a model naming a missing trainer", "[validation]") {
     expect_error("missing_trainer.toml", 6, 11,
                  {"model 'fft' names trainer 'adam', which is not defined; add a [trainers.adam] section"});
