@@ -94,8 +94,9 @@ TEST_CASE("validation: a section without a plugin key", "[validation]") {
 }
 
 TEST_CASE("validation: an evaluator listed twice (one folder, one set of rows)", "[validation]") {
-    expect_error("duplicate_evaluator.toml", 10, 1,
-                 {"evaluator 'metrics' is listed twice (also at " + bad("duplicate_evaluator.toml").string() + ":7:1)"});
+    expect_error(
+        "duplicate_evaluator.toml", 10, 1,
+        {"evaluator 'metrics' is listed twice (also at " + bad("duplicate_evaluator.toml").string() + ":7:1)"});
 }
 
 TEST_CASE("validation: a model naming a missing trainer", "[validation]") {
