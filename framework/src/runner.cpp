@@ -182,8 +182,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
 
     // A model that fails is reported and the others go on: what finished is kept.
     std::vector<ModelOutput> outputs;
-    std::vector<ModelSummary> summaries;
-    std::vector<std::string> failures;
+    std::vector<ModelSummary> summaries;  // a failed model's has its error
     for (std::size_t i = 0; i < p.models.size(); ++i) {
         const PluginUse& use = p.models[i];
         Model& model = *in.models[i];
@@ -211,7 +210,6 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
             throw;
         } catch (const std::exception& e) {
             console.log(LogLevel::error, use.name, e.what());
-            failures.push_back(e.what());
             summaries.push_back({use.name, use.plugin, 0, e.what()});
             continue;
         }
@@ -254,6 +252,9 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     write_file_atomic(dir.path() / "report.json", report_json(p.name, summaries, result.metrics, figures));
     write_file_atomic(dir.path() / "predictions.csv", predictions_csv(data, outputs));
     check_cancel(dir);
+    std::vector<std::string> failures;
+    for (const auto& s : summaries)
+        if (!s.error.empty()) failures.push_back(s.error);
     if (!failures.empty())
         throw std::runtime_error(fmt::format("{} of {} models failed (the others' results are in {}): {}",
                                              failures.size(), p.models.size(), dir.path().string(),

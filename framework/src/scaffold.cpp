@@ -1,3 +1,4 @@
+#include <sigx/host/names.hpp>
 #include <sigx/host/scaffold.hpp>
 
 #include <fmt/format.h>
@@ -361,12 +362,12 @@ plugin = "@NAME@"
 }  // namespace
 
 std::vector<fs::path> scaffold_plugin(Kind kind, const std::string& name, const fs::path& dir) {
-    if (name.empty()) throw std::runtime_error("the plugin needs a name");
+    // The loader's rule, so that what is scaffolded also loads (and "..." never reaches
+    // the class name below empty).
+    if (auto problem = name_problem("plugin name", name); !problem.empty()) throw std::runtime_error(problem);
     std::string base, klass;
     bool upper = true;
     for (char c : name) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
-            throw std::runtime_error(fmt::format("plugin name '{}': use letters, digits, '.', '_', '-'", name));
         const bool alnum = std::isalnum(static_cast<unsigned char>(c)) != 0;
         base += alnum ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
         if (alnum) klass += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;

@@ -162,6 +162,11 @@ TEST_CASE("sigx new plugin: every kind scaffolds, and a non-empty folder is refu
     const auto again = sigx::test::run_sigx("new plugin --kind model other " + quote((tmp.path() / "model").string()));
     CHECK(again.status != 0);
     CHECK_THAT(again.output, Contains("not empty"));
+    // The loader's name rule: "..." once reached the class name empty (undefined behaviour).
+    const auto dots = sigx::test::run_sigx("new plugin --kind model ... " + quote((tmp.path() / "dots").string()));
+    CHECK(dots.status != 0);
+    CHECK_THAT(dots.output, Contains("plugin name '...' starts with '.'"));
+    CHECK_FALSE(fs::exists(tmp.path() / "dots"));
 }
 
 TEST_CASE("sigx graph prints the wiring as DOT", "[cli][torch]") {

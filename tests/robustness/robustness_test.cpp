@@ -12,8 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -308,15 +310,29 @@ TEST_CASE("robustness: a full disk is said as such, and leaves neither target no
     }
     ::close(fd);
 
-    TempDir t;  // a read-only folder: the temporary cannot even be created
-    fs::create_directories(t.path() / "ro");
-    write(t.path() / "ro" / "f.txt", "old");
-    fs::permissions(t.path() / "ro", fs::perms::owner_read | fs::perms::owner_exec);
-    if (::geteuid() != 0) {  // root writes anyway
-        CHECK_THROWS_WITH(sigx::write_file_atomic(t.path() / "ro" / "f.txt", "new"), Contains("Permission denied"));
-        CHECK(read_text(t.path() / "ro" / "f.txt") == "old");
+    // A write that fails halfway (a file-size limit, which binds root too, stands in for
+    // a disk that fills up): the target keeps its old contents and no temporary is left.
+    TempDir t;
+    write(t.path() / "f.txt", "old");
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // the write then fails with EFBIG
+    rlimit small = saved;
+    small.rlim_cur = 16;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::string error;
+    try {
+        sigx::write_file_atomic(t.path() / "f.txt", std::string(100, 'n'));
+    } catch (const std::runtime_error& e) {
+        error = e.what();
     }
-    fs::permissions(t.path() / "ro", fs::perms::owner_all);
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK(error == "cannot write " + (t.path() / "f.txt").string() + ": File too large");
+    CHECK(read_text(t.path() / "f.txt") == "old");
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(t.path())) files.push_back(e.path().filename().string());
+    CHECK(files == std::vector<std::string>{"f.txt"});
 }
 
 // ---- resource bounds -----------------------------------------------------------------
