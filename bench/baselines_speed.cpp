@@ -40,9 +40,8 @@ int main(int argc, char** argv) {
     QuietHost host;
     const Dataset data =
         make<Generator>(registry, "noisy_sinusoid", Kind::generator, Params({{"phase_scale", 0.01}}))->generate(host);
-    const Signal& record = data.tests.front().records.front();
-    const double samples = static_cast<double>(record.size()),
-                 components = static_cast<double>(record.components.size());
+    const Record& record = data.tests.front().records.front();
+    const double samples = static_cast<double>(record.size()), components = static_cast<double>(record.task.size());
 
     struct Case {
         std::string label, plugin;
@@ -59,18 +58,18 @@ int main(int argc, char** argv) {
          ">= 1e7 samples/s/component", 1e7, true},
         {"lsq block (whole record)", "lsq", Params({{"calibrate", false}}), "(no target)", 0, true},
     };
-    fmt::print("record: {} samples x {} components; best of {} runs, one thread\n\n", record.size(),
-               record.components.size(), repeats);
+    fmt::print("record: {} samples x {} components; best of {} runs, one thread\n\n", record.size(), record.task.size(),
+               repeats);
     fmt::print("{:<28} {:>12} {:>22}   {}\n", "model", "ms/record", "samples/s/component", "target");
     for (const auto& c : cases) {
         auto model = make<Model>(registry, c.plugin, Kind::model, c.params);
-        model->predict(record, host);  // warm-up: plans, caches
+        model->predict(record.input, record.task, host);  // warm-up: plans, caches
         double best = 1e30;
         for (int i = 0; i < repeats; ++i) {
             const auto t0 = std::chrono::steady_clock::now();
-            const Prediction p = model->predict(record, host);
+            const Prediction p = model->predict(record.input, record.task, host);
             best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-            if (p.components.size() != record.components.size()) return 1;
+            if (p.components.size() != record.task.size()) return 1;
         }
         const double rate = samples * components / best;
         const bool met = c.target_value == 0 || (c.per_second ? rate >= c.target_value : best <= c.target_value);

@@ -9,6 +9,8 @@ packages=(
   libboost-dev libboost-filesystem-dev
   libtomlplusplus-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libfftw3-dev
+  # Recordings in and extracted components out (WAV, FLAC, OGG); speech for the hum demo.
+  libsndfile1-dev libsamplerate0-dev espeak-ng
   libtorch-dev
   # Debian's LibTorch falls back to the reference BLAS without this: ~10x slower LSTMs.
   libopenblas0-openmp

@@ -89,22 +89,6 @@ struct Options {
     bool quiet = false;
 };
 
-std::string value_text(const ParamValue& v) {
-    return std::visit(
-        [](const auto& x) -> std::string {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, bool>)
-                return x ? "true" : "false";
-            else if constexpr (std::is_same_v<T, std::string>)
-                return "\"" + x + "\"";
-            else if constexpr (std::is_same_v<T, RealList>)
-                return fmt::format("[{}]", fmt::join(x, ", "));
-            else
-                return fmt::format("{}", x);
-        },
-        v);
-}
-
 nlohmann::json value_json(const ParamValue& v) {
     return std::visit([](const auto& x) { return nlohmann::json(x); }, v);
 }
@@ -174,6 +158,7 @@ int cmd_inspect(const Options& o) {
             if (s.min_exclusive) ps["min_exclusive"] = true;
             if (!s.choices.empty()) ps["choices"] = s.choices;
             if (s.length) ps["length"] = *s.length;
+            if (s.is_required) ps["required"] = true;
             ps["help"] = s.help_text;
             j["params"].push_back(ps);
         }
@@ -185,7 +170,10 @@ int cmd_inspect(const Options& o) {
         fmt::print("  trained by a trainer: name one with trainer = \"...\" in its [models.NAME] section\n");
     fmt::print("\nparameters:\n");
     for (const auto& s : d.params) {
-        fmt::print("  {} ({}, default {})", s.name, to_string(s.type), value_text(s.default_value));
+        if (s.is_required)
+            fmt::print("  {} ({}, required, e.g. {})", s.name, to_string(s.type), param_text(s.default_value));
+        else
+            fmt::print("  {} ({}, default {})", s.name, to_string(s.type), param_text(s.default_value));
         if (auto c = describe_constraints(s); !c.empty()) fmt::print(", {}", c);
         fmt::print("\n      {}\n", s.help_text);
     }

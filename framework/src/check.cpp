@@ -1,3 +1,5 @@
+#include <sigx/files.hpp>
+#include <sigx/host/audio.hpp>
 #include <sigx/host/check.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/runner.hpp>
@@ -34,7 +36,7 @@ public:
         name_ = d.name;
         record("descriptor complete", describe_problems(d));
         record("schema valid", schema_problems(d));
-        const Params defaults = Params::with_defaults(d.params);
+        const Params defaults = Params::with_defaults(d.params, example_files(d));
         if (!record("constructs with defaults", call("construct", [&] { construct(own, info, defaults); }))) return;
         record("runs a tiny pipeline of its kind", call("run", [&] { run_tiny(own, info, defaults); }));
         record("handles its schema's boundary values", boundaries(own, info, d));
@@ -108,15 +110,57 @@ private:
         }
     }
 
-    // Tiny data: two components, one second, from the built-in noisy_sinusoid.
-    Dataset tiny_data() {
+    // Tiny data: two components, one second, from the built-in noisy_sinusoid; its input
+    // channel repeated where a model reads more than one. The test set "unseen_phase"
+    // gets a record without truth, so every plugin meets one.
+    Dataset tiny_data(std::uint32_t channels = 1) {
         const PluginInfo& gen = helpers_.require("noisy_sinusoid", Kind::generator);
         Params p = Params::with_defaults(gen.descriptor->params, Params({{"frequencies", RealList{2.0, 5.0}},
                                                                          {"duration", 1.0},
                                                                          {"phase_scale", 0.01},
-                                                                         {"unseen_records", std::int64_t{1}}}));
+                                                                         {"unseen_records", std::int64_t{2}}}));
         Services h = host("data");
-        return helpers_.create<Generator>(gen, p)->generate(h);
+        Dataset d = helpers_.create<Generator>(gen, p)->generate(h);
+        auto widen = [&](Record& r) {
+            r.input.channels.resize(std::max<std::uint32_t>(1, channels), r.input.channels[0]);
+        };
+        for (auto& r : d.train) widen(r);
+        for (auto& set : d.tests)
+            for (auto& r : set.records) widen(r);
+        d.tests.back().records.back().truth.reset();
+        return d;
+    }
+
+    // Values for required path parameters: their examples, made as files in the check's
+    // folder (a .wav or .csv example holds the tiny data's first training input).
+    Params example_files(const Descriptor& d) {
+        Params out;
+        auto make = [&](const fs::path& example) {
+            const fs::path file = dir_ / name_ / "examples" / example.filename();
+            fs::create_directories(file.parent_path());
+            if (fs::exists(file)) return file;
+            const Dataset data = tiny_data();
+            const Input& in = data.train.front().input;
+            if (file.extension() == ".wav") {
+                audio::write_wav(file, in.sample_rate, {&in.channels.front()});
+            } else {
+                std::string text = file.extension() == ".csv" ? "time,mix\n" : "";
+                for (std::size_t n = 0; !text.empty() && n < in.size(); ++n)
+                    text += fmt::format("{},{}\n", in.time(n), in.channels.front()[n]);
+                write_file_atomic(file, text);
+            }
+            return file;
+        };
+        for (const auto& spec : d.params) {
+            if (!spec.is_required) continue;
+            if (spec.type == ParamType::path) out.set(spec.name, make(std::get<fs::path>(spec.default_value)));
+            if (spec.type == ParamType::path_list) {
+                PathList files;
+                for (const auto& e : std::get<PathList>(spec.default_value)) files.push_back(make(e));
+                out.set(spec.name, files);
+            }
+        }
+        return out;
     }
 
     ModelOutput predict_all(Model& m, const Dataset& d, const std::string& name) {
@@ -126,7 +170,7 @@ private:
         for (const auto& set : d.tests) {
             auto& per_set = out.predictions.emplace_back();
             for (const auto& r : set.records) {
-                Prediction p = m.predict(r, h);
+                Prediction p = m.predict(r.input, r.task, h);
                 check_prediction(name, r, p);
                 per_set.push_back(std::move(p));
             }
@@ -136,21 +180,24 @@ private:
 
     void fit(Model& m, bool trainable, const Dataset& d, Trainer* trainer) {
         Services h = host("fit");
-        if (!trainable) return m.fit(d, h);
-        if (trainer) return trainer->train(m, d, h);
+        if (!trainable) return m.fit(d.train, h);
+        if (trainer) return trainer->train(m, d.train, h);
         const PluginInfo& t = helpers_.require("torch", Kind::trainer);
         helpers_.create<Trainer>(t, Params::with_defaults(t.descriptor->params, Params({{"epochs", std::int64_t{2}}})))
-            ->train(m, d, h);
+            ->train(m, d.train, h);
     }
 
     void run_tiny(const Registry& own, const PluginInfo& info, const Params& params) {
         const Kind kind = info.descriptor->kind;
         if (kind == Kind::generator) {
             Services h = host("generate");
-            check_dataset(info.descriptor->name, own.create<Generator>(info, params)->generate(h));
+            auto g = own.create<Generator>(info, params);
+            Dataset d = g->generate(h);
+            name_records(d);
+            check_dataset(info.descriptor->name, d, g->channels());
             return;
         }
-        const Dataset d = tiny_data();
+        const Dataset d = tiny_data(info.descriptor->input_channels);
         if (kind == Kind::model) {
             auto m = own.create<Model>(info, params);
             fit(*m, info.descriptor->trainable, d, nullptr);
@@ -201,7 +248,7 @@ private:
                     p.push_back(fmt::format("'{}': the schema accepts a value outside its bounds", s.name));
             for (const auto& v : edges) {
                 if (check_value(s, v)) continue;  // e.g. a list whose length rule the probe breaks
-                Params given;
+                Params given = example_files(d);
                 given.set(s.name, v);
                 const Params params = Params::with_defaults(d.params, given);
                 try {

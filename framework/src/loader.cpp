@@ -49,15 +49,21 @@ std::string abi_problem(const sigx_abi_record& found) {
         return fmt::format(
             "SDK version mismatch: built with SDK {}, host has SDK {} (needs same major, minor <= host's)",
             sdk_version(found), sdk_version(want));
-    auto size = [](const char* what, std::uint32_t expected, std::uint32_t got) {
-        return fmt::format("ABI mismatch: sizeof({}) expected {}, found {} (different compiler or standard library?)",
-                           what, expected, got);
-    };
-    if (found.size_string != want.size_string) return size("std::string", want.size_string, found.size_string);
-    if (found.size_signal != want.size_signal) return size("sigx::Signal", want.size_signal, found.size_signal);
-    if (found.size_params != want.size_params) return size("sigx::Params", want.size_params, found.size_params);
-    if (found.size_descriptor != want.size_descriptor)
-        return size("sigx::Descriptor", want.size_descriptor, found.size_descriptor);
+    if (found.type_count != want.type_count || !found.types)
+        return fmt::format("ABI mismatch: the library describes {} boundary types, the host {}", found.type_count,
+                           want.type_count);
+    for (std::uint32_t i = 0; i < want.type_count; ++i) {
+        const sigx_type_layout &mine = want.types[i], &theirs = found.types[i];
+        const std::string name = theirs.name ? theirs.name : "?";
+        if (name != mine.name)
+            return fmt::format("ABI mismatch: boundary type #{} is {} in the library, {} in the host", i, name,
+                               mine.name);
+        if (theirs.size != mine.size || theirs.align != mine.align)
+            return fmt::format(
+                "ABI mismatch: {} has size {} and alignment {} in the library, size {} and alignment {} in the host "
+                "(built with another compiler, standard library, its flags, or edited SDK headers?)",
+                name, theirs.size, theirs.align, mine.size, mine.align);
+    }
     return {};
 }
 
@@ -99,8 +105,24 @@ bool Registry::load_library(const fs::path& given) {
     } catch (const std::exception& e) {
         return reject("cannot be loaded: " + dlerror_text(e.what()));
     }
-    if (!lib->has("sigx_library")) return reject("not a sigx plugin (no sigx_library symbol)");
-    const auto& record = lib->get_alias<const sigx_library>("sigx_library");
+    if (!lib->has(SIGX_LIBRARY_SYMBOL)) {
+        if (lib->has("sigx_library"))  // how SDK 0.x exported its record
+            return reject(
+                fmt::format("built with SDK 0.x (ABI 1); this host has SDK {}.{} (ABI {}): rebuild the "
+                            "plugin against it",
+                            SIGX_SDK_VERSION_MAJOR, SIGX_SDK_VERSION_MINOR, SIGX_ABI_VERSION));
+        return reject("not a sigx plugin (no " SIGX_LIBRARY_SYMBOL " symbol)");
+    }
+    const sigx_library* found = nullptr;
+    try {
+        found = lib->get<const sigx_library*()>(SIGX_LIBRARY_SYMBOL)();
+    } catch (const std::exception& e) {
+        return reject(std::string(SIGX_LIBRARY_SYMBOL "() threw: ") + e.what());
+    } catch (...) {
+        return reject(SIGX_LIBRARY_SYMBOL "() threw a non-standard exception");
+    }
+    if (!found) return reject(SIGX_LIBRARY_SYMBOL "() returned no record");
+    const sigx_library& record = *found;
     if (auto problem = abi_problem(record.abi); !problem.empty()) return reject(problem);
 
     loaded_files_.push_back(file);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <glob.h>
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -56,6 +57,10 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
     }
     return row[b.size()];
 }
+
+void insert_param(toml::table& t, const std::string& key, const ParamValue& v);
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 // Validates one table against a fixed key set or a plugin schema. Knows the file and the
 // override origins so every message can point at its source.
@@ -145,6 +150,10 @@ public:
             use.params.set(k, std::move(v));
             use.param_origins[k] = o;
         }
+        for (const auto& s : specs)
+            if (s.is_required && !use.params.contains(s.name))
+                fail(use.origin, fmt::format("[{}] plugin '{}': parameter '{}' is required ({}), e.g. {} = {}", path,
+                                             use.plugin, s.name, s.help_text, s.name, param_text(s.default_value)));
         use.params = Params::with_defaults(specs, std::move(use.params));
         return use;
     }
@@ -194,9 +203,62 @@ private:
             }
             return list;
         }
+        case ParamType::string_list: {
+            StringList list;
+            for (const toml::node* e : elements(path, n)) list.push_back(string(path, *e));
+            return list;
+        }
+        case ParamType::path:
+            if (!n.is_string()) mismatch();
+            return existing(path, n, **n.as_string()).front();
+        case ParamType::path_list: {
+            PathList list;
+            for (const toml::node* e : elements(path, n))
+                for (auto& f : existing(path, *e, string(path, *e))) list.push_back(std::move(f));
+            return list;
+        }
         }
         mismatch();
         return {};
+    }
+
+    // A list parameter's elements; a single value stands for a list of one.
+    std::vector<const toml::node*> elements(const std::string& path, const toml::node& n) const {
+        std::vector<const toml::node*> out;
+        if (const auto* a = n.as_array())
+            for (const auto& e : *a) out.push_back(&e);
+        else if (n.is_string())
+            out.push_back(&n);
+        else
+            fail(where(path, n), fmt::format("'{}': expected a list of strings, found {}", path, toml_type_name(n)));
+        return out;
+    }
+
+    // A path as written: relative to the pipeline file's folder (a command-line override:
+    // to the working directory), a glob pattern expanded in sorted order. Every file must
+    // exist; a pattern must match at least one.
+    std::vector<std::filesystem::path> existing(const std::string& path, const toml::node& n,
+                                                const std::string& text) const {
+        namespace fs = std::filesystem;
+        if (text.empty()) fail(where(path, n), fmt::format("'{}': an empty path", path));
+        fs::path p = text;
+        if (p.is_relative())
+            p = src_.override_origins.count(path) ? fs::absolute(p) : fs::absolute(src_.file).parent_path() / p;
+        p = p.lexically_normal();
+        if (text.find_first_of("*?[") == std::string::npos) {
+            std::error_code ec;
+            if (!fs::exists(p, ec))
+                fail(where(path, n), fmt::format("'{}': no such file or directory: {}", path, p.string()));
+            return {p};
+        }
+        glob_t g{};
+        const int rc = ::glob(p.c_str(), 0, nullptr, &g);
+        std::vector<fs::path> out;
+        for (std::size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+        ::globfree(&g);
+        if (out.empty()) fail(where(path, n), fmt::format("'{}': no file matches {}", path, p.string()));
+        std::sort(out.begin(), out.end());
+        return out;
     }
 
     const PipelineSource& src_;
@@ -340,7 +402,7 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
 
     // [sweep] is read by read_sweep and taken out of every point before validation here.
     const std::vector<std::string> sections = {"pipeline", "plugins",  "source", "models",
-                                               "trainers", "evaluate", "sweep"};
+                                               "trainers", "evaluate", "output", "sweep"};
     for (auto&& [key, value] : src.table) {
         const std::string k(key.str());
         if (std::find(sections.begin(), sections.end(), k) == sections.end()) c.unknown_key(k, key, sections, "");
@@ -366,6 +428,24 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
     if (p.name == src.file.stem().string())  // not set in the file: named after it
         if (auto problem = name_problem("pipeline name", p.name); !problem.empty())
             c.fail({src.file.string()}, problem + " (it comes from the file name: set name in [pipeline])");
+
+    if (const toml::node* n = src.table.get("output")) {
+        for (auto&& [key, value] : c.table("output", *n)) {
+            const std::string k(key.str()), path = "output." + k;
+            auto choice = [&](std::string& field, const std::vector<std::string>& allowed) {
+                field = c.string(path, value);
+                if (std::find(allowed.begin(), allowed.end(), field) == allowed.end())
+                    c.fail(c.where(path, value),
+                           fmt::format("'{}': \"{}\" is not allowed: must be one of {}", path, field, join(allowed)));
+            };
+            if (k == "predictions")
+                choice(p.output.predictions, {"auto", "csv", "none"});
+            else if (k == "components")
+                choice(p.output.components, {"wav", "none"});
+            else
+                c.unknown_key(path, key, {"predictions", "components"}, "");
+        }
+    }
 
     const toml::node* source = src.table.get("source");
     if (!source)
@@ -464,10 +544,16 @@ void insert_param(toml::table& t, const std::string& key, const ParamValue& v) {
     std::visit(
         [&](const auto& x) {
             using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, RealList>) {
+            if constexpr (std::is_same_v<T, RealList> || std::is_same_v<T, StringList>) {
                 toml::array a;
-                for (double d : x) a.push_back(d);
+                for (const auto& e : x) a.push_back(e);
                 t.insert(key, std::move(a));
+            } else if constexpr (std::is_same_v<T, PathList>) {
+                toml::array a;
+                for (const auto& e : x) a.push_back(e.string());
+                t.insert(key, std::move(a));
+            } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
+                t.insert(key, x.string());
             } else {
                 t.insert(key, x);
             }
@@ -483,6 +569,29 @@ toml::table section_table(const PluginUse& u) {
     return t;
 }
 }  // namespace
+
+std::string param_text(const ParamValue& v) {
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, bool>) {
+                return x ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                return quoted(x);
+            } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
+                return quoted(x.string());
+            } else if constexpr (std::is_same_v<T, RealList>) {
+                return fmt::format("[{}]", fmt::join(x, ", "));
+            } else if constexpr (std::is_same_v<T, StringList> || std::is_same_v<T, PathList>) {
+                std::vector<std::string> items;
+                for (const auto& e : x) items.push_back(quoted(std::filesystem::path(e).string()));
+                return fmt::format("[{}]", fmt::join(items, ", "));
+            } else {
+                return fmt::format("{}", x);
+            }
+        },
+        v);
+}
 
 toml::table Pipeline::resolved() const {
     toml::table root;
@@ -503,6 +612,7 @@ toml::table Pipeline::resolved() const {
     toml::array e;
     for (const auto& u : evaluators) e.push_back(section_table(u));
     root.insert("evaluate", std::move(e));
+    root.insert("output", toml::table{{"predictions", output.predictions}, {"components", output.components}});
     return root;
 }
 

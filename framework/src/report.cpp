@@ -56,21 +56,50 @@ nlohmann::ordered_json models_json(const std::vector<ModelSummary>& models) {
     return a;
 }
 
+nlohmann::ordered_json sets_json(const std::vector<SetSummary>& sets) {
+    auto a = nlohmann::ordered_json::array();
+    for (const auto& s : sets)
+        a.push_back({{"name", s.name}, {"description", s.description}, {"records", s.records}, {"scored", s.scored}});
+    return a;
+}
+
+std::string scored_line(const SetSummary& s) {
+    const char* plural = s.records == 1 ? "" : "s";
+    if (s.scored == s.records) return fmt::format("{} record{}, all scored against their truth.\n", s.records, plural);
+    return fmt::format(
+        "{} record{} extracted; {} scored against their truth, {} without truth extracted but not scored (their "
+        "outputs are written all the same).\n",
+        s.records, plural, s.scored, s.records - s.scored);
+}
+
 }  // namespace
 
-std::string metrics_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                         const std::vector<Metric>& metrics) {
+std::vector<SetSummary> summarise_sets(const Dataset& data) {
+    std::vector<SetSummary> out;
+    for (const auto& set : data.tests) {
+        SetSummary s{set.name, set.description, set.records.size(), std::size_t{0}};
+        for (const auto& r : set.records)
+            if (r.truth) ++s.scored;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::string metrics_json(const RunSummary& run) {
     nlohmann::ordered_json j;
-    j["pipeline"] = pipeline;
-    j["models"] = models_json(models);
+    j["pipeline"] = run.pipeline;
+    j["models"] = models_json(run.models);
+    j["test_sets"] = sets_json(run.sets);
     auto& results = j["results"] = nlohmann::ordered_json::object();
-    for (const auto& m : metrics) results[m.test_set][m.model][m.component][m.name] = m.value;
+    for (const auto& m : run.metrics) results[m.test_set][m.model][m.component][m.name] = m.value;
     return j.dump(2) + "\n";
 }
 
-std::string report_markdown(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                            const std::vector<Metric>& metrics, const std::vector<std::string>& figures) {
+std::string report_markdown(const RunSummary& run) {
+    const auto& models = run.models;
+    const auto& metrics = run.metrics;
     std::vector<std::string> sets, rows, names, components;
+    for (const auto& s : run.sets) sets.push_back(s.name);
     for (const auto& m : models) rows.push_back(m.name);
     for (const auto& m : metrics) {
         add_unique(sets, m.test_set);
@@ -86,8 +115,15 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
         return "";
     };
 
-    std::string out = fmt::format("# {}\n", pipeline);
+    std::string out = fmt::format("# {}\n", run.pipeline);
     for (const auto& set : sets) {
+        const auto info = std::find_if(run.sets.begin(), run.sets.end(), [&](const auto& s) { return s.name == set; });
+        if (info != run.sets.end()) {
+            out += fmt::format("\n## Test set `{}`\n\n", set);
+            if (!info->description.empty()) out += info->description + "\n\n";
+            out += scored_line(*info);
+            if (info->scored == 0) continue;
+        }
         std::vector<std::string> header = {"model", "fit s"};
         header.insert(header.end(), names.begin(), names.end());
         std::vector<std::vector<std::string>> body;
@@ -101,7 +137,7 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
             }
             if (any) body.push_back(std::move(cells));
         }
-        out += fmt::format("\n## Test set `{}`: mean over components\n\n{}", set, table(header, body));
+        out += fmt::format("\n### `{}`: mean over components\n\n{}", set, table(header, body));
 
         std::vector<std::string> comp_header = {"mse"};
         comp_header.insert(comp_header.end(), components.begin(), components.end());
@@ -123,28 +159,41 @@ std::string report_markdown(const std::string& pipeline, const std::vector<Model
     for (const auto& m : models)
         if (!m.error.empty()) failed += fmt::format("- `{}` (plugin `{}`): {}\n", m.name, m.plugin, m.error);
     if (!failed.empty()) out += "\n## Failed models (no results)\n\n" + failed;
-    if (!figures.empty()) {
+    if (!run.notes.empty()) {
+        out += "\n## Notes\n\n";
+        for (const auto& n : run.notes) out += "- " + n + "\n";
+    }
+    if (!run.figures.empty()) {
         out += "\n## Figures\n\n";
-        for (const auto& f : figures) out += fmt::format("- [{}]({})\n", f, f);
+        for (const auto& f : run.figures) out += fmt::format("- [{}]({})\n", f, f);
     }
     return out;
 }
 
-std::string report_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                        const std::vector<Metric>& metrics, const std::vector<std::string>& figures) {
+std::string report_json(const RunSummary& run) {
     nlohmann::ordered_json j;
-    j["pipeline"] = pipeline;
-    j["models"] = models_json(models);
+    j["pipeline"] = run.pipeline;
+    j["models"] = models_json(run.models);
     auto& sets = j["test_sets"] = nlohmann::ordered_json::object();
-    for (const auto& m : metrics) {
+    for (const auto& s : run.sets)
+        sets[s.name] = {{"description", s.description}, {"records", s.records}, {"scored", s.scored}};
+    for (const auto& m : run.metrics) {
         auto& set = sets[m.test_set];
         if (m.component == "mean")
             set["mean"][m.model][m.name] = m.value;
         else
             set["per_component"][m.model][m.component][m.name] = m.value;
     }
-    j["figures"] = figures;
+    j["figures"] = run.figures;
+    j["notes"] = run.notes;
     return j.dump(2) + "\n";
+}
+
+std::uint64_t predictions_rows(const Dataset& data) {
+    std::uint64_t rows = 0;
+    for (const auto& set : data.tests)
+        for (const auto& r : set.records) rows += static_cast<std::uint64_t>(r.size()) * r.task.size();
+    return rows;
 }
 
 std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>& outputs) {
@@ -155,11 +204,13 @@ std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>&
     for (std::size_t s = 0; s < data.tests.size(); ++s) {
         const auto& set = data.tests[s];
         for (std::size_t r = 0; r < set.records.size(); ++r) {
-            const Signal& sig = set.records[r];
-            for (std::size_t n = 0; n < sig.size(); ++n) {
-                for (std::size_t c = 0; c < sig.components.size(); ++c) {
-                    fmt::format_to(std::back_inserter(b), "{},{},{},{:.6f},{},{},{}", set.name, r, n, sig.time(n),
-                                   sig.components[c].label, sig.mix[n], sig.components[c].reference[n]);
+            const Record& rec = set.records[r];
+            const Samples& mix = rec.input.channels.front();
+            for (std::size_t n = 0; n < rec.size(); ++n) {
+                for (std::size_t c = 0; c < rec.task.size(); ++c) {
+                    fmt::format_to(std::back_inserter(b), "{},{},{},{:.6f},{},{},", set.name, r, n, rec.input.time(n),
+                                   rec.task.components[c].label, mix[n]);
+                    if (rec.truth) fmt::format_to(std::back_inserter(b), "{}", rec.truth->references[c][n]);
                     for (const auto& o : outputs)
                         fmt::format_to(std::back_inserter(b), ",{}", o.predictions[s][r].components[c][n]);
                     b.push_back('\n');

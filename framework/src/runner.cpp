@@ -1,3 +1,4 @@
+#include <sigx/host/audio.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/report.hpp>
@@ -69,6 +70,37 @@ double available_memory() {
     return 0;
 }
 
+// predictions.csv and every model's extracted components as WAV, as [output] asks; what
+// is left out is said in `notes` (for the report) and in the log.
+void write_outputs(const OutputOptions& o, const Dataset& data, const std::vector<ModelOutput>& outputs,
+                   const std::filesystem::path& dir, std::vector<std::string>& notes, Console& console) {
+    const std::uint64_t rows = predictions_rows(data);
+    const double bytes = predictions_bytes(rows, outputs.size());
+    if (o.predictions == "csv" || (o.predictions == "auto" && bytes <= predictions_csv_auto_bytes)) {
+        write_file_atomic(dir / "predictions.csv", predictions_csv(data, outputs));
+    } else if (o.predictions == "auto") {
+        notes.push_back(
+            fmt::format("predictions.csv not written: about {:.0f} MB ({} rows), more than the {:.0f} MB "
+                        "written by default; set [output] predictions = \"csv\" to have it",
+                        bytes / 1e6, rows, predictions_csv_auto_bytes / 1e6));
+        console.log(LogLevel::warning, "sigx", notes.back());
+    }
+    if (o.components != "wav") return;
+    for (const auto& out : outputs)
+        for (std::size_t s = 0; s < data.tests.size(); ++s) {
+            const auto folder = dir / "extracted" / out.model / data.tests[s].name;
+            std::filesystem::create_directories(folder);
+            for (std::size_t r = 0; r < data.tests[s].records.size(); ++r) {
+                const Record& rec = data.tests[s].records[r];
+                std::vector<const Samples*> channels;
+                for (const auto& c : out.predictions[s][r].components) channels.push_back(&c);
+                audio::write_wav(folder / (rec.input.name + ".wav"), rec.input.sample_rate, channels);
+            }
+        }
+    notes.push_back(
+        "extracted components: extracted/MODEL/SET/RECORD.wav (float WAV, one channel per component, in task order)");
+}
+
 std::string toml_text(const toml::table& t) {
     std::ostringstream s;
     s << t << '\n';
@@ -77,10 +109,11 @@ std::string toml_text(const toml::table& t) {
 
 }  // namespace
 
-void check_prediction(const std::string& model, const Signal& record, const Prediction& p) {
-    if (p.components.size() != record.components.size())
+void check_prediction(const std::string& model, const Record& record, const Prediction& p) {
+    const Task& task = record.task;
+    if (p.components.size() != task.size())
         throw std::runtime_error(fmt::format("model '{}' returned {} channels for a record with {} components", model,
-                                             p.components.size(), record.components.size()));
+                                             p.components.size(), task.size()));
     for (std::size_t c = 0; c < p.components.size(); ++c) {
         const Samples& ch = p.components[c];
         if (ch.size() != record.size())
@@ -91,38 +124,105 @@ void check_prediction(const std::string& model, const Signal& record, const Pred
                 throw std::runtime_error(
                     fmt::format("model '{}' returned a non-finite value ({}) for component '{}' at "
                                 "sample {}",
-                                model, ch[n], record.components[c].label, n));
+                                model, ch[n], task.components[c].label, n));
     }
 }
 
-void check_dataset(const std::string& generator, const Dataset& d) {
+void name_records(Dataset& d) {
+    for (std::size_t r = 0; r < d.train.size(); ++r)
+        if (d.train[r].input.name.empty()) d.train[r].input.name = fmt::format("train-{}", r);
+    for (auto& set : d.tests)
+        for (std::size_t r = 0; r < set.records.size(); ++r)
+            if (set.records[r].input.name.empty()) set.records[r].input.name = fmt::format("record-{}", r);
+}
+
+void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t channels) {
     auto fail = [&](const std::string& what) {
         throw std::runtime_error(fmt::format("generator '{}' returned bad data: {}", generator, what));
     };
     if (d.train.empty()) fail("no training record");
     if (d.tests.empty()) fail("no test set");
-    auto check = [&](const Signal& s, const std::string& where) {
-        if (!(s.sample_rate > 0) || !std::isfinite(s.sample_rate)) fail(where + " has no positive sample rate");
-        if (s.components.empty()) fail(where + " has no components");
+    const Record& first = d.train.front();
+    auto check = [&](const Record& r, const std::string& where) {
+        const Input& in = r.input;
+        if (auto problem = name_problem("record name", in.name); !problem.empty()) fail(where + ": " + problem);
+        if (!(in.sample_rate > 0) || !std::isfinite(in.sample_rate)) fail(where + " has no positive sample rate");
+        if (in.sample_rate != first.input.sample_rate)
+            fail(
+                fmt::format("{} has a sample rate of {} Hz, the first training record {} Hz; one dataset has one "
+                            "rate",
+                            where, in.sample_rate, first.input.sample_rate));
+        if (!std::isfinite(in.start_time)) fail(where + " has a non-finite start time");
+        if (in.channels.size() != channels)
+            fail(fmt::format("{} has {} input channels, the generator declared {}", where, in.channels.size(),
+                             channels));
+        for (std::size_t c = 0; c < in.channels.size(); ++c) {
+            if (in.channels[c].size() != in.size())
+                fail(fmt::format("{}: input channel {} has {} samples, channel 1 {}", where, c + 1,
+                                 in.channels[c].size(), in.size()));
+            for (std::size_t n = 0; n < in.channels[c].size(); ++n)
+                if (!std::isfinite(in.channels[c][n]))
+                    fail(fmt::format("{}: input channel {} has a non-finite sample ({}) at sample {}", where, c + 1,
+                                     in.channels[c][n], n));
+        }
+        if (in.size() == 0) fail(where + " has no samples");
+        if (r.task.components.empty()) fail(where + " has no components");
         std::set<std::string> labels;
-        for (const auto& c : s.components) {
+        for (std::size_t k = 0; k < r.task.size(); ++k) {
+            const Component& c = r.task.components[k];
             if (auto problem = name_problem("component label", c.label); !problem.empty()) fail(where + ": " + problem);
             if (!labels.insert(c.label).second)
                 fail(fmt::format("{}: component label '{}' is used twice; labels must be unique", where, c.label));
-            if (c.reference.size() != s.mix.size())
-                fail(fmt::format("{}: the reference of '{}' has {} samples, the mix {}", where, c.label,
-                                 c.reference.size(), s.mix.size()));
+            if (k >= first.task.size() || c.label != first.task.components[k].label)
+                fail(fmt::format("{}: its components differ from the first training record's", where));
+            if (!std::isfinite(c.frequency) || c.frequency < 0 || !std::isfinite(c.gain))
+                fail(fmt::format("{}: component '{}' has no finite frequency and gain", where, c.label));
         }
-        for (double x : s.mix)
-            if (!std::isfinite(x)) fail(where + ": the mix has a non-finite sample");
+        if (r.task.size() != first.task.size())
+            fail(fmt::format("{}: its components differ from the first training record's", where));
+        if (!r.truth) return;
+        if (r.truth->references.size() != r.task.size())
+            fail(fmt::format("{}: its truth has {} references for {} components", where, r.truth->references.size(),
+                             r.task.size()));
+        for (std::size_t k = 0; k < r.task.size(); ++k) {
+            const Samples& ref = r.truth->references[k];
+            if (ref.size() != in.size())
+                fail(fmt::format("{}: the reference of '{}' has {} samples, the input {}", where,
+                                 r.task.components[k].label, ref.size(), in.size()));
+            for (std::size_t n = 0; n < ref.size(); ++n)
+                if (!std::isfinite(ref[n]))
+                    fail(fmt::format("{}: the reference of '{}' has a non-finite sample at sample {}", where,
+                                     r.task.components[k].label, n));
+        }
     };
-    for (std::size_t r = 0; r < d.train.size(); ++r) check(d.train[r], fmt::format("training record {}", r));
+    std::set<std::string> names;
+    for (const auto& r : d.train) {
+        check(r, fmt::format("training record '{}'", r.input.name));
+        if (!names.insert(r.input.name).second)
+            fail(fmt::format("training record name '{}' is used twice", r.input.name));
+    }
     std::set<std::string> sets;
     for (const auto& set : d.tests) {
         if (auto problem = name_problem("test set name", set.name); !problem.empty()) fail(problem);
         if (!sets.insert(set.name).second) fail(fmt::format("test set name '{}' is used twice", set.name));
-        for (std::size_t r = 0; r < set.records.size(); ++r)
-            check(set.records[r], fmt::format("test set '{}' record {}", set.name, r));
+        names.clear();
+        for (const auto& r : set.records) {
+            check(r, fmt::format("test set '{}' record '{}'", set.name, r.input.name));
+            if (!names.insert(r.input.name).second)
+                fail(fmt::format("test set '{}': record name '{}' is used twice", set.name, r.input.name));
+        }
+    }
+}
+
+void check_channels(const Pipeline& p, const Instances& in) {
+    const std::uint32_t given = in.source->channels();
+    for (const auto& m : p.models) {
+        const std::uint32_t wanted = m.info->descriptor->input_channels;
+        if (wanted != 0 && wanted != given)
+            throw ConfigError(m.origin,
+                              fmt::format("[{}] plugin '{}' reads {} input channel{}, and generator '{}' gives {}{}",
+                                          m.section, m.plugin, wanted, wanted == 1 ? "" : "s", p.source.plugin, given,
+                                          wanted == 1 ? " (select one: see the generator's parameters)" : ""));
     }
 }
 
@@ -133,9 +233,11 @@ void check_memory(const Pipeline& p, const Instances& in) {
     const double data = values * sizeof(double);
     const double predictions = static_cast<double>(size->test_samples) * static_cast<double>(size->components) *
                                static_cast<double>(p.models.size()) * sizeof(double);
-    // predictions.csv is built in memory: about 60 bytes a row plus 20 per model.
-    const double csv = static_cast<double>(size->test_samples) * static_cast<double>(size->components) *
-                       (60.0 + 20.0 * static_cast<double>(p.models.size()));
+    // predictions.csv is built in memory, when it is written.
+    const double csv_bytes = predictions_bytes(size->test_samples * size->components, p.models.size());
+    const bool csv_written =
+        p.output.predictions == "csv" || (p.output.predictions == "auto" && csv_bytes <= predictions_csv_auto_bytes);
+    const double csv = csv_written ? csv_bytes : 0.0;
     const double needed = data + predictions + csv, available = available_memory();
     if (available > 0 && needed > available)
         throw ConfigError(
@@ -152,6 +254,7 @@ Instances instantiate(const Pipeline& p, const Registry& registry) {
     for (const auto& t : p.trainers) in.trainers.push_back(construct<Trainer>(t, registry));
     for (const auto& m : p.models) in.models.push_back(construct<Model>(m, registry));
     for (const auto& e : p.evaluators) in.evaluators.push_back(construct<Evaluator>(e, registry));
+    check_channels(p, in);
     check_memory(p, in);
     return in;
 }
@@ -171,8 +274,10 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     };
 
     Services source_host = services(p.source);
-    const Dataset data = call(p.source, "generator", [&] { return in.source->generate(source_host); });
-    check_dataset(p.source.plugin, data);
+    Dataset generated = call(p.source, "generator", [&] { return in.source->generate(source_host); });
+    name_records(generated);
+    check_dataset(p.source.plugin, generated, in.source->channels());
+    const Dataset data = std::move(generated);
     check_cancel(dir);
     for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
         Services host = services(p.evaluators[i]);
@@ -193,16 +298,17 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
         try {
             if (!use.trainer.empty()) {
                 const std::size_t t = static_cast<std::size_t>(p.trainer(use.trainer) - p.trainers.data());
-                call(p.trainers[t], "trainer", [&] { in.trainers[t]->train(model, data, host); });
+                call(p.trainers[t], "trainer", [&] { in.trainers[t]->train(model, data.train, host); });
             } else {
-                call(use, "model", [&] { model.fit(data, host); });
+                call(use, "model", [&] { model.fit(data.train, host); });
             }
             check_cancel(dir);
             out.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             for (const auto& set : data.tests) {
                 auto& per_set = out.predictions.emplace_back();
                 for (const auto& record : set.records) {
-                    per_set.push_back(call(use, "model", [&] { return model.predict(record, host); }));
+                    per_set.push_back(
+                        call(use, "model", [&] { return model.predict(record.input, record.task, host); }));
                     check_prediction(use.name, record, per_set.back());
                 }
             }
@@ -246,11 +352,12 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
                 figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
     }
     std::sort(figures.begin(), figures.end());
-    result.report = report_markdown(p.name, summaries, result.metrics, figures);
-    write_file_atomic(dir.path() / "metrics.json", metrics_json(p.name, summaries, result.metrics));
+    RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}};
+    write_outputs(p.output, data, outputs, dir.path(), run.notes, console);
+    result.report = report_markdown(run);
+    write_file_atomic(dir.path() / "metrics.json", metrics_json(run));
     write_file_atomic(dir.path() / "report.md", result.report);
-    write_file_atomic(dir.path() / "report.json", report_json(p.name, summaries, result.metrics, figures));
-    write_file_atomic(dir.path() / "predictions.csv", predictions_csv(data, outputs));
+    write_file_atomic(dir.path() / "report.json", report_json(run));
     check_cancel(dir);
     std::vector<std::string> failures;
     for (const auto& s : summaries)

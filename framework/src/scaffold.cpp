@@ -35,7 +35,7 @@ if(NOT CMAKE_BUILD_TYPE)
   set(CMAKE_BUILD_TYPE Release)
 endif()
 
-find_package(sigx 0.1 REQUIRED)
+find_package(sigx 1.0 REQUIRED)
 
 set(SIGX_PLUGIN_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins")
 sigx_add_plugin(@BASE@ SOURCES src/plugin.cpp)
@@ -72,14 +72,16 @@ public:
     }
     explicit @CLASS@(const sigx::Params& p) : alpha_(p.real("alpha")) {}
 
-    sigx::Prediction predict(const sigx::Signal& record, sigx::Host&) override {
+    // The input and the task only: a model never sees the truth.
+    sigx::Prediction predict(const sigx::Input& input, const sigx::Task& task, sigx::Host&) override {
+        const sigx::Samples& mix = input.channels.at(0);  // Descriptor::input_channels = 1
         sigx::Prediction out;
-        for (const auto& c : record.components) {
-            sigx::Samples& y = out.components.emplace_back(record.size());
+        for (const auto& c : task.components) {
+            sigx::Samples& y = out.components.emplace_back(mix.size());
             double state = 0;
-            for (std::size_t n = 0; n < record.size(); ++n) {
-                state += alpha_ * (record.mix[n] - state);
-                y[n] = state / c.mix_gain;
+            for (std::size_t n = 0; n < mix.size(); ++n) {
+                state += alpha_ * (mix[n] - state);
+                y[n] = state / c.gain;
             }
         }
         return out;
@@ -117,24 +119,26 @@ public:
     }
 
     sigx::Dataset generate(sigx::Host& host) override {
-        return {{record(host.seed())}, {{"test", {record(host.seed() + 1)}}}};
+        return {{record("train-0", host.seed())}, {{"test", "a fresh noise seed", {record("test-0", host.seed() + 1)}}}};
     }
 
 private:
-    sigx::Signal record(std::uint64_t seed) const {
-        sigx::Signal s;
-        s.sample_rate = fs_;
+    // Input: the noisy mix (one channel). Task: the tone. Truth: the clean tone.
+    sigx::Record record(std::string name, std::uint64_t seed) const {
+        sigx::Record r;
+        r.input.name = std::move(name);
+        r.input.sample_rate = fs_;
+        r.task.components.push_back({"f", f_, 1.0});
         const auto n = static_cast<std::size_t>(duration_ * fs_);
-        sigx::Component c{"f", f_, 1.0, sigx::Samples(n)};
-        s.mix.resize(n);
+        sigx::Samples& mix = r.input.channels.emplace_back(n);
+        sigx::Samples& clean = r.truth.emplace().references.emplace_back(n);
         std::mt19937_64 rng(seed);
         std::normal_distribution<double> gauss(0.0, noise_);
         for (std::size_t i = 0; i < n; ++i) {
-            c.reference[i] = std::sin(2 * M_PI * f_ * s.time(i));
-            s.mix[i] = c.reference[i] + gauss(rng);
+            clean[i] = std::sin(2 * M_PI * f_ * r.input.time(i));
+            mix[i] = clean[i] + gauss(rng);
         }
-        s.components.push_back(std::move(c));
-        return s;
+        return r;
     }
     double f_, noise_, fs_, duration_;
 };
@@ -157,9 +161,9 @@ public:
     }
     explicit @CLASS@(const sigx::Params& p) : verbose_(p.boolean("verbose")) {}
 
-    void train(sigx::Model& model, const sigx::Dataset& data, sigx::Host& host) override {
-        model.fit(data, host);
-        if (verbose_) host.info("fitted on " + std::to_string(data.train.size()) + " training record(s)");
+    void train(sigx::Model& model, const sigx::Records& train, sigx::Host& host) override {
+        model.fit(train, host);
+        if (verbose_) host.info("fitted on " + std::to_string(train.size()) + " training record(s)");
     }
 
 private:
@@ -193,14 +197,18 @@ public:
             for (const auto& o : outputs) {
                 const auto& set = data.tests[s];
                 if (set.records.empty()) continue;
-                for (std::size_t c = 0; c < set.records.front().components.size(); ++c) {
+                const sigx::Task& task = set.records.front().task;
+                for (std::size_t c = 0; c < task.size(); ++c) {
                     double worst = 0;
+                    bool scored = false;
                     for (std::size_t r = 0; r < set.records.size(); ++r) {
-                        const auto& ref = set.records[r].components[c].reference;
+                        if (!set.records[r].truth) continue;  // no answer: nothing to score
+                        scored = true;
+                        const auto& ref = set.records[r].truth->references[c];
                         for (std::size_t n = 0; n < ref.size(); ++n)
                             worst = std::max(worst, std::abs(o.predictions[s][r].components[c][n] - ref[n]));
                     }
-                    out.push_back({set.name, o.model, set.records.front().components[c].label, "max_abs_error", scale_ * worst});
+                    if (scored) out.push_back({set.name, o.model, task.components[c].label, "max_abs_error", scale_ * worst});
                 }
             }
         return out;
@@ -216,39 +224,40 @@ private:
 
 const std::map<Kind, const char*> test_templates = {
     {Kind::model, R"TPL(    auto m = make<@BASE@_plugin::@CLASS@>();
-    const sigx::Signal s = sine_record();
-    const sigx::Prediction p = m.predict(s, host);
+    const sigx::Record s = sine_record();
+    const sigx::Prediction p = m.predict(s.input, s.task, host);
     REQUIRE(p.components.size() == 1);
     REQUIRE(p.components[0].size() == s.size());
     // A smoothed sine keeps its sign for most of each half period.
     int agree = 0;
-    for (std::size_t n = 0; n < s.size(); ++n) agree += (p.components[0][n] > 0) == (s.components[0].reference[n] > 0);
+    for (std::size_t n = 0; n < s.size(); ++n) agree += (p.components[0][n] > 0) == (s.truth->references[0][n] > 0);
     CHECK(agree > static_cast<int>(s.size()) * 3 / 4);
 )TPL"},
     {Kind::generator, R"TPL(    auto g = make<@BASE@_plugin::@CLASS@>();
     const sigx::Dataset d = g.generate(host);
     REQUIRE(d.train.size() == 1);
     REQUIRE(d.tests.size() == 1);
-    const sigx::Signal& s = d.train[0];
-    REQUIRE(s.mix.size() == 2000);
+    const sigx::Record& s = d.train[0];
+    REQUIRE(s.size() == 2000);
+    REQUIRE(s.truth);
     // mix - reference is the noise: its mean is 0 within 5 standard errors (0.1 / sqrt(2000)).
     double sum = 0;
-    for (std::size_t n = 0; n < s.size(); ++n) sum += s.mix[n] - s.components[0].reference[n];
+    for (std::size_t n = 0; n < s.size(); ++n) sum += s.input.channels[0][n] - s.truth->references[0][n];
     CHECK(std::abs(sum / 2000) < 5 * 0.1 / std::sqrt(2000.0));
 )TPL"},
     {Kind::trainer, R"TPL(    struct Counting final : sigx::Model {
         int fits = 0;
-        void fit(const sigx::Dataset&, sigx::Host&) override { ++fits; }
-        sigx::Prediction predict(const sigx::Signal&, sigx::Host&) override { return {}; }
+        void fit(const sigx::Records&, sigx::Host&) override { ++fits; }
+        sigx::Prediction predict(const sigx::Input&, const sigx::Task&, sigx::Host&) override { return {}; }
     } model;
     auto t = make<@BASE@_plugin::@CLASS@>();
-    t.train(model, sigx::Dataset{{sine_record()}, {}}, host);
+    t.train(model, sigx::Records{sine_record()}, host);
     CHECK(model.fits == 1);
     CHECK(host.lines.size() == 1);
 )TPL"},
     {Kind::evaluator, R"TPL(    auto e = make<@BASE@_plugin::@CLASS@>();
-    const sigx::Signal s = sine_record();
-    sigx::Dataset d{{}, {{"test", {s}}}};
+    const sigx::Record s = sine_record();
+    sigx::Dataset d{{}, {{"test", "", {s}}}};
     sigx::ModelOutput zero{"zero", 0, {{sigx::Prediction{{sigx::Samples(s.size(), 0.0)}}}}, {}};
     const auto metrics = e.evaluate(d, {zero}, host);
     REQUIRE(metrics.size() == 1);
@@ -281,13 +290,14 @@ struct TestHost final : sigx::Host {
 template <class T> T make() { return T(sigx::Params::with_defaults(T::describe().params)); }
 
 // 2 s of a unit 5 Hz sine at 1 kHz, mixed at gain 1 with nothing else.
-sigx::Signal sine_record() {
-    sigx::Signal s;
-    s.sample_rate = 1000;
-    sigx::Component c{"5Hz", 5.0, 1.0, {}};
-    for (int n = 0; n < 2000; ++n) c.reference.push_back(std::sin(2 * M_PI * 5.0 * n / 1000.0));
-    s.mix = c.reference;
-    s.components.push_back(c);
+sigx::Record sine_record() {
+    sigx::Record s;
+    s.input.sample_rate = 1000;
+    s.task.components.push_back({"5Hz", 5.0, 1.0});
+    sigx::Samples sine;
+    for (int n = 0; n < 2000; ++n) sine.push_back(std::sin(2 * M_PI * 5.0 * n / 1000.0));
+    s.input.channels.push_back(sine);
+    s.truth = sigx::Truth{0.0, {sine}, {}};
     return s;
 }
 

@@ -71,9 +71,14 @@ private:
 
 }  // namespace
 
-std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record, const LsqOptions& options) {
+std::vector<std::vector<std::complex<double>>> lsq_analytic(const Input& record, const Task& task,
+                                                            const LsqOptions& options) {
     const std::size_t window = options.window;
-    const std::size_t n = record.size(), kc = record.components.size(), dim = 2 * kc;
+    const std::size_t n = record.size(), kc = task.size(), dim = 2 * kc;
+    if (record.channels.size() != 1)
+        throw std::runtime_error(
+            fmt::format("least squares reads one input channel, the record has {}", record.channels.size()));
+    const Samples& mix = record.channels.front();
     if (kc > lsq_max_components)
         throw std::runtime_error(
             fmt::format("least squares over {} components: at most {} (the joint fit's matrix "
@@ -87,7 +92,7 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
 
     std::vector<double> omegas;
     std::vector<Phasor> now, start;  // e^{-i w t} at the newest sample and at the window's first
-    for (const auto& c : record.components) {
+    for (const auto& c : task.components) {
         omegas.push_back(two_pi * c.frequency / record.sample_rate);
         now.emplace_back(c.frequency, record.sample_rate, record.start_time);
     }
@@ -123,7 +128,7 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
     for (std::size_t t = 0; t < n; ++t) {
         const std::size_t slot = t % w;
         for (std::size_t k = 0; k < kc; ++k) {
-            const std::complex<double> p = record.mix[t] * now[k].value();
+            const std::complex<double> p = mix[t] * now[k].value();
             if (!whole) {  // a whole-record sum never drops a sample
                 if (t >= w) x[k] -= ring[k][slot], start[k].advance();
                 ring[k][slot] = p;
@@ -152,44 +157,50 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
 }
 
 namespace {
-// Samples [begin, end) of a record as a record of its own.
-Signal slice(const Signal& r, std::size_t begin, std::size_t end) {
-    Signal s;
-    s.sample_rate = r.sample_rate;
-    s.start_time = r.time(begin);
-    s.mix.assign(r.mix.begin() + static_cast<std::ptrdiff_t>(begin), r.mix.begin() + static_cast<std::ptrdiff_t>(end));
-    for (const auto& c : r.components) {
-        Component part = c;
-        part.reference.assign(c.reference.begin() + static_cast<std::ptrdiff_t>(begin),
-                              c.reference.begin() + static_cast<std::ptrdiff_t>(end));
-        s.components.push_back(std::move(part));
-    }
+// Samples [begin, end) of a record (input and truth) as a record of its own.
+Record slice(const Record& r, std::size_t begin, std::size_t end) {
+    auto part = [&](const Samples& x) {
+        return Samples(x.begin() + static_cast<std::ptrdiff_t>(begin), x.begin() + static_cast<std::ptrdiff_t>(end));
+    };
+    Record s;
+    s.input.sample_rate = r.input.sample_rate;
+    s.input.start_time = r.input.time(begin);
+    for (const auto& ch : r.input.channels) s.input.channels.push_back(part(ch));
+    s.task = r.task;
+    s.truth.emplace();
+    for (const auto& ref : r.truth->references) s.truth->references.push_back(part(ref));
     return s;
 }
 }  // namespace
 
-std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& given, const LsqOptions& options,
+std::vector<std::complex<double>> fit_calibration(const Records& given, const LsqOptions& options,
                                                   std::size_t segments) {
     if (given.empty()) throw std::runtime_error("calibration needs at least one training record");
-    std::vector<Signal> pieces;
-    std::vector<const Signal*> records = given;
+    for (const auto& r : given)
+        if (!r.truth)
+            throw std::runtime_error(fmt::format(
+                "calibration needs the truth of every training record; '{}' has none (set calibrate = false)",
+                r.input.name));
+    std::vector<Record> pieces;
+    std::vector<const Record*> records;
+    for (const auto& r : given) records.push_back(&r);
     if (options.window == 0 && segments > 1) {
         records.clear();
-        for (const Signal* r : given)
+        for (const Record& r : given)
             for (std::size_t i = 0; i < segments; ++i)
-                pieces.push_back(slice(*r, r->size() * i / segments, r->size() * (i + 1) / segments));
+                pieces.push_back(slice(r, r.size() * i / segments, r.size() * (i + 1) / segments));
         for (const auto& p : pieces) records.push_back(&p);
     }
-    const std::size_t kc = records.front()->components.size();
+    const std::size_t kc = records.front()->task.size();
     // Per component, the normal equations of reference = gr Re(W) - gi Im(W).
     std::vector<double> srr(kc), sii(kc), sri(kc), syr(kc), syi(kc);
-    for (const Signal* r : records) {
-        if (r->components.size() != kc) throw std::runtime_error("training records differ in their components");
-        const auto w = lsq_analytic(*r, options);
+    for (const Record* r : records) {
+        if (r->task.size() != kc) throw std::runtime_error("training records differ in their components");
+        const auto w = lsq_analytic(r->input, r->task, options);
         for (std::size_t k = 0; k < kc; ++k)
             for (std::size_t t = 0; t < r->size(); ++t) {
                 const double re = w[k][t].real(), im = -w[k][t].imag(),
-                             y = r->components[k].reference[t];  // Re(gW) = gr re + gi im
+                             y = r->truth->references[k][t];  // Re(gW) = gr re + gi im
                 srr[k] += re * re, sii[k] += im * im, sri[k] += re * im, syr[k] += y * re, syi[k] += y * im;
             }
     }
@@ -205,13 +216,12 @@ std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal
     return gains;
 }
 
-Prediction lsq_predict(const Signal& record, const LsqOptions& options,
+Prediction lsq_predict(const Input& record, const Task& task, const LsqOptions& options,
                        const std::vector<std::complex<double>>* gains) {
-    const auto w = lsq_analytic(record, options);
+    const auto w = lsq_analytic(record, task, options);
     Prediction p;
     for (std::size_t k = 0; k < w.size(); ++k) {
-        const std::complex<double> g =
-            gains ? gains->at(k) : std::complex<double>(1.0 / record.components[k].mix_gain, 0.0);
+        const std::complex<double> g = gains ? gains->at(k) : std::complex<double>(1.0 / task.components[k].gain, 0.0);
         Samples& y = p.components.emplace_back(record.size());
         for (std::size_t t = 0; t < y.size(); ++t) y[t] = (g * w[k][t]).real();
     }

@@ -4,7 +4,7 @@
 // training records). Shared by the lsq model and the diagnose evaluator.
 #pragma once
 
-#include <sigx/signal.hpp>
+#include <sigx/record.hpp>
 
 #include <complex>
 #include <vector>
@@ -28,7 +28,8 @@ inline constexpr std::size_t lsq_max_components = 500;
 // Per component, per sample: W such that the estimate of the component's contribution to
 // the mix is Re(W). In a causal window, W at sample t uses only samples (t - N, t].
 // Throws std::runtime_error beyond lsq_max_components.
-std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record, const LsqOptions& options);
+std::vector<std::vector<std::complex<double>>> lsq_analytic(const Input& record, const Task& task,
+                                                            const LsqOptions& options);
 
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records. A
 // whole-record fit is a single complex amplitude per record, which two calibration
@@ -36,10 +37,12 @@ std::vector<std::vector<std::complex<double>>> lsq_analytic(const Signal& record
 // noise (at phase_scale = 1, garbage of MSE >> 0.5). So whole-record calibration cuts
 // each record into `segments` pieces and fits each on its own: independent draws
 // against which the gains are estimated, not interpolated.
-std::vector<std::complex<double>> fit_calibration(const std::vector<const Signal*>& records, const LsqOptions& options,
+// Every record needs a truth.
+std::vector<std::complex<double>> fit_calibration(const Records& records, const LsqOptions& options,
                                                   std::size_t segments = 10);
 
-// The component estimates Re(g_k W_k); without calibration g_k = 1 / mix_gain.
-Prediction lsq_predict(const Signal& record, const LsqOptions& options, const std::vector<std::complex<double>>* gains);
+// The component estimates Re(g_k W_k); without calibration g_k = 1 / the component's gain.
+Prediction lsq_predict(const Input& record, const Task& task, const LsqOptions& options,
+                       const std::vector<std::complex<double>>* gains);
 
 }  // namespace sigx::classical

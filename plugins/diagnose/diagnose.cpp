@@ -42,8 +42,9 @@ public:
 
     void inspect(const sigx::Dataset& data, sigx::Host& host) override {
         compute(data);
-        if (data.train.empty() || data.tests.empty()) return;
-        const auto& comps = data.train.front().components;
+        if (!why_not_.empty()) return host.warn("no classical bound: " + why_not_);
+        if (data.tests.empty() || bound_.front().empty() || bound_.front().front().n == 0) return;
+        const auto& comps = data.train.front().task.components;
         const auto& first = bound_.front();  // the first test set
         for (std::size_t k = 0; k < comps.size(); ++k) {
             const double corr = correlation(data.train, k);
@@ -69,11 +70,11 @@ public:
         std::vector<sigx::Metric> out;
         for (std::size_t s = 0; s < data.tests.size() && s < bound_.size(); ++s) {
             const auto& set = data.tests[s];
-            if (set.records.empty()) continue;
+            if (bound_[s].empty() || bound_[s].front().n == 0) continue;  // nothing scored in this set
             double sum = 0;
             for (std::size_t k = 0; k < bound_[s].size(); ++k) {
                 out.push_back(
-                    {set.name, bound_model, set.records.front().components[k].label, "mse", bound_[s][k].mse()});
+                    {set.name, bound_model, data.train.front().task.components[k].label, "mse", bound_[s][k].mse()});
                 sum += bound_[s][k].mse();
             }
             out.push_back({set.name, bound_model, "mean", "mse", sum / static_cast<double>(bound_[s].size())});
@@ -82,31 +83,40 @@ public:
     }
 
 private:
-    static double correlation(const std::vector<sigx::Signal>& records, std::size_t k) {
+    static double correlation(const sigx::Records& records, std::size_t k) {
         double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
         for (const auto& r : records)
             for (std::size_t t = 0; t < r.size(); ++t) {
-                const double x = r.mix[t], y = r.components[k].reference[t];
+                const double x = r.input.channels.front()[t], y = r.truth->references[k][t];
                 n += 1, sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
             }
         const double vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
         return (vx > 0 && vy > 0) ? (sxy - sx * sy / n) / std::sqrt(vx * vy) : 0.0;
     }
 
+    // The bound needs training records with a truth (to calibrate) and one input channel;
+    // it is computed on the test records that have a truth.
     void compute(const sigx::Dataset& data) {
         bound_.clear();
+        why_not_.clear();
         if (data.train.empty()) return;
-        std::vector<const sigx::Signal*> train;
-        for (const auto& r : data.train) train.push_back(&r);
+        for (const auto& r : data.train) {
+            if (!r.truth) why_not_ = fmt::format("training record '{}' has no truth to calibrate on", r.input.name);
+            if (r.input.channels.size() != 1)
+                why_not_ = fmt::format("training record '{}' has {} input channels; the bound reads one", r.input.name,
+                                       r.input.channels.size());
+            if (!why_not_.empty()) return;
+        }
         const sigx::classical::LsqOptions whole_record;
-        const auto gains = sigx::classical::fit_calibration(train, whole_record);
+        const auto gains = sigx::classical::fit_calibration(data.train, whole_record);
         for (const auto& set : data.tests) {
             std::vector<Pooled> pooled(gains.size());
             for (const auto& r : set.records) {
-                const auto p = sigx::classical::lsq_predict(r, whole_record, &gains);
+                if (!r.truth || r.input.channels.size() != 1) continue;
+                const auto p = sigx::classical::lsq_predict(r.input, r.task, whole_record, &gains);
                 for (std::size_t k = 0; k < pooled.size(); ++k)
                     for (std::size_t t = 0; t < r.size(); ++t) {
-                        const double y = r.components[k].reference[t], e = p.components[k][t] - y;
+                        const double y = r.truth->references[k][t], e = p.components[k][t] - y;
                         pooled[k].se += e * e, pooled[k].floor += y * y, pooled[k].n += 1;
                     }
             }
@@ -116,6 +126,7 @@ private:
 
     double ratio_;
     std::vector<std::vector<Pooled>> bound_;  // [test set][component]
+    std::string why_not_;                     // why there is no bound, when there is none
 };
 
 }  // namespace

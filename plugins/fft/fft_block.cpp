@@ -79,15 +79,16 @@ public:
     explicit FftBlock(const sigx::Params& p)
         : flags_(p.string("planner") == "measure" ? FFTW_MEASURE : FFTW_ESTIMATE) {}
 
-    sigx::Prediction predict(const sigx::Signal& s, sigx::Host&) override {
+    sigx::Prediction predict(const sigx::Input& s, const sigx::Task& task, sigx::Host&) override {
         const std::size_t n = s.size();
         fft_.prepare(n, flags_);
-        std::copy(s.mix.begin(), s.mix.end(), fft_.time());
+        const sigx::Samples& mix = s.channels.at(0);
+        std::copy(mix.begin(), mix.end(), fft_.time());
         fft_.forward();
         spectrum_.assign(fft_.freq(), fft_.freq() + fft_.bins());
 
         sigx::Prediction out;
-        for (const auto& c : s.components) {
+        for (const auto& c : task.components) {
             const double exact = c.frequency * static_cast<double>(n) / s.sample_rate;
             const auto k = static_cast<std::size_t>(std::llround(exact));
             if (k >= fft_.bins())
@@ -96,7 +97,7 @@ public:
             std::fill(fft_.freq(), fft_.freq() + fft_.bins(), std::complex<double>(0, 0));
             fft_.freq()[k] = spectrum_[k];
             fft_.inverse();
-            const double scale = 1.0 / (static_cast<double>(n) * c.mix_gain);
+            const double scale = 1.0 / (static_cast<double>(n) * c.gain);
             sigx::Samples& y = out.components.emplace_back(n);
             for (std::size_t i = 0; i < n; ++i) y[i] = fft_.time()[i] * scale;
         }

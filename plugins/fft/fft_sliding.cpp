@@ -26,11 +26,12 @@ public:
 
     explicit FftSliding(const sigx::Params& p) : window_(static_cast<std::size_t>(p.integer("window"))) {}
 
-    sigx::Prediction predict(const sigx::Signal& s, sigx::Host&) override {
+    sigx::Prediction predict(const sigx::Input& s, const sigx::Task& task, sigx::Host&) override {
         const std::size_t n = s.size();
+        const sigx::Samples& mix = s.channels.at(0);
         sigx::Prediction out;
         std::vector<std::complex<double>> ring(std::min(window_, n));  // a window past the record never drops a sample
-        for (const auto& c : s.components) {
+        for (const auto& c : task.components) {
             // X(t) = sum over the window of x[m] e^{-i w t_m}; for x = a sin(w t + phi),
             // 2 X(t) e^{i w t} / N = -i a e^{i (w t + phi)}, whose real part is the sample.
             sigx::classical::Phasor z(c.frequency, s.sample_rate, s.start_time);
@@ -38,11 +39,11 @@ public:
             sigx::Samples& y = out.components.emplace_back(n);
             for (std::size_t t = 0; t < n; ++t) {
                 const std::size_t slot = t % window_;
-                const std::complex<double> p = s.mix[t] * z.value();
+                const std::complex<double> p = mix[t] * z.value();
                 if (t >= window_) x -= ring[slot];
                 ring[slot] = p;
                 x += p;
-                y[t] = (2.0 * x * std::conj(z.value())).real() / (static_cast<double>(window_) * c.mix_gain);
+                y[t] = (2.0 * x * std::conj(z.value())).real() / (static_cast<double>(window_) * c.gain);
                 z.advance();
             }
         }

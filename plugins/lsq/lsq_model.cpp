@@ -35,22 +35,20 @@ public:
         : options_{p.string("mode") == "sliding" ? static_cast<std::size_t>(p.integer("window")) : 0, p.real("ridge")},
           calibrate_(p.boolean("calibrate")) {}
 
-    void fit(const sigx::Dataset& data, sigx::Host& host) override {
+    void fit(const sigx::Records& train, sigx::Host& host) override {
         if (!calibrate_) return;
-        std::vector<const sigx::Signal*> records;
-        for (const auto& r : data.train) records.push_back(&r);
-        gains_ = sigx::classical::fit_calibration(records, options_);
+        gains_ = sigx::classical::fit_calibration(train, options_);
+        const auto& task = train.front().task;
         for (std::size_t k = 0; k < gains_.size(); ++k)
-            host.info(
-                fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", data.train.front().components[k].label,
-                            std::abs(gains_[k]) * data.train.front().components[k].mix_gain, std::arg(gains_[k])));
+            host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", task.components[k].label,
+                                  std::abs(gains_[k]) * task.components[k].gain, std::arg(gains_[k])));
     }
 
-    sigx::Prediction predict(const sigx::Signal& record, sigx::Host&) override {
-        if (calibrate_ && gains_.size() != record.components.size())
-            throw std::runtime_error(fmt::format("calibrated for {} components, the record has {}", gains_.size(),
-                                                 record.components.size()));
-        return sigx::classical::lsq_predict(record, options_, calibrate_ ? &gains_ : nullptr);
+    sigx::Prediction predict(const sigx::Input& record, const sigx::Task& task, sigx::Host&) override {
+        if (calibrate_ && gains_.size() != task.size())
+            throw std::runtime_error(
+                fmt::format("calibrated for {} components, the record has {}", gains_.size(), task.size()));
+        return sigx::classical::lsq_predict(record, task, options_, calibrate_ ? &gains_ : nullptr);
     }
 
 private:

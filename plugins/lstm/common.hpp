@@ -35,22 +35,32 @@ inline torch::Tensor one_hot(std::int64_t c, std::int64_t count) {
     return t;
 }
 
-// Every record must carry the same components as the first training record.
-inline std::int64_t component_count(const Dataset& data) {
-    if (data.train.empty()) throw std::runtime_error("the dataset has no training records");
-    const auto n = static_cast<std::int64_t>(data.train.front().components.size());
-    for (const auto& r : data.train)
-        if (static_cast<std::int64_t>(r.components.size()) != n)
+// Every training record must carry the same components as the first, and a truth.
+inline std::int64_t component_count(const Records& train) {
+    if (train.empty()) throw std::runtime_error("the dataset has no training records");
+    const auto n = static_cast<std::int64_t>(train.front().task.size());
+    for (const auto& r : train) {
+        if (static_cast<std::int64_t>(r.task.size()) != n)
             throw std::runtime_error("training records differ in their number of components");
+        if (!r.truth) throw std::runtime_error("training record '" + r.input.name + "' has no truth to train on");
+    }
     return n;
 }
 
-// Prediction needs a trained network (`selectors` known) and a record of that many components.
-inline void check_trained_for(const Signal& record, std::int64_t selectors) {
+// The one input channel the LSTMs read (Descriptor::input_channels = 1).
+inline const Samples& mix_of(const Input& input) {
+    if (input.channels.size() != 1)
+        throw std::runtime_error("the record has " + std::to_string(input.channels.size()) +
+                                 " input channels; this model reads one");
+    return input.channels.front();
+}
+
+// Prediction needs a trained network (`selectors` known) and a task of that many components.
+inline void check_trained_for(const Task& task, std::int64_t selectors) {
     if (selectors == 0) throw std::runtime_error("the model has not been trained");
-    if (static_cast<std::int64_t>(record.components.size()) != selectors)
+    if (static_cast<std::int64_t>(task.size()) != selectors)
         throw std::runtime_error("trained for " + std::to_string(selectors) + " components, the record has " +
-                                 std::to_string(record.components.size()));
+                                 std::to_string(task.size()));
 }
 
 }  // namespace sigx::lstm

@@ -62,14 +62,14 @@ public:
 
     torch::nn::Module& module() override { return *net(); }
 
-    void prepare(const Dataset& data, double validation_fraction) override {
-        selectors_ = component_count(data);
+    void prepare(const Records& train, double validation_fraction) override {
+        selectors_ = component_count(train);
         net();
         std::vector<torch::Tensor> windows_list, targets_list;
         train_rows_.clear(), validation_rows_.clear();
         std::int64_t offset = 0;
-        for (const auto& r : data.train) {
-            RecordWindows w = windows(r);
+        for (const auto& r : train) {
+            const RecordWindows w{windows(r.input), targets(*r.truth)};
             const auto n = w.windows.size(0);
             const auto train_end = std::max<std::int64_t>(
                 1, static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - validation_fraction)));
@@ -109,11 +109,11 @@ public:
 
     torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input); }
 
-    Prediction predict(const Signal& record, Host&) override {
-        check_trained_for(record, selectors_);
+    Prediction predict(const Input& record, const Task& task, Host&) override {
+        check_trained_for(task, selectors_);
         torch::NoGradGuard no_grad;
         net()->eval();
-        const auto w = windows(record).windows;
+        const auto w = windows(record);
         const std::int64_t n = w.size(0), chunk = 4096;
         Prediction p;
         for (std::int64_t c = 0; c < selectors_; ++c) {
@@ -141,14 +141,16 @@ private:
         return net_;
     }
 
-    RecordWindows windows(const Signal& r) const {
+    torch::Tensor windows(const Input& r) const {
         // Zero history before the start: every sample, the first included, has a window.
-        auto padded = tensor_of(r.mix, window_ + context_ - 2);
-        auto frames = padded.unfold(0, context_, 1);                         // [T + L - 1, context]
-        auto w = frames.unfold(0, window_, 1).transpose(1, 2).contiguous();  // [T, L, context]
-        std::vector<torch::Tensor> targets;
-        for (const auto& c : r.components) targets.push_back(tensor_of(c.reference));
-        return {w, torch::stack(targets)};
+        auto padded = tensor_of(mix_of(r), window_ + context_ - 2);
+        auto frames = padded.unfold(0, context_, 1);                       // [T + L - 1, context]
+        return frames.unfold(0, window_, 1).transpose(1, 2).contiguous();  // [T, L, context]
+    }
+    static torch::Tensor targets(const Truth& truth) {
+        std::vector<torch::Tensor> out;
+        for (const auto& ref : truth.references) out.push_back(tensor_of(ref));
+        return torch::stack(out);  // [C, T]
     }
 
     std::int64_t window_, context_, hidden_, layers_;

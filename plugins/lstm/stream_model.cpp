@@ -126,17 +126,17 @@ public:
 
     torch::nn::Module& module() override { return *net(); }
 
-    void prepare(const Dataset& data, double validation_fraction) override {
-        selectors_ = component_count(data);
+    void prepare(const Records& train, double validation_fraction) override {
+        selectors_ = component_count(train);
         net();
         groups_.clear();
-        std::map<std::size_t, std::vector<const Signal*>> by_length;
-        for (const auto& r : data.train) by_length[r.size()].push_back(&r);
+        std::map<std::size_t, std::vector<const Record*>> by_length;
+        for (const auto& r : train) by_length[r.size()].push_back(&r);
         for (const auto& [length, records] : by_length) {
             std::vector<torch::Tensor> in, out;
-            for (const Signal* r : records) {
-                auto [i, o] = streams(*r);
-                in.push_back(i), out.push_back(o);
+            for (const Record* r : records) {
+                in.push_back(streams(r->input));
+                out.push_back(targets(*r->truth, r->size()));
             }
             StreamGroup g{torch::cat(in), torch::cat(out), 0};
             const auto steps = g.input.size(1);
@@ -211,12 +211,11 @@ public:
         if (state_) state_ = std::make_tuple(std::get<0>(*state_).detach(), std::get<1>(*state_).detach());
     }
 
-    Prediction predict(const Signal& record, Host&) override {
-        check_trained_for(record, selectors_);
+    Prediction predict(const Input& record, const Task& task, Host&) override {
+        check_trained_for(task, selectors_);
         torch::NoGradGuard no_grad;
         net()->eval();
-        auto [input, target] = streams(record);
-        input = input.to(device());
+        const torch::Tensor input = streams(record).to(device());
         auto run = [&](std::int64_t start, std::int64_t steps) {
             LstmState state;
             return net()->forward(input.narrow(1, start, steps), state);  // [C, steps, frame]
@@ -260,15 +259,23 @@ private:
         return net_;
     }
 
-    // One record as C streams (one per selector), the record padded to whole frames.
-    std::pair<torch::Tensor, torch::Tensor> streams(const Signal& r) const {
-        const auto n = static_cast<std::int64_t>(r.size());
-        const std::int64_t steps = (n + frame_ - 1) / frame_, pad = steps * frame_ - n;
-        auto frames = tensor_of(r.mix, 0, pad).view({1, steps, frame_}).expand({selectors_, steps, frame_});
+    std::int64_t steps_of(std::size_t samples) const {
+        return (static_cast<std::int64_t>(samples) + frame_ - 1) / frame_;
+    }
+    // One record as C streams (one per selector), the record padded to whole frames:
+    // [C, steps, frame + C].
+    torch::Tensor streams(const Input& r) const {
+        const std::int64_t steps = steps_of(r.size()), pad = steps * frame_ - static_cast<std::int64_t>(r.size());
+        auto frames = tensor_of(mix_of(r), 0, pad).view({1, steps, frame_}).expand({selectors_, steps, frame_});
         auto sel = torch::eye(selectors_).unsqueeze(1).expand({selectors_, steps, selectors_});
-        std::vector<torch::Tensor> targets;
-        for (const auto& c : r.components) targets.push_back(tensor_of(c.reference, 0, pad).view({steps, frame_}));
-        return {torch::cat({frames, sel}, 2).contiguous(), torch::stack(targets)};
+        return torch::cat({frames, sel}, 2).contiguous();
+    }
+    // Its references the same way: [C, steps, frame].
+    torch::Tensor targets(const Truth& truth, std::size_t samples) const {
+        const std::int64_t steps = steps_of(samples), pad = steps * frame_ - static_cast<std::int64_t>(samples);
+        std::vector<torch::Tensor> out;
+        for (const auto& ref : truth.references) out.push_back(tensor_of(ref, 0, pad).view({steps, frame_}));
+        return torch::stack(out);
     }
 
     Conditioning conditioning_;

@@ -1,9 +1,10 @@
-// metrics: for every model, test set (records pooled) and component, and their mean:
+// metrics: for every model, test set (the records that have a truth, pooled) and
+// component, and their mean:
 //  mse            mean squared error against the clean component
 //  pearson        correlation with the clean component
 //  mse_rel_floor  mse / the MSE of predicting zero (the floor any useful model must beat)
 //  snr_gain_db    output SNR (target power / error power) minus input SNR (the
-//                 component's power in the mix, mix_gain * reference, / the power of
+//                 component's power in the mix, gain * reference, / the power of
 //                 everything else in the mix). Meaningful when the mix holds the component
 //                 coherently; at phase_scale = 1 it does not, and even the floor "gains".
 // and the floor itself as the pseudo-model "(predict zero)".
@@ -49,26 +50,34 @@ public:
         std::vector<sigx::Metric> out;
         for (std::size_t s = 0; s < data.tests.size(); ++s) {
             const auto& set = data.tests[s];
-            if (set.records.empty()) continue;
-            const auto& comps = set.records.front().components;
+            std::vector<std::size_t> scored;  // records with a truth: the only ones with an answer to score against
+            for (std::size_t r = 0; r < set.records.size(); ++r)
+                if (set.records[r].truth) scored.push_back(r);
+            if (scored.empty()) continue;
+            const auto& comps = set.records[scored.front()].task.components;
             auto pooled = [&](auto prediction) {
                 std::vector<Moments> m(comps.size());
-                for (std::size_t r = 0; r < set.records.size(); ++r)
+                for (std::size_t r : scored)
                     for (std::size_t c = 0; c < comps.size(); ++c) {
-                        const auto& ref = set.records[r].components[c].reference;
+                        const auto& ref = set.records[r].truth->references[c];
                         for (std::size_t n = 0; n < ref.size(); ++n) m[c].add(prediction(r, c, n), ref[n]);
                     }
                 return m;
             };
-            // Input SNR per component: its scaled reference against the rest of the mix.
+            // Input SNR per component: its scaled reference against the rest of the mix
+            // (single-channel inputs only: with several, "the mix" is not one signal).
+            const bool one_channel = set.records[scored.front()].input.channels.size() == 1;
             std::vector<double> snr_in(comps.size());
-            for (std::size_t c = 0; c < comps.size(); ++c) {
+            for (std::size_t c = 0; one_channel && c < comps.size(); ++c) {
                 double signal = 0, rest = 0;
-                for (const auto& r : set.records) {
-                    const auto& comp = r.components[c];
-                    for (std::size_t n = 0; n < r.size(); ++n) {
-                        const double part = comp.mix_gain * comp.reference[n];
-                        signal += part * part, rest += (r.mix[n] - part) * (r.mix[n] - part);
+                for (std::size_t r : scored) {
+                    const auto& rec = set.records[r];
+                    const auto& mix = rec.input.channels.front();
+                    const auto& ref = rec.truth->references[c];
+                    const double gain = rec.task.components[c].gain;
+                    for (std::size_t n = 0; n < mix.size(); ++n) {
+                        const double part = gain * ref[n];
+                        signal += part * part, rest += (mix[n] - part) * (mix[n] - part);
                     }
                 }
                 snr_in[c] = db(signal / rest);
@@ -84,7 +93,7 @@ public:
                     const double gain_c = db(floor / m[c].mse()) - snr_in[c];
                     out.push_back({set.name, model, label, "pearson", m[c].pearson()});
                     out.push_back({set.name, model, label, "mse_rel_floor", rel_c});
-                    out.push_back({set.name, model, label, "snr_gain_db", gain_c});
+                    if (one_channel) out.push_back({set.name, model, label, "snr_gain_db", gain_c});
                     r += m[c].pearson(), gain += gain_c;
                 }
                 const double k = static_cast<double>(comps.size());
@@ -92,7 +101,7 @@ public:
                 if (!is_model) return;
                 out.push_back({set.name, model, "mean", "pearson", r / k});
                 out.push_back({set.name, model, "mean", "mse_rel_floor", rel / k});
-                out.push_back({set.name, model, "mean", "snr_gain_db", gain / k});
+                if (one_channel) out.push_back({set.name, model, "mean", "snr_gain_db", gain / k});
             };
             for (const auto& o : outputs)
                 emit(o.model, pooled([&](std::size_t r, std::size_t c, std::size_t n) {

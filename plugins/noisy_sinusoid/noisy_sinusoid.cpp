@@ -52,7 +52,7 @@ public:
                  .help("training records k > 0 start at a random time in [0, 1000) s, so their clean phases differ"),
              ParamSpec::integer("unseen_records", 2)
                  .range(0, 10000)
-                 .help("records of the unseen_phase test set: fresh seeds, random start times; 0: no such set")},
+                 .help("records of the unseen_phase test set: fresh seeds, start times hidden from models; 0: none")},
             false};
     }
 
@@ -95,20 +95,28 @@ public:
 
     // Record 0 of the training set is the assignment's (train_seed, start 0), the "test"
     // set the assignment's (test_seed, start 0). Further records use derived seeds that
-    // cannot collide with those, and start times drawn from a separate engine.
+    // cannot collide with those, and start times drawn from a separate engine. A record
+    // that starts at such a time shows it to nobody but its truth: a model's input starts
+    // at 0 and must find the phase in the mix.
     sigx::Dataset generate(sigx::Host&) override {
         sigx::Dataset d;
-        d.train.push_back(record(train_seed_, 0.0));
+        d.train.push_back(record("train-0", train_seed_, 0.0));
         for (std::size_t k = 1; k < train_records_; ++k) {
             const std::uint64_t seed = derived_seed(train_seed_, k);
-            d.train.push_back(record(seed, random_start_ ? start_time(seed) : 0.0));
+            d.train.push_back(record(fmt::format("train-{}", k), seed, random_start_ ? start_time(seed) : 0.0));
         }
-        d.tests.push_back({"test", {record(test_seed_, 0.0)}});
+        d.tests.push_back({"test",
+                           "the assignment's test record: same time axis as the first training record (t = 0 at "
+                           "sample 0), a fresh noise seed",
+                           {record("test-0", test_seed_, 0.0)}});
         if (unseen_records_ > 0) {
-            sigx::SignalSet unseen{"unseen_phase", {}};
+            sigx::RecordSet unseen{"unseen_phase",
+                                   "fresh seeds, each record starting at a hidden time in [0, 1000) s: a model's "
+                                   "time axis starts at 0, so the clean phase must come from the mix",
+                                   {}};
             for (std::size_t k = 0; k < unseen_records_; ++k) {
                 const std::uint64_t seed = derived_seed(test_seed_, 1000000 + k);
-                unseen.records.push_back(record(seed, start_time(seed)));
+                unseen.records.push_back(record(fmt::format("unseen-{}", k), seed, start_time(seed)));
             }
             d.tests.push_back(std::move(unseen));
         }
@@ -130,35 +138,36 @@ private:
         return std::floor(u * 1000.0 * fs_) / fs_;
     }
 
-    sigx::Signal record(std::uint64_t seed, double start) const {
-        sigx::Signal s;
-        s.sample_rate = fs_;
-        s.start_time = start;
-        s.metadata = {{"generator", "noisy_sinusoid"}, {"seed", std::to_string(seed)}};
+    sigx::Record record(std::string name, std::uint64_t seed, double start) const {
+        sigx::Record r;
+        r.input.name = std::move(name);
+        r.input.sample_rate = fs_;
+        r.input.start_time = 0.0;
+        r.input.metadata = {{"generator", "noisy_sinusoid"}};
+        r.truth.emplace();
+        r.truth->start_time = start;
+        r.truth->metadata = {{"seed", std::to_string(seed)}};
         for (double f : freqs_) {
-            sigx::Component c;
-            c.label = fmt::format("{}Hz", f);  // shortest exact form: distinct frequencies, distinct labels
-            c.frequency = f;
-            c.mix_gain = weight_ * 0.5 * (amp_lo_ + amp_hi_);
-            c.reference.resize(samples_);
-            s.components.push_back(std::move(c));
+            // shortest exact form: distinct frequencies, distinct labels
+            r.task.components.push_back({fmt::format("{}Hz", f), f, weight_ * 0.5 * (amp_lo_ + amp_hi_)});
+            r.truth->references.emplace_back(samples_);
         }
-        s.mix.assign(samples_, 0.0);
+        sigx::Samples& mix = r.input.channels.emplace_back(samples_, 0.0);
         std::mt19937_64 engine(seed);
         auto uniform = [&] { return static_cast<double>(engine() >> 11) * 0x1.0p-53; };
         for (std::size_t n = 0; n < samples_; ++n) {
-            const double t = s.time(n);
+            const double t = start + static_cast<double>(n) / fs_;
             double sum = 0;
-            for (auto& c : s.components) {
+            for (std::size_t k = 0; k < freqs_.size(); ++k) {
                 const double a = amp_lo_ + (amp_hi_ - amp_lo_) * uniform();
                 const double phi = phase_scale_ * two_pi * uniform();
-                const double arg = two_pi * c.frequency * t;
+                const double arg = two_pi * freqs_[k] * t;
                 sum += a * std::sin(arg + phi);
-                c.reference[n] = std::sin(arg);
+                r.truth->references[k][n] = std::sin(arg);
             }
-            s.mix[n] = weight_ * sum;
+            mix[n] = weight_ * sum;
         }
-        return s;
+        return r;
     }
 
     sigx::RealList freqs_;

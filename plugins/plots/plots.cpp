@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <fstream>
 
 namespace {
@@ -80,10 +81,13 @@ private:
         scripts_.push_back(name + ".gp");
     }
 
-    // The first record of a set: time, mix, and per component the target and every model.
-    void components(const sigx::SignalSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
-        const sigx::Signal& r = set.records.front();
-        const std::size_t m = outputs.size(), k = r.components.size();
+    // The first record of a set: time, mix, and per component the target (NaN, which
+    // gnuplot leaves out, where the record has no truth) and every model.
+    void components(const sigx::RecordSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
+        const sigx::Input& r = set.records.front().input;
+        const auto& truth = set.records.front().truth;
+        const auto& comps = set.records.front().task.components;
+        const std::size_t m = outputs.size(), k = comps.size();
         const std::string base = file_safe(set.name), dat = base + "_record0.dat";
         fmt::memory_buffer b;
         fmt::format_to(std::back_inserter(b), "# time mix, then per component: target, {}\n", [&] {
@@ -92,9 +96,9 @@ private:
             return names;
         }());
         for (std::size_t n = 0; n < r.size(); ++n) {
-            fmt::format_to(std::back_inserter(b), "{:.6f} {:.7g}", r.time(n), r.mix[n]);
+            fmt::format_to(std::back_inserter(b), "{:.6f} {:.7g}", r.time(n), r.channels.front()[n]);
             for (std::size_t c = 0; c < k; ++c) {
-                fmt::format_to(std::back_inserter(b), " {:.7g}", r.components[c].reference[n]);
+                fmt::format_to(std::back_inserter(b), " {:.7g}", truth ? truth->references[c][n] : std::nan(""));
                 for (const auto& o : outputs)
                     fmt::format_to(std::back_inserter(b), " {:.7g}", o.predictions[s][0].components[c][n]);
             }
@@ -114,7 +118,7 @@ private:
             return p + "\n";
         };
         for (std::size_t c = 0; c < k; ++c) {
-            const std::string& comp = r.components[c].label;
+            const std::string& comp = comps[c].label;
             std::string body = fmt::format(
                 "  set multiplot layout 2,1 title \"{}: {} (record 0)\"\n  set grid\n  set key outside right\n",
                 label(set.name), label(comp));
@@ -131,11 +135,11 @@ private:
             "  set xrange [{}:{}]\n",
             rows, cols, label(set.name), zoom_, t0, z1);
         for (std::size_t c = 0; c < k; ++c)
-            grid += fmt::format("  set title \"{}\"\n", label(r.components[c].label)) + plot_lines(c, false);
+            grid += fmt::format("  set title \"{}\"\n", label(comps[c].label)) + plot_lines(c, false);
         script(base + "_components", grid, 1200, 800);
     }
 
-    void errors(const sigx::SignalSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
+    void errors(const sigx::RecordSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
         if (outputs.empty()) return;
         const std::size_t bins = 81;
         std::vector<std::vector<double>> err(outputs.size());
@@ -143,14 +147,15 @@ private:
         for (std::size_t j = 0; j < outputs.size(); ++j) {
             double se = 0;
             for (std::size_t r = 0; r < set.records.size(); ++r)
-                for (std::size_t c = 0; c < set.records[r].components.size(); ++c) {
-                    const auto& ref = set.records[r].components[c].reference;
+                for (std::size_t c = 0; set.records[r].truth && c < set.records[r].task.size(); ++c) {
+                    const auto& ref = set.records[r].truth->references[c];
                     const auto& pred = outputs[j].predictions[s][r].components[c];
                     for (std::size_t n = 0; n < ref.size(); ++n)
                         err[j].push_back(pred[n] - ref[n]), se += err[j].back() * err[j].back();
                 }
             rms_max = std::max(rms_max, std::sqrt(se / static_cast<double>(std::max<std::size_t>(1, err[j].size()))));
         }
+        if (err.front().empty()) return;  // no record of the set has a truth
         const double half = std::max(4 * rms_max, 1e-12), width = 2 * half / bins;
         std::string text = "# error bin centre, then the fraction of samples per model\n";
         std::vector<std::vector<double>> counts(outputs.size(), std::vector<double>(bins, 0));
@@ -178,35 +183,40 @@ private:
     }
 
     // Amplitude spectrum (2 |DFT| / N) of the mix and of each model's reconstruction of
-    // it (the sum of its extracted components, each at its mix gain), up to twice the
-    // highest component frequency.
-    void spectrum(const sigx::SignalSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
-        const sigx::Signal& r = set.records.front();
+    // it (the sum of its extracted components, each at its gain), up to twice the
+    // highest component frequency. The mix is the input's first channel.
+    void spectrum(const sigx::RecordSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
+        const sigx::Input& r = set.records.front().input;
+        const auto& comps = set.records.front().task.components;
         const std::size_t n = r.size();
         if (n < 2) return;
         double fmax = 0;
-        for (const auto& c : r.components) fmax = std::max(fmax, c.frequency);
+        for (const auto& c : comps) fmax = std::max(fmax, c.frequency);
         const double duration = static_cast<double>(n) / r.sample_rate;
         const std::size_t bins = std::min(n / 2, static_cast<std::size_t>(std::ceil(2 * fmax * duration)) + 1);
-        std::vector<sigx::Samples> series = {r.mix};
+        std::vector<sigx::Samples> series = {r.channels.front()};
         for (const auto& o : outputs) {
             sigx::Samples sum(n, 0.0);
-            for (std::size_t c = 0; c < r.components.size(); ++c)
-                for (std::size_t t = 0; t < n; ++t)
-                    sum[t] += r.components[c].mix_gain * o.predictions[s][0].components[c][t];
+            for (std::size_t c = 0; c < comps.size(); ++c)
+                for (std::size_t t = 0; t < n; ++t) sum[t] += comps[c].gain * o.predictions[s][0].components[c][t];
             series.push_back(std::move(sum));
         }
         std::string text = "# frequency (Hz), amplitude of the mix, then of each model's extracted components\n";
+        // Each bin's e^{-i w t} by rotation (a complex multiply per sample, not a sine and a
+        // cosine: 16 kHz recordings have thousands of bins), exact again every 1024 samples.
+        std::vector<std::complex<double>> sums(series.size());
         for (std::size_t j = 0; j <= bins; ++j) {
             text += fmt::format("{:.6g}", static_cast<double>(j) / duration);
             const double w = two_pi * static_cast<double>(j) / static_cast<double>(n);
-            for (const auto& x : series) {
-                double re = 0, im = 0;
-                for (std::size_t t = 0; t < n; ++t)
-                    re += x[t] * std::cos(w * static_cast<double>(t)),
-                        im -= x[t] * std::sin(w * static_cast<double>(t));
-                text += fmt::format(" {:.6g}", 2 * std::hypot(re, im) / static_cast<double>(n));
+            const std::complex<double> step = std::polar(1.0, -w);
+            std::fill(sums.begin(), sums.end(), 0.0);
+            std::complex<double> z = 1.0;
+            for (std::size_t t = 0; t < n; ++t) {
+                if (t % 1024 == 0) z = std::polar(1.0, -w * static_cast<double>(t));
+                for (std::size_t k = 0; k < series.size(); ++k) sums[k] += series[k][t] * z;
+                z *= step;
             }
+            for (const auto& sum : sums) text += fmt::format(" {:.6g}", 2 * std::abs(sum) / static_cast<double>(n));
             text += "\n";
         }
         const std::string base = file_safe(set.name), dat = base + "_spectrum.dat";

@@ -97,15 +97,24 @@ public:
             throw ParamError("device", "device = \"cuda\" but this LibTorch has no CUDA or no GPU is present");
     }
 
-    void train(Model& model, const Dataset& data, Host& host) override {
+    void train(Model& model, const Records& train, Host& host) override {
         auto* ext = torch_extension(model);
+        if (!ext && torch_version_of(model))
+            throw std::runtime_error(fmt::format(
+                "the model was built against LibTorch {}, this trainer against LibTorch {}; rebuild the model's "
+                "plugin against LibTorch {}",
+                torch_version_of(model), TORCH_VERSION, TORCH_VERSION));
         if (!ext)
             throw std::runtime_error(
                 "the model does not offer the sigx.torch.model extension; the torch trainer cannot fit it");
+        for (std::size_t r = 0; r < train.size(); ++r)
+            if (!train[r].truth)
+                throw std::runtime_error(fmt::format("training record {} ('{}') has no truth (references) to train on",
+                                                     r, train[r].input.name));
         if (p_.integer("threads") > 0) torch::set_num_threads(static_cast<int>(p_.integer("threads")));
         const std::uint64_t seed = host.seed();
         torch::manual_seed(seed);
-        ext->prepare(data, p_.real("validation_fraction"));
+        ext->prepare(train, p_.real("validation_fraction"));
         const bool cuda =
             p_.string("device") == "cuda" || (p_.string("device") == "auto" && torch::cuda::is_available());
         const torch::Device device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);

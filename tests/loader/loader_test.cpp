@@ -80,26 +80,37 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
 
     CHECK(reason_for(r, "test_not_elf.so") == "not a shared library (no ELF header)");
     CHECK_THAT(reason_for(r, "test_abi99.so"),
-               StartsWith("ABI mismatch: expected ABI version 1, found 99 (built with SDK 0.1.0, host has SDK 0.1.0)"));
+               StartsWith("ABI mismatch: expected ABI version 2, found 99 (built with SDK 1.0.0, host has SDK 1.0.0)"));
     const std::string undefined = reason_for(r, "sigx_test_undefined.so");
     CHECK_THAT(undefined, StartsWith("cannot be loaded: "));
     CHECK_THAT(undefined, Contains("undefined symbol: sigx_test_symbol_defined_nowhere"));
-    CHECK(reason_for(r, "test_not_a_plugin.so") == "not a sigx plugin (no sigx_library symbol)");
+    CHECK(reason_for(r, "test_not_a_plugin.so") == "not a sigx plugin (no sigx_plugin_library symbol)");
     CHECK(reason_for(r, "sigx_test_dup_b.so") ==
           "duplicate plugin name 'dup.eval': also provided by " + broken("sigx_test_dup_a.so").string());
     CHECK_THAT(
         reason_for(r, "test_sdk_newer.so"),
         StartsWith(
-            "SDK version mismatch: built with SDK 0.2.0, host has SDK 0.1.0 (needs same major, minor <= host's)"));
+            "SDK version mismatch: built with SDK 1.1.0, host has SDK 1.0.0 (needs same major, minor <= host's)"));
+    // The layout fingerprint: one type's alignment differs.
     CHECK(reason_for(r, "test_size_mismatch.so") ==
-          fmt::format(
-              "ABI mismatch: sizeof(sigx::Signal) expected {0}, found {1} (different compiler or standard library?)",
-              sizeof(Signal), sizeof(Signal) + 8));
+          fmt::format("ABI mismatch: sigx::Record has size {0} and alignment 4 in the library, size {0} and alignment "
+                      "{1} in the host (built with another compiler, standard library, its flags, or edited SDK "
+                      "headers?)",
+                      sizeof(Record), alignof(Record)));
+    // A plugin really built with another layout (libstdc++'s old std::string): its first
+    // differing type gives it away.
+    CHECK(reason_for(r, "sigx_test_old_string_abi.so") ==
+          fmt::format("ABI mismatch: std::string has size 8 and alignment 8 in the library, size {} and alignment "
+                      "{} in the host (built with another compiler, standard library, its flags, or edited SDK "
+                      "headers?)",
+                      sizeof(std::string), alignof(std::string)));
+    CHECK(reason_for(r, "test_sdk0.so") ==
+          "built with SDK 0.x (ABI 1); this host has SDK 1.0 (ABI 2): rebuild the plugin against it");
     CHECK(reason_for(r, "sigx_test_describe_throws.so") == "plugin #0: describe() threw a non-standard exception");
     CHECK_THAT(reason_for(r, "sigx_test_bad_name.so"),
                StartsWith("plugin #0: plugin name '../escape' starts with '.'"));
     CHECK(r.find("test.beside_thrower"));  // the healthy plugin in the thrower's library
-    CHECK(r.rejections().size() == 9);
+    CHECK(r.rejections().size() == 11);
     for (const auto& rej : r.rejections()) {
         CHECK(rej.reason.find('\n') == std::string::npos);  // one line each
         CHECK(rej.file.is_absolute());
@@ -160,7 +171,7 @@ TEST_CASE("loader: require names what exists when a plugin is missing or of anot
                          Catch::Matchers::Message("no model plugin named 'fft.blok'; known model plugins: " + models));
     CHECK_THROWS_MATCHES(
         r.require("x", Kind::generator), PluginError,
-        Catch::Matchers::Message("no generator plugin named 'x'; known generator plugins: noisy_sinusoid"));
+        Catch::Matchers::Message("no generator plugin named 'x'; known generator plugins: noisy_sinusoid, recording"));
     Registry only_evaluators;
     only_evaluators.add_path(broken_dir() / "sigx_test_good.so");
     CHECK_THROWS_MATCHES(only_evaluators.require("x", Kind::trainer), PluginError,
@@ -187,8 +198,8 @@ TEST_CASE("loader: an instance keeps its library loaded after the registry is go
     TestHost host;
     const Dataset d = gen->generate(host);  // code and descriptor data of the library
     CHECK(d.train.at(0).size() == 500);
-    CHECK(d.train[0].components.size() == 4);
-    CHECK(d.train[0].metadata.at("generator") == "noisy_sinusoid");
+    CHECK(d.train[0].task.size() == 4);
+    CHECK(d.train[0].input.metadata.at("generator") == "noisy_sinusoid");
 }
 
 TEST_CASE("loader: a KEEP_LOADED library stays loaded when nothing uses it, another is unloaded", "[loader]") {

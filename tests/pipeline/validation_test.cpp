@@ -50,7 +50,7 @@ void expect_error(const std::string& name, int line, int column, const std::vect
 TEST_CASE("validation: unknown top-level key, with did-you-mean", "[validation]") {
     expect_error("unknown_top_level_key.toml", 8, 3,
                  {"unknown key 'evalute'; did you mean 'evaluate'?",
-                  "(allowed: pipeline, plugins, source, models, trainers, evaluate, sweep)"});
+                  "(allowed: pipeline, plugins, source, models, trainers, evaluate, output, sweep)"});
 }
 
 TEST_CASE("validation: unknown key in [pipeline], with did-you-mean", "[validation]") {

@@ -10,6 +10,9 @@
 
 using namespace sigx;
 using sigx::test::make_plugin;
+using sigx::test::mix_of;
+using sigx::test::predict;
+using sigx::test::reference_of;
 using sigx::test::TestHost;
 
 namespace {
@@ -33,10 +36,10 @@ double mse(const Samples& a, const Samples& b, std::size_t from = 0) {
     return s / static_cast<double>(a.size() - from);
 }
 
-double mean_mse(const Prediction& p, const Signal& r, std::size_t from = 0) {
+double mean_mse(const Prediction& p, const Record& r, std::size_t from = 0) {
     double s = 0;
-    for (std::size_t c = 0; c < r.components.size(); ++c) s += mse(p.components[c], r.components[c].reference, from);
-    return s / static_cast<double>(r.components.size());
+    for (std::size_t c = 0; c < r.task.size(); ++c) s += mse(p.components[c], reference_of(r, c), from);
+    return s / static_cast<double>(r.task.size());
 }
 
 std::shared_ptr<Model> model(const std::string& name, Params p = {}) {
@@ -44,11 +47,12 @@ std::shared_ptr<Model> model(const std::string& name, Params p = {}) {
 }
 
 // Predictions up to sample t must not change when every later sample of the mix does.
-void check_causal(Model& m, const Signal& record, std::size_t t) {
+void check_causal(Model& m, const Record& record, std::size_t t) {
     TestHost host;
-    Signal changed = record;
-    for (std::size_t n = t + 1; n < changed.size(); ++n) changed.mix[n] = 5.0 * std::cos(0.37 * static_cast<double>(n));
-    const Prediction a = m.predict(record, host), b = m.predict(changed, host);
+    Record changed = record;
+    for (std::size_t n = t + 1; n < changed.size(); ++n)
+        mix_of(changed)[n] = 5.0 * std::cos(0.37 * static_cast<double>(n));
+    const Prediction a = predict(m, record, host), b = predict(m, changed, host);
     for (std::size_t c = 0; c < a.components.size(); ++c) {
         for (std::size_t n = 0; n <= t; ++n) REQUIRE(a.components[c][n] == b.components[c][n]);
         CHECK(a.components[c][t + 1] != b.components[c][t + 1]);
@@ -62,8 +66,8 @@ TEST_CASE("fft.sliding: exact once a whole window of whole periods is in, and ca
     const Dataset d = make_data({1.0, 3.0, 5.0, 7.0}, 3.0, 0.0, {1.0, 1.0});
     auto m = model("fft.sliding", Params({{"window", std::int64_t{1000}}}));
     TestHost host;
-    const Signal& unseen = d.tests.at(1).records.at(0);  // a random start time: absolute phases matter
-    const Prediction p = m->predict(unseen, host);
+    const Record& unseen = d.tests.at(1).records.at(0);  // a random start time: absolute phases matter
+    const Prediction p = predict(*m, unseen, host);
     CHECK(mean_mse(p, unseen, 999) < 1e-20);
     CHECK(mean_mse(p, unseen) > 1e-3);  // the first second holds fewer than a window of samples
     check_causal(*m, unseen, 1500);
@@ -74,9 +78,9 @@ TEST_CASE("lsq block: exact on a clean mix, even between FFT bins, where fft.blo
     TestHost host;
     auto lsq = model("lsq", Params({{"calibrate", false}, {"ridge", 0.0}}));
     auto fft = model("fft.block");
-    const Signal& r = d.tests[0].records[0];
-    CHECK(mean_mse(lsq->predict(r, host), r) < 1e-20);
-    CHECK(mean_mse(fft->predict(r, host), r) > 1e-3);
+    const Record& r = d.tests[0].records[0];
+    CHECK(mean_mse(predict(*lsq, r, host), r) < 1e-20);
+    CHECK(mean_mse(predict(*fft, r, host), r) > 1e-3);
 }
 
 TEST_CASE("lsq sliding: exact once the window is full, and causal", "[baselines]") {
@@ -86,8 +90,8 @@ TEST_CASE("lsq sliding: exact once the window is full, and causal", "[baselines]
         Params(
             {{"mode", std::string("sliding")}, {"window", std::int64_t{1500}}, {"calibrate", false}, {"ridge", 0.0}}));
     TestHost host;
-    const Signal& r = d.tests.at(1).records.at(0);
-    CHECK(mean_mse(m->predict(r, host), r, 1499) < 1e-18);
+    const Record& r = d.tests.at(1).records.at(0);
+    CHECK(mean_mse(predict(*m, r, host), r, 1499) < 1e-18);
     check_causal(*m, r, 2500);
     // A window longer than the record (4000 samples) grows to its end, still causal.
     auto long_window = model("lsq", Params({{"mode", std::string("sliding")},
@@ -119,9 +123,9 @@ TEST_CASE("lsq: calibration on the training records removes the mean-phase bias"
     TestHost host;
     auto raw = model("lsq", Params({{"calibrate", false}}));
     auto cal = model("lsq");
-    cal->fit(d, host);
-    const Signal& r = d.tests[0].records[0];
-    const double raw_mse = mean_mse(raw->predict(r, host), r), cal_mse = mean_mse(cal->predict(r, host), r);
+    cal->fit(d.train, host);
+    const Record& r = d.tests[0].records[0];
+    const double raw_mse = mean_mse(predict(*raw, r, host), r), cal_mse = mean_mse(predict(*cal, r, host), r);
     INFO("bias " << bias << ", bound " << bound << ", raw " << raw_mse << ", calibrated " << cal_mse);
     CHECK(std::abs(raw_mse - (bias + bound)) < tolerance);
     // Calibrated: the test record's noise plus the calibration's (4 records, so a quarter

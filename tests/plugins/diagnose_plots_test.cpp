@@ -38,7 +38,7 @@ ModelOutput zeros(const Dataset& d) {
     for (const auto& set : d.tests) {
         auto& per_set = o.predictions.emplace_back();
         for (const auto& r : set.records)
-            per_set.push_back({std::vector<Samples>(r.components.size(), Samples(r.size(), 0.0))});
+            per_set.push_back({std::vector<Samples>(r.task.size(), Samples(r.size(), 0.0))});
     }
     return o;
 }
@@ -60,9 +60,12 @@ TEST_CASE("diagnose: warns that phase_scale = 1 is unlearnable, and not at 0.01"
     for (const auto& m : diagnose->evaluate(bad, {}, evaluating))
         if (m.test_set == "test" && m.name == "mse" && m.component != "mean") bound_of[m.component] = m.value;
     int warned = 0;
-    for (const auto& c : bad.tests.front().records.front().components) {
+    const Record& first = bad.tests.front().records.front();
+    for (std::size_t k = 0; k < first.task.size(); ++k) {
+        const Component& c = first.task.components[k];
+        const Samples& ref = first.truth->references[k];
         double floor = 0;
-        for (double x : c.reference) floor += x * x / static_cast<double>(c.reference.size());
+        for (double x : ref) floor += x * x / static_cast<double>(ref.size());
         const bool warns = any_contains(hopeless.lines, c.label + ": the mix carries (almost) no information");
         INFO(c.label << ": bound " << bound_of.at(c.label) << ", floor " << floor);
         CHECK(warns == (bound_of.at(c.label) >= 0.9 * floor));

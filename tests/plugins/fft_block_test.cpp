@@ -8,6 +8,9 @@
 
 using namespace sigx;
 using sigx::test::make_plugin;
+using sigx::test::mix_of;
+using sigx::test::predict;
+using sigx::test::reference_of;
 using sigx::test::TestHost;
 
 namespace {
@@ -40,21 +43,21 @@ TEST_CASE("fft.block recovers every component of a clean mix exactly", "[fft]") 
     TestHost host;
     // 2 s at 1000 Hz: every integer frequency has a whole number of cycles (bin k = 2 f).
     const Dataset d = clean_data({1.0, 3.0, 5.0, 7.0}, 1000.0, 2.0);
-    for (const Signal* s : {&d.train[0], &d.tests[0].records[0]}) {
-        const Prediction out = model->predict(*s, host);
+    for (const Record* s : {&d.train[0], &d.tests[0].records[0]}) {
+        const Prediction out = predict(*model, *s, host);
         REQUIRE(out.components.size() == 4);
         Samples sum(s->size(), 0.0);
         for (std::size_t c = 0; c < 4; ++c) {
-            const auto& ref = s->components[c].reference;
+            const auto& ref = reference_of(*s, c);
             REQUIRE(out.components[c].size() == s->size());
-            INFO(planner << ", component " << s->components[c].label);
+            INFO(planner << ", component " << s->task.components[c].label);
             CHECK(mse(out.components[c], ref) < 1e-20);
             for (std::size_t n = 0; n < s->size(); ++n) sum[n] += out.components[c][n];
         }
         // Whole record: the predictions, scaled by the mix gain and summed, rebuild the mix.
         double worst = 0;
         for (std::size_t n = 0; n < s->size(); ++n)
-            worst = std::max(worst, std::abs(s->components[0].mix_gain * sum[n] - s->mix[n]));
+            worst = std::max(worst, std::abs(s->task.components[0].gain * sum[n] - mix_of(*s)[n]));
         CHECK(worst < 1e-12);
     }
 }
@@ -68,7 +71,7 @@ TEST_CASE("fft.block is exact through the metrics evaluator on a whole test set"
     out.model = "fft";
     for (const auto& set : d.tests) {
         auto& per_set = out.predictions.emplace_back();
-        for (const auto& r : set.records) per_set.push_back(model->predict(r, host));
+        for (const auto& r : set.records) per_set.push_back(predict(*model, r, host));
     }
     const auto ms = metrics->evaluate(d, {out}, host);
     int checked = 0;
@@ -96,17 +99,17 @@ TEST_CASE("fft.block is not exact when a frequency falls between bins", "[fft]")
     const Dataset d = clean_data({1.25}, 100.0, 2.0);
     auto model = make_plugin<Model>("fft.block", Kind::model);
     TestHost host;
-    const Prediction out = model->predict(d.train[0], host);
-    CHECK(mse(out.components[0], d.train[0].components[0].reference) > 1e-3);
+    const Prediction out = predict(*model, d.train[0], host);
+    CHECK(mse(out.components[0], reference_of(d.train[0], 0)) > 1e-3);
 }
 
 TEST_CASE("fft.block refuses a component beyond the record's spectrum", "[fft]") {
-    Signal s;
+    Input s;
     s.sample_rate = 10.0;
-    s.mix.assign(10, 0.0);
-    s.components.push_back({"9Hz", 9.0, 1.0, Samples(10, 0.0)});
+    s.channels.assign(1, Samples(10, 0.0));
+    const Task task{{{"9Hz", 9.0, 1.0}}};
     auto model = make_plugin<Model>("fft.block", Kind::model);
     TestHost host;
-    CHECK_THROWS_WITH(model->predict(s, host),
+    CHECK_THROWS_WITH(model->predict(s, task, host),
                       Catch::Matchers::Contains("9Hz at 9 Hz is beyond the record's spectrum"));
 }

@@ -14,13 +14,15 @@ using sigx::test::TestHost;
 namespace {
 
 // Two components mixed at gain 0.5, plus an offset of 0.1.
-Signal record(const std::vector<Samples>& refs) {
-    Signal s;
-    s.sample_rate = 10.0;
-    s.mix.assign(refs[0].size(), 0.1);
+Record record(const std::vector<Samples>& refs) {
+    Record s;
+    s.input.sample_rate = 10.0;
+    Samples& mix = s.input.channels.emplace_back(refs[0].size(), 0.1);
+    s.truth.emplace();
     for (std::size_t c = 0; c < refs.size(); ++c) {
-        s.components.push_back({c == 0 ? "a" : "b", 1.0 + static_cast<double>(c), 0.5, refs[c]});
-        for (std::size_t n = 0; n < refs[c].size(); ++n) s.mix[n] += 0.5 * refs[c][n];
+        s.task.components.push_back({c == 0 ? "a" : "b", 1.0 + static_cast<double>(c), 0.5});
+        s.truth->references.push_back(refs[c]);
+        for (std::size_t n = 0; n < refs[c].size(); ++n) mix[n] += 0.5 * refs[c][n];
     }
     return s;
 }
@@ -62,26 +64,33 @@ Samples concat(const Samples& a, const Samples& b) {
 }  // namespace
 
 TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct computation", "[metrics]") {
-    // Test set "test": two records (pooled); set "extra": one record; an empty set is skipped.
+    // Test set "test": two records with a truth (pooled) and one without, which must not
+    // count; set "extra": one record; an empty set and a set without truth are skipped.
     const Samples a1 = {1.0, -0.5, 0.25, 2.0}, b1 = {0.0, 1.0, -1.0, 0.5};
     const Samples a2 = {-1.5, 0.75, 0.5}, b2 = {2.0, -2.0, 0.1};
     const Samples a3 = {0.3, -0.3, 0.9, 1.1, -0.7};
     const Samples b3 = {1.0, 2.0, 3.0, 4.0, 5.0};
     Dataset d;
-    d.tests.push_back({"test", {record({a1, b1}), record({a2, b2})}});
-    d.tests.push_back({"extra", {record({a3, b3})}});
-    d.tests.push_back({"empty", {}});
+    Record unscored = record({a1, b1});
+    unscored.truth.reset();
+    d.tests.push_back({"test", "", {record({a1, b1}), record({a2, b2}), unscored}});
+    d.tests.push_back({"extra", "", {record({a3, b3})}});
+    d.tests.push_back({"empty", "", {}});
+    d.tests.push_back({"no_truth", "", {unscored}});
+    const Prediction wild{{Samples(4, 99.0), Samples(4, -99.0)}};  // whatever a model says without an answer
 
     // Model "m1": arbitrary predictions; model "m2": perfect on a, constant on b.
     const Samples pa1 = {0.9, -0.4, 0.0, 1.5}, pb1 = {0.2, 0.7, -0.6, 0.1};
     const Samples pa2 = {-1.0, 1.0, 0.4}, pb2 = {1.2, -1.1, 0.3};
     const Samples pa3 = {0.1, -0.2, 0.8, 1.4, -0.1}, pb3 = {1.5, 1.9, 3.3, 3.6, 5.2};
-    ModelOutput m1{"m1", 0.5, {{Prediction{{pa1, pb1}}, Prediction{{pa2, pb2}}}, {Prediction{{pa3, pb3}}}, {}}, {}};
+    ModelOutput m1{
+        "m1", 0.5, {{Prediction{{pa1, pb1}}, Prediction{{pa2, pb2}}, wild}, {Prediction{{pa3, pb3}}}, {}, {wild}}, {}};
     ModelOutput m2{"m2",
                    0.0,
-                   {{Prediction{{a1, Samples(4, 0.7)}}, Prediction{{a2, Samples(3, 0.7)}}},
+                   {{Prediction{{a1, Samples(4, 0.7)}}, Prediction{{a2, Samples(3, 0.7)}}, wild},
                     {Prediction{{a3, Samples(5, 0.7)}}},
-                    {}},
+                    {},
+                    {wild}},
                    {}};
 
     TestHost host;

@@ -16,6 +16,8 @@
 
 using namespace sigx;
 using sigx::test::make_plugin;
+using sigx::test::mix_of;
+using sigx::test::reference_of;
 using sigx::test::TestHost;
 
 namespace {
@@ -75,32 +77,55 @@ TEST_CASE("noisy_sinusoid: record layout: one training record, then the test set
     REQUIRE(d.tests.size() >= 1);
     CHECK(d.tests[0].name == "test");
     REQUIRE(d.tests[0].records.size() == 1);
-    for (const Signal* s : {&d.train[0], &d.tests[0].records[0]}) {
-        CHECK(s->sample_rate == 100.0);
-        CHECK(s->start_time == 0.0);
+    for (const Record* s : {&d.train[0], &d.tests[0].records[0]}) {
+        CHECK(s->input.sample_rate == 100.0);
+        CHECK(s->input.start_time == 0.0);
         CHECK(s->size() == 250);
-        REQUIRE(s->components.size() == 2);
-        CHECK(s->components[0].label == "1Hz");
-        CHECK(s->components[1].label == "3Hz");
-        CHECK(s->components[1].frequency == 3.0);
-        // mix_weight 0 means 1 / number of components; mix_gain is weight * mean amplitude.
-        CHECK(s->components[0].mix_gain == Approx(0.5 * 1.0).epsilon(1e-15));
-        for (const auto& c : s->components) CHECK(c.reference.size() == 250);
-        CHECK(s->metadata.at("generator") == "noisy_sinusoid");
+        REQUIRE(s->input.channels.size() == 1);
+        REQUIRE(s->task.size() == 2);
+        CHECK(s->task.components[0].label == "1Hz");
+        CHECK(s->task.components[1].label == "3Hz");
+        CHECK(s->task.components[1].frequency == 3.0);
+        // mix_weight 0 means 1 / number of components; the gain is weight * mean amplitude.
+        CHECK(s->task.components[0].gain == Approx(0.5 * 1.0).epsilon(1e-15));
+        REQUIRE(s->truth);
+        CHECK(s->truth->start_time == 0.0);
+        for (const auto& ref : s->truth->references) CHECK(ref.size() == 250);
+        CHECK(s->input.metadata.at("generator") == "noisy_sinusoid");
+        CHECK(s->input.metadata.count("seed") == 0);  // a seed would let a model regenerate the truth
     }
-    CHECK(d.train[0].metadata.at("seed") == "1");
-    CHECK(d.tests[0].records[0].metadata.at("seed") == "2");
+    CHECK(d.train[0].input.name == "train-0");
+    CHECK(d.tests[0].records[0].input.name == "test-0");
+    CHECK(d.train[0].truth->metadata.at("seed") == "1");
+    CHECK(d.tests[0].records[0].truth->metadata.at("seed") == "2");
 }
 
 TEST_CASE("noisy_sinusoid: references are exactly sin(2 pi f t)", "[generator]") {
     const Dataset d = generate(params({1.0, 7.5, 40.0}, 100.0, 3.0, {0.8, 1.2}, 1.0));
-    for (const Signal* s : {&d.train[0], &d.tests[0].records[0]})
-        for (const auto& c : s->components)
+    for (const Record* s : {&d.train[0], &d.tests[0].records[0]})
+        for (std::size_t k = 0; k < s->task.size(); ++k)
             for (std::size_t n = 0; n < s->size(); ++n) {
                 const double t = static_cast<double>(n) / 100.0;
-                INFO(c.label << " sample " << n);
-                REQUIRE(c.reference[n] == std::sin(two_pi * c.frequency * t));
+                INFO(s->task.components[k].label << " sample " << n);
+                REQUIRE(reference_of(*s, k)[n] == std::sin(two_pi * s->task.components[k].frequency * t));
             }
+}
+
+TEST_CASE("noisy_sinusoid: an unseen-phase record hides its start from the model, not from its truth", "[generator]") {
+    const Dataset d = generate(params({1.0, 7.5}, 100.0, 3.0, {0.8, 1.2}, 0.01));
+    REQUIRE(d.tests.size() == 2);
+    CHECK(d.tests[1].name == "unseen_phase");
+    CHECK_THAT(d.tests[0].description, Catch::Matchers::Contains("same time axis"));
+    for (const Record& r : d.tests[1].records) {
+        CHECK(r.input.start_time == 0.0);  // all a model is told
+        REQUIRE(r.truth);
+        CHECK(r.truth->start_time > 0.0);  // drawn in [0, 1000) s
+        for (std::size_t k = 0; k < r.task.size(); ++k)
+            for (std::size_t n = 0; n < r.size(); n += 7) {
+                const double t = r.truth->start_time + static_cast<double>(n) / 100.0;
+                REQUIRE(reference_of(r, k)[n] == std::sin(two_pi * r.task.components[k].frequency * t));
+            }
+    }
 }
 
 TEST_CASE("noisy_sinusoid: amplitudes stay within [lo, hi] and have the mean and variance of U(lo, hi)",
@@ -111,11 +136,11 @@ TEST_CASE("noisy_sinusoid: amplitudes stay within [lo, hi] and have the mean and
     const double lo = 0.8, hi = 1.2, w = 0.5;
     const Dataset d = generate(params({7.0}, 1000.0, 30.0, {lo, hi}, 0.0, w));
     Stats a;
-    for (const Signal* s : {&d.train[0], &d.tests[0].records[0]}) {
-        const auto& ref = s->components[0].reference;
+    for (const Record* s : {&d.train[0], &d.tests[0].records[0]}) {
+        const auto& ref = reference_of(*s, 0);
         for (std::size_t n = 0; n < s->size(); ++n) {
             if (std::abs(ref[n]) <= 0.5) continue;
-            const double amplitude = s->mix[n] / (w * ref[n]);
+            const double amplitude = mix_of(*s)[n] / (w * ref[n]);
             REQUIRE(amplitude >= lo - 1e-12);
             REQUIRE(amplitude <= hi + 1e-12);
             a.add(amplitude);
@@ -139,17 +164,17 @@ TEST_CASE("noisy_sinusoid: a mix of components matches its expectation and varia
     const double lo = 0.5, hi = 1.5;
     const RealList freqs = {1.0, 3.0, 5.0, 7.0};
     const Dataset d = generate(params(freqs, 500.0, 20.0, {lo, hi}, 0.0));
-    const Signal& s = d.tests[0].records[0];
+    const Record& s = d.tests[0].records[0];
     const double w = 1.0 / static_cast<double>(freqs.size()), m = (lo + hi) / 2;
     const double s2 = (hi - lo) * (hi - lo) / 12, mu4 = std::pow(hi - lo, 4) / 80;
     double sum_e = 0, var_sum_e = 0, sum_e2 = 0, expected_e2 = 0, var_sum_e2 = 0;
     for (std::size_t n = 0; n < s.size(); ++n) {
         double clean = 0, S = 0, S4 = 0;
-        for (const auto& c : s.components) {
-            const double r = c.reference[n];
+        for (const auto& ref : s.truth->references) {
+            const double r = ref[n];
             clean += r, S += r * r, S4 += r * r * r * r;
         }
-        const double e = s.mix[n] - w * m * clean;
+        const double e = mix_of(s)[n] - w * m * clean;
         sum_e += e;
         var_sum_e += w * w * s2 * S;
         sum_e2 += e * e;
@@ -171,9 +196,9 @@ TEST_CASE("noisy_sinusoid: phase noise phase_scale * U(0, 2 pi) has the right ra
     const double scale = 0.2, fs = 1000.0;
     const Dataset d = generate(params({fs / 4}, fs, 20.0, {1.0, 1.0}, scale));
     Stats phi;
-    for (const Signal* s : {&d.train[0], &d.tests[0].records[0]})
+    for (const Record* s : {&d.train[0], &d.tests[0].records[0]})
         for (std::size_t n = 0; n < s->size(); n += 2) {
-            const double p = std::asin(n % 4 == 0 ? s->mix[n] : -s->mix[n]);
+            const double p = std::asin(n % 4 == 0 ? mix_of(*s)[n] : -mix_of(*s)[n]);
             REQUIRE(p >= -1e-9);
             REQUIRE(p <= scale * two_pi + 1e-9);
             phi.add(p);
@@ -186,8 +211,8 @@ TEST_CASE("noisy_sinusoid: phase noise phase_scale * U(0, 2 pi) has the right ra
 
     SECTION("phase_scale 0 adds no phase at all") {
         const Dataset clean = generate(params({fs / 4}, fs, 1.0, {1.0, 1.0}, 0.0));
-        const Signal& s = clean.train[0];
-        for (std::size_t n = 0; n < s.size(); ++n) REQUIRE(s.mix[n] == s.components[0].reference[n]);
+        const Record& s = clean.train[0];
+        for (std::size_t n = 0; n < s.size(); ++n) REQUIRE(mix_of(s)[n] == reference_of(s, 0)[n]);
     }
 }
 
@@ -199,7 +224,7 @@ TEST_CASE("noisy_sinusoid: draws follow the documented order, so a seed gives th
     const RealList freqs = {2.0, 5.0};
     Params p = params(freqs, fs, 4.0, {lo, hi}, scale);
     p.set("train_seed", std::int64_t{77});
-    const Signal s = generate(p).train[0];
+    const Record s = generate(p).train[0];
     std::mt19937_64 engine(77);
     auto u = [&] { return static_cast<double>(engine() >> 11) * 0x1.0p-53; };
     for (std::size_t n = 0; n < s.size(); ++n) {
@@ -207,10 +232,10 @@ TEST_CASE("noisy_sinusoid: draws follow the documented order, so a seed gives th
         for (double f : freqs) {
             const double a = lo + (hi - lo) * u();
             const double phi = scale * two_pi * u();
-            sum += a * std::sin(two_pi * f * s.time(n) + phi);
+            sum += a * std::sin(two_pi * f * s.input.time(n) + phi);
         }
         INFO("sample " << n);
-        REQUIRE(s.mix[n] == 0.5 * sum);
+        REQUIRE(mix_of(s)[n] == 0.5 * sum);
     }
 }
 
@@ -220,23 +245,23 @@ TEST_CASE("noisy_sinusoid: same seed gives identical bits, another seed another 
     const auto same_bits = [](const Samples& x, const Samples& y) {
         return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0;
     };
-    CHECK(same_bits(a.train[0].mix, b.train[0].mix));
-    CHECK(same_bits(a.tests[0].records[0].mix, b.tests[0].records[0].mix));
+    CHECK(same_bits(mix_of(a.train[0]), mix_of(b.train[0])));
+    CHECK(same_bits(mix_of(a.tests[0].records[0]), mix_of(b.tests[0].records[0])));
     // Train (seed 1) and test (seed 2) records differ in the noise, not in the references.
-    CHECK_FALSE(same_bits(a.train[0].mix, a.tests[0].records[0].mix));
-    CHECK(same_bits(a.train[0].components[2].reference, a.tests[0].records[0].components[2].reference));
+    CHECK_FALSE(same_bits(mix_of(a.train[0]), mix_of(a.tests[0].records[0])));
+    CHECK(same_bits(reference_of(a.train[0], 2), reference_of(a.tests[0].records[0], 2)));
 
     Params other = p;
     other.set("train_seed", std::int64_t{3});
     const Dataset c = generate(other);
-    CHECK_FALSE(same_bits(a.train[0].mix, c.train[0].mix));
-    CHECK(c.train[0].metadata.at("seed") == "3");
+    CHECK_FALSE(same_bits(mix_of(a.train[0]), mix_of(c.train[0])));
+    CHECK(c.train[0].truth->metadata.at("seed") == "3");
     // The test record only depends on its own seed.
-    CHECK(same_bits(a.tests[0].records[0].mix, c.tests[0].records[0].mix));
+    CHECK(same_bits(mix_of(a.tests[0].records[0]), mix_of(c.tests[0].records[0])));
     // A record is a function of its seed alone: test_seed = 1 reproduces the training record.
     Params swapped = p;
     swapped.set("test_seed", std::int64_t{1});
-    CHECK(same_bits(generate(swapped).tests[0].records[0].mix, a.train[0].mix));
+    CHECK(same_bits(mix_of(generate(swapped).tests[0].records[0]), mix_of(a.train[0])));
 }
 
 TEST_CASE("noisy_sinusoid: meaningless values are refused with a ParamError naming the key", "[generator]") {
@@ -258,7 +283,7 @@ TEST_CASE("noisy_sinusoid: labels are the frequencies in their shortest exact fo
                                      {"duration", 0.1},
                                      {"unseen_records", std::int64_t{0}}}))
                        ->generate(host);
-    const auto& c = d.train.at(0).components;
+    const auto& c = d.train.at(0).task.components;
     REQUIRE(c.size() == 3);
     CHECK(c[0].label == "100.0001Hz");  // "{:g}" made both of these "100Hz"
     CHECK(c[1].label == "100.0002Hz");

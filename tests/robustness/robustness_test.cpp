@@ -140,21 +140,31 @@ TEST_CASE("robustness: a chatty plugin's log is capped, and the log says so", "[
         Contains("[warning] chatty: more than 1024 KiB of log output; its further log and progress lines are dropped"));
 }
 
-TEST_CASE("robustness: generator output is checked: unique, safe labels and full references", "[robustness]") {
+TEST_CASE("robustness: generator output is checked and refused with the generator, record and problem named",
+          "[robustness]") {
     TempDir t;
-    const std::vector<std::pair<std::string, std::string>> cases = {
-        {"duplicate_label", "component label 'a' is used twice"},
-        {"unsafe_label", "component label 'b/c' contains '/'"},
-        {"short_reference", "the reference of 'b' has 49 samples, the mix 50"}};
-    for (const auto& [fault, message] : cases) {
-        const fs::path file = write(t.path() / "p.toml", "[source]\nplugin = \"test.bad_source\"\nfault = \"" + fault +
-                                                             "\"\n[models.zero]\nplugin = \"test.flaky\"\n");
+    struct Case {
+        std::string fault, extra, message;
+    };
+    const std::vector<Case> cases = {
+        {"duplicate_label", "", "training record 'train-0': component label 'a' is used twice"},
+        {"unsafe_label", "", "training record 'train-0': component label 'b/c' contains '/'"},
+        {"short_reference", "", "training record 'train-0': the reference of 'b' has 49 samples, the input 50"},
+        {"nan_input", "",
+         "test set 'test' record 'record-0': input channel 1 has a non-finite sample (nan) at sample 7"},
+        {"mismatched_rate", "",
+         "test set 'test' record 'record-0' has a sample rate of 200 Hz, the first training record 100 Hz"},
+        {"short_channel", "channels = 2\n", "training record 'train-0': input channel 2 has 49 samples, channel 1 50"},
+        {"undeclared_channels", "", "training record 'train-0' has 2 input channels, the generator declared 1"}};
+    for (const auto& c : cases) {
+        const fs::path file =
+            write(t.path() / "p.toml", "[source]\nplugin = \"test.bad_source\"\nfault = \"" + c.fault + "\"\n" +
+                                           c.extra + "[models.mean]\nplugin = \"test.any_channels\"\n");
         const CommandResult r =
             run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
-        INFO(fault);
+        INFO(c.fault << ": " << r.output);
         CHECK(r.status == 1);
-        CHECK_THAT(r.output, Contains("generator 'test.bad_source' returned bad data: "));
-        CHECK_THAT(r.output, Contains(message));
+        CHECK_THAT(r.output, Contains("generator 'test.bad_source' returned bad data: " + c.message));
     }
 }
 

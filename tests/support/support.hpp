@@ -76,4 +76,11 @@ std::string quote(const std::string& s);
 
 std::string read_text(const fs::path& file);
 
+// A record's input (first channel) and truth, for tests that read them often.
+inline const Samples& mix_of(const Record& r) { return r.input.channels.at(0); }
+inline Samples& mix_of(Record& r) { return r.input.channels.at(0); }
+inline const Samples& reference_of(const Record& r, std::size_t c) { return r.truth.value().references.at(c); }
+// What the runner does: the model sees the input and the task only.
+inline Prediction predict(Model& m, const Record& r, Host& host) { return m.predict(r.input, r.task, host); }
+
 }  // namespace sigx::test

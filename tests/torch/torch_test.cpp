@@ -97,7 +97,7 @@ class CraftedModel final : public TorchModel {
 public:
     explicit CraftedModel(std::vector<double> curve) : curve_(std::move(curve)) {}
     torch::nn::Module& module() override { return net_; }
-    void prepare(const Dataset&, double) override {}
+    void prepare(const Records&, double) override {}
     std::int64_t begin_pass(Split split, std::int64_t, std::uint64_t) override {
         split_ = split;
         if (split == Split::validation) {
@@ -115,7 +115,7 @@ public:
         const double mse = curve_.at(static_cast<std::size_t>(epoch_ - 1));
         return b.target + std::sqrt(mse);
     }
-    Prediction predict(const Signal& s, Host&) override { return {{s.mix}}; }
+    Prediction predict(const Input& s, const Task&, Host&) override { return {{s.channels.at(0)}}; }
 
     std::vector<double> weights_at_validation;
     double w() { return net_.w.item<double>(); }
@@ -136,7 +136,7 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
         Params({{"hidden", std::int64_t{8}}, {"samples_per_step", std::int64_t{4}}, {"bptt", std::int64_t{25}}}));
     auto& e = ext(*model);
     torch::manual_seed(1);
-    e.prepare(data, 0.2);
+    e.prepare(data.train, 0.2);
 
     const std::int64_t n = e.begin_pass(Split::train, 16, 0);
     // 1000 samples / 4 per step = 250 steps; 80% train = 200 steps in chunks of 25.
@@ -163,7 +163,7 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
                                                        {"samples_per_step", std::int64_t{4}},
                                                        {"bptt", std::int64_t{25}},
                                                        {"train_segment", std::int64_t{60}}}));
-        ext(*seg).prepare(data, 0.2);
+        ext(*seg).prepare(data.train, 0.2);
         for (std::uint64_t seed : {1u, 2u, 3u}) {
             const std::int64_t batches = ext(*seg).begin_pass(Split::train, 16, seed);
             std::int64_t t = 0, first_restart = -1, covered = 0;
@@ -215,8 +215,8 @@ TEST_CASE("lstm.stateful: stream batches, carried state, detach after backward, 
     }
     SECTION("prediction covers every sample of any test record") {
         TestHost host;
-        const Signal& unseen = data.tests.at(1).records.at(0);
-        Prediction p = model->predict(unseen, host);
+        const Record& unseen = data.tests.at(1).records.at(0);
+        Prediction p = model->predict(unseen.input, unseen.task, host);
         REQUIRE(p.components.size() == 4);
         CHECK(p.components[3].size() == unseen.size());
     }
@@ -231,12 +231,12 @@ TEST_CASE("bidirectional lstm.stateful: random training windows, gated direction
                                                      {"bptt", std::int64_t{60}},
                                                      {"bidirectional", true}}));
     auto& e = ext(*model);
-    e.prepare(data, 0.2);
+    e.prepare(data.train, 0.2);
 
     SECTION("training: as many windows of bptt steps as cover the 200 training steps, at drawn offsets") {
         // The offset of a window: where its first frame sits in record 0's mix.
         auto offset_of = [&](const TorchBatch& b) {
-            const auto& mix = data.train[0].mix;
+            const auto& mix = data.train[0].input.channels[0];
             for (std::size_t step = 0; step < 200; ++step)
                 if (static_cast<float>(mix[4 * step]) == b.input[0][0][0].item<float>() &&
                     static_cast<float>(mix[4 * step + 1]) == b.input[0][0][1].item<float>())
@@ -269,14 +269,14 @@ TEST_CASE("bidirectional lstm.stateful: random training windows, gated direction
         // 250 steps; windows start at 0, 30, ..., 180 and 190. Step 100 (sample 400) lies
         // in the window of steps 60..119 (samples 240..479) and comes from it alone.
         TestHost host;
-        Signal record = data.tests.at(1).records.at(0);
-        const Prediction base = model->predict(record, host);
+        Record record = data.tests.at(1).records.at(0);
+        const Prediction base = model->predict(record.input, record.task, host);
         REQUIRE(base.components.size() == 4);
         CHECK(base.components[2].size() == record.size());
         auto at_400_after = [&](std::size_t sample) {
-            Signal changed = record;
-            changed.mix[sample] += 1.0;
-            return model->predict(changed, host).components[1][400];
+            Record changed = record;
+            changed.input.channels[0][sample] += 1.0;
+            return model->predict(changed.input, changed.task, host).components[1][400];
         };
         CHECK(at_400_after(600) == base.components[1][400]);
         CHECK(at_400_after(200) == base.components[1][400]);
@@ -292,7 +292,7 @@ TEST_CASE("lstm.sequence: windows of L steps of context samples, last sample as 
                                                      {"hidden", std::int64_t{8}},
                                                      {"layers", std::int64_t{1}}}));
     auto& e = ext(*model);
-    e.prepare(data, 0.1);
+    e.prepare(data.train, 0.1);
     const std::int64_t n = e.begin_pass(Split::train, 16, 5);
     CHECK(n == (4 * 900 + 15) / 16);
     TorchBatch b = e.batch(0);
@@ -305,9 +305,9 @@ TEST_CASE("lstm.sequence: windows of L steps of context samples, last sample as 
     CHECK((sel - sel.select(1, 0).unsqueeze(1)).abs().max().item<float>() == 0.0f);
     // The last step's last context sample is the mix at the target's time: find the row's
     // time by matching its target among the references.
-    const auto& mix = data.train[0].mix;
+    const auto& mix = data.train[0].input.channels[0];
     const auto& reference =
-        data.train[0].components.at(static_cast<std::size_t>(sel[0][0].argmax().item<std::int64_t>())).reference;
+        data.train[0].truth->references.at(static_cast<std::size_t>(sel[0][0].argmax().item<std::int64_t>()));
     const float last = b.input[0][9][2].item<float>(), target = b.target[0].item<float>();
     bool found = false;
     for (std::size_t t = 0; t < mix.size() && !found; ++t)
@@ -322,7 +322,7 @@ TEST_CASE("one training step lowers the loss on a fixed batch, for every LSTM fo
         torch::manual_seed(3);
         auto model = make_model(name, Params({{"hidden", std::int64_t{16}}, {"dropout", 0.0}}));
         auto& e = ext(*model);
-        e.prepare(data, 0.1);
+        e.prepare(data.train, 0.1);
         e.begin_pass(Split::train, 16, 1);
         TorchBatch b = e.batch(0);
         torch::optim::Adam opt(e.module().parameters(), torch::optim::AdamOptions(1e-2));
@@ -349,16 +349,16 @@ TEST_CASE("checkpoint round trip gives identical predictions", "[torch][lstm]") 
         INFO(name);
         torch::manual_seed(11);
         auto a = make_model(name, Params({{"hidden", std::int64_t{8}}}));
-        ext(*a).prepare(data, 0.1);
-        const Prediction pa = a->predict(data.tests[0].records[0], host);
+        ext(*a).prepare(data.train, 0.1);
+        const Prediction pa = a->predict(data.tests[0].records[0].input, data.tests[0].records[0].task, host);
         ext(*a).save(dir.path() / "w.pt");
 
         torch::manual_seed(99);  // different initial weights
         auto b = make_model(name, Params({{"hidden", std::int64_t{8}}}));
-        ext(*b).prepare(data, 0.1);
-        CHECK(max_abs_diff(pa, b->predict(data.tests[0].records[0], host)) > 0);
+        ext(*b).prepare(data.train, 0.1);
+        CHECK(max_abs_diff(pa, b->predict(data.tests[0].records[0].input, data.tests[0].records[0].task, host)) > 0);
         ext(*b).load(dir.path() / "w.pt");
-        CHECK(max_abs_diff(pa, b->predict(data.tests[0].records[0], host)) == 0.0);
+        CHECK(max_abs_diff(pa, b->predict(data.tests[0].records[0].input, data.tests[0].records[0].task, host)) == 0.0);
     }
 }
 
@@ -371,7 +371,7 @@ TEST_CASE("torch trainer: an interrupted run resumed from its checkpoint ends li
         auto model = make_model("lstm.stateful", model_params);
         auto trainer = make_plugin<Trainer>("torch", Kind::trainer, trainer_params);
         StoppingHost host(dir, stop_after);
-        trainer->train(*model, data, host);
+        trainer->train(*model, data.train, host);
         return std::make_tuple(model, host.first_epoch, host.epochs_seen);
     };
     TempDir whole, split;
@@ -395,8 +395,9 @@ TEST_CASE("torch trainer: an interrupted run resumed from its checkpoint ends li
         CHECK(curve_split[i][1] == curve_whole[i][1]);  // train loss, printed to 9 digits
         CHECK(curve_split[i][2] == curve_whole[i][2]);  // validation MSE
     }
-    const Signal& test = data.tests[0].records[0];
-    CHECK(max_abs_diff(uninterrupted->predict(test, host), resumed->predict(test, host)) == 0.0);
+    const Record& test = data.tests[0].records[0];
+    CHECK(max_abs_diff(uninterrupted->predict(test.input, test.task, host),
+                       resumed->predict(test.input, test.task, host)) == 0.0);
 }
 
 TEST_CASE("torch trainer: same seed, same result", "[torch][trainer]") {
@@ -410,9 +411,9 @@ TEST_CASE("torch trainer: same seed, same result", "[torch][trainer]") {
             "torch", Kind::trainer,
             Params({{"epochs", std::int64_t{1}}, {"batch_size", std::int64_t{64}}, {"threads", std::int64_t{1}}}));
         StoppingHost host(dir, 0);
-        trainer->train(*model, data, host);
+        trainer->train(*model, data.train, host);
         TestHost h;
-        return model->predict(data.tests[0].records[0], h);
+        return model->predict(data.tests[0].records[0].input, data.tests[0].records[0].task, h);
     };
     CHECK(max_abs_diff(run(a.path()), run(b.path())) == 0.0);
 }
@@ -430,7 +431,7 @@ TEST_CASE("torch trainer: early stopping, plateau LR and best weights on a craft
     TempDir dir;
     StoppingHost host(dir.path(), 0);
     const Dataset data = small_data();
-    trainer->train(model, data, host);
+    trainer->train(model, data.train, host);
 
     const auto curve = read_csv(dir.path() / "training_curve.csv");
     REQUIRE(curve.size() == 1 + 6);  // stopped after 4 epochs without improvement
@@ -452,7 +453,7 @@ TEST_CASE("torch trainer refuses a model without the torch extension", "[torch][
     auto trainer = make_plugin<Trainer>("torch", Kind::trainer);
     TempDir dir;
     StoppingHost host(dir.path(), 0);
-    CHECK_THROWS_WITH(trainer->train(*fft, small_data(), host), Catch::Contains("sigx.torch.model"));
+    CHECK_THROWS_WITH(trainer->train(*fft, small_data().train, host), Catch::Contains("sigx.torch.model"));
 }
 
 TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterrupted one", "[torch][cli]") {

@@ -21,14 +21,14 @@ public:
     }
     explicit IirBandpass(const sigx::Params& p) : q_(p.real("q")), sections_(p.integer("sections")) {}
 
-    sigx::Prediction predict(const sigx::Signal& s, sigx::Host&) override {
+    sigx::Prediction predict(const sigx::Input& s, const sigx::Task& task, sigx::Host&) override {
         sigx::Prediction out;
-        for (const auto& c : s.components) {
+        for (const auto& c : task.components) {
             if (c.frequency >= s.sample_rate / 2) throw std::runtime_error("component at or above Nyquist");
             const double w0 = 2 * M_PI * c.frequency / s.sample_rate, alpha = std::sin(w0) / (2 * q_);
             const double a0 = 1 + alpha, b0 = alpha / a0, b2 = -alpha / a0, a1 = -2 * std::cos(w0) / a0,
                          a2 = (1 - alpha) / a0;
-            sigx::Samples y = s.mix;
+            sigx::Samples y = s.channels.at(0);
             for (std::int64_t k = 0; k < sections_; ++k) {
                 double x1 = 0, x2 = 0, y1 = 0, y2 = 0;
                 for (double& v : y) {
@@ -37,7 +37,7 @@ public:
                     v = r;
                 }
             }
-            for (double& v : y) v /= c.mix_gain;
+            for (double& v : y) v /= c.gain;
             out.components.push_back(std::move(y));
         }
         return out;

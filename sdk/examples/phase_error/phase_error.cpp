@@ -29,21 +29,24 @@ public:
         for (std::size_t s = 0; s < data.tests.size(); ++s) {
             const auto& set = data.tests[s];
             if (set.records.empty()) continue;
+            const sigx::Task& task = set.records.front().task;
             for (const auto& o : outputs)
-                for (std::size_t c = 0; c < set.records.front().components.size(); ++c) {
+                for (std::size_t c = 0; c < task.size(); ++c) {
                     std::complex<double> pred = 0, target = 0;
                     for (std::size_t r = 0; r < set.records.size(); ++r) {
-                        const sigx::Signal& rec = set.records[r];
-                        const auto& comp = rec.components[c];
-                        const auto first = static_cast<std::size_t>(skip_ * rec.sample_rate);
+                        const sigx::Record& rec = set.records[r];
+                        if (!rec.truth) continue;  // nothing to compare with
+                        const double fs = rec.input.sample_rate, w = 2 * M_PI * task.components[c].frequency;
+                        const auto first = static_cast<std::size_t>(skip_ * fs);
                         for (std::size_t n = first; n < rec.size(); ++n) {
-                            const auto z = std::polar(1.0, -2 * M_PI * comp.frequency * rec.time(n));
+                            const auto z = std::polar(1.0, -w * static_cast<double>(n) / fs);
                             pred += o.predictions[s][r].components[c][n] * z;
-                            target += comp.reference[n] * z;
+                            target += rec.truth->references[c][n] * z;
                         }
                     }
+                    if (target == 0.0) continue;  // no record with a truth
                     const std::complex<double> ratio = pred / target;
-                    const std::string& label = set.records.front().components[c].label;
+                    const std::string& label = task.components[c].label;
                     out.push_back({set.name, o.model, label, "phase_deg", std::arg(ratio) * 180 / M_PI});
                     out.push_back({set.name, o.model, label, "gain", std::abs(ratio)});
                 }

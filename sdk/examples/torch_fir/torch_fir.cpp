@@ -21,13 +21,15 @@ public:
 
     torch::nn::Module& module() override { return *conv_; }
 
-    void prepare(const sigx::Dataset& data, double validation_fraction) override {
-        components_ = static_cast<std::int64_t>(data.train.front().components.size());
+    void prepare(const sigx::Records& train, double validation_fraction) override {
+        components_ = static_cast<std::int64_t>(train.front().task.size());
         conv_ = torch::nn::Conv1d(torch::nn::Conv1dOptions(1, components_, taps_).bias(false));
         conv_->weight.data().zero_();  // start from silence: a stable first step
         records_.clear();
-        for (const auto& r : data.train) {
-            auto [x, y] = tensors(r);
+        for (const auto& r : train) {
+            if (!r.truth) throw std::runtime_error("training record '" + r.input.name + "' has no truth");
+            auto x = input_tensor(r.input);
+            auto y = target_tensor(*r.truth);
             const auto n = y.size(2),
                        cut = static_cast<std::int64_t>(static_cast<double>(n) * (1 - validation_fraction));
             records_.push_back({x, y, cut});
@@ -47,9 +49,9 @@ public:
     }
     torch::Tensor forward(const sigx::TorchBatch& b) override { return conv_->forward(b.input); }
 
-    sigx::Prediction predict(const sigx::Signal& record, sigx::Host&) override {
+    sigx::Prediction predict(const sigx::Input& record, const sigx::Task&, sigx::Host&) override {
         torch::NoGradGuard no_grad;
-        auto y = conv_->forward(tensors(record).first.to(device())).to(torch::kCPU, torch::kFloat64).contiguous();
+        auto y = conv_->forward(input_tensor(record).to(device())).to(torch::kCPU, torch::kFloat64).contiguous();
         sigx::Prediction p;
         for (std::int64_t c = 0; c < components_; ++c) {
             const double* d = y[0][c].data_ptr<double>();
@@ -63,18 +65,23 @@ private:
         torch::Tensor x, y;
         std::int64_t cut;
     };
-    // x: the mix with taps - 1 zeros in front, [1, 1, n + taps - 1]; y: targets [1, C, n].
-    std::pair<torch::Tensor, torch::Tensor> tensors(const sigx::Signal& r) const {
-        const auto n = static_cast<std::int64_t>(r.size());
+    // The mix (the input's first channel) with taps - 1 zeros in front: [1, 1, n + taps - 1].
+    torch::Tensor input_tensor(const sigx::Input& r) const {
+        const sigx::Samples& mix = r.channels.at(0);
+        const auto n = static_cast<std::int64_t>(mix.size());
         auto x = torch::zeros({1, 1, n + taps_ - 1});
-        auto y = torch::zeros({1, components_, n});
-        for (std::int64_t t = 0; t < n; ++t)
-            x[0][0][t + taps_ - 1] = static_cast<float>(r.mix[static_cast<std::size_t>(t)]);
-        for (std::int64_t c = 0; c < components_; ++c) {
-            const auto& ref = r.components[static_cast<std::size_t>(c)].reference;
-            y[0][c] = torch::from_blob(const_cast<double*>(ref.data()), {n}, torch::kFloat64).to(torch::kFloat32);
-        }
-        return {x, y};
+        x[0][0].narrow(0, taps_ - 1, n) =
+            torch::from_blob(const_cast<double*>(mix.data()), {n}, torch::kFloat64).to(torch::kFloat32);
+        return x;
+    }
+    // The references: [1, C, n].
+    torch::Tensor target_tensor(const sigx::Truth& truth) const {
+        std::vector<torch::Tensor> refs;
+        for (const auto& ref : truth.references)
+            refs.push_back(torch::from_blob(const_cast<double*>(ref.data()), {static_cast<std::int64_t>(ref.size())},
+                                            torch::kFloat64)
+                               .to(torch::kFloat32));
+        return torch::stack(refs).unsqueeze(0);
     }
 
     std::int64_t taps_, components_ = 0;

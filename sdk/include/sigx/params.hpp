@@ -3,6 +3,8 @@
 // A plugin declares one ParamSpec per parameter in its Descriptor. The host validates
 // every value from a pipeline file (or a command-line override) against the spec before
 // any plugin is constructed, fills in defaults, and hands the plugin a complete Params.
+// A `path` or `path_list` value written relative in a pipeline file is resolved against
+// that file's folder (glob patterns in a path_list expanded, sorted), and must exist.
 #pragma once
 
 #include <sigx/version.hpp>
@@ -11,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -21,7 +24,7 @@
 namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
 
-enum class ParamType { boolean, integer, real, string, real_list };
+enum class ParamType { boolean, integer, real, string, real_list, string_list, path, path_list };
 
 inline const char* to_string(ParamType t) {
     switch (t) {
@@ -30,13 +33,19 @@ inline const char* to_string(ParamType t) {
     case ParamType::real: return "real";
     case ParamType::string: return "string";
     case ParamType::real_list: return "list of reals";
+    case ParamType::string_list: return "list of strings";
+    case ParamType::path: return "path";
+    case ParamType::path_list: return "list of paths";
     }
     return "?";
 }
 
 using RealList = std::vector<double>;
+using StringList = std::vector<std::string>;
+using PathList = std::vector<std::filesystem::path>;
 // Index order matches ParamType.
-using ParamValue = std::variant<bool, std::int64_t, double, std::string, RealList>;
+using ParamValue =
+    std::variant<bool, std::int64_t, double, std::string, RealList, StringList, std::filesystem::path, PathList>;
 
 inline ParamType type_of(const ParamValue& v) { return static_cast<ParamType>(v.index()); }
 
@@ -50,6 +59,9 @@ struct __attribute__((visibility("default"))) ParamError : std::runtime_error {
 
 // One parameter: name, type, default, constraints and a line of help. Built fluently:
 //   ParamSpec::real("lr", 1e-3).range(0.0, 1.0).help("learning rate")
+// A required parameter has no default: its default_value is an example, shown in help
+// and used by `sigx check` and scaffolded tests, never by a pipeline.
+//   ParamSpec::path_list("train", {"train.wav"}).required().help("recordings to fit on")
 struct ParamSpec {
     std::string name;
     ParamType type = ParamType::real;
@@ -59,6 +71,7 @@ struct ParamSpec {
     std::vector<std::string> choices;   // strings: the allowed values
     std::optional<std::size_t> length;  // lists: exact element count
     bool non_empty = false;             // lists: at least one element
+    bool is_required = false;           // no default: the pipeline must give a value
     std::string help_text;
 
     static ParamSpec boolean(std::string n, bool d) { return make(std::move(n), ParamType::boolean, d); }
@@ -69,6 +82,15 @@ struct ParamSpec {
     }
     static ParamSpec real_list(std::string n, RealList d) {
         return make(std::move(n), ParamType::real_list, std::move(d));
+    }
+    static ParamSpec string_list(std::string n, StringList d) {
+        return make(std::move(n), ParamType::string_list, std::move(d));
+    }
+    static ParamSpec path(std::string n, std::filesystem::path d) {
+        return make(std::move(n), ParamType::path, std::move(d));
+    }
+    static ParamSpec path_list(std::string n, PathList d) {
+        return make(std::move(n), ParamType::path_list, std::move(d));
     }
 
     ParamSpec& range(double lo, double hi) {
@@ -95,6 +117,10 @@ struct ParamSpec {
     }
     ParamSpec& not_empty() {
         non_empty = true;
+        return *this;
+    }
+    ParamSpec& required() {
+        is_required = true;
         return *this;
     }
     ParamSpec& help(std::string h) {
@@ -158,6 +184,12 @@ inline std::optional<std::string> check_value(const ParamSpec& s, const ParamVal
             return "value " + detail::number_text(x) + " is out of range: must be " + describe_constraints(s);
         return std::nullopt;
     };
+    auto check_count = [&](std::size_t n) -> std::optional<std::string> {
+        if (s.non_empty && n == 0) return std::string("must not be empty");
+        if (s.length && n != *s.length)
+            return "has " + std::to_string(n) + " elements, expected " + std::to_string(*s.length);
+        return std::nullopt;
+    };
     switch (s.type) {
     case ParamType::integer: return check_number(static_cast<double>(std::get<std::int64_t>(v)));
     case ParamType::real: return check_number(std::get<double>(v));
@@ -170,13 +202,17 @@ inline std::optional<std::string> check_value(const ParamSpec& s, const ParamVal
     }
     case ParamType::real_list: {
         const auto& list = std::get<RealList>(v);
-        if (s.non_empty && list.empty()) return std::string("must not be empty");
-        if (s.length && list.size() != *s.length)
-            return "has " + std::to_string(list.size()) + " elements, expected " + std::to_string(*s.length);
+        if (auto e = check_count(list.size())) return e;
         for (double x : list)
             if (auto e = check_number(x)) return e;
         return std::nullopt;
     }
+    case ParamType::string_list: return check_count(std::get<StringList>(v).size());
+    case ParamType::path: {
+        if (std::get<std::filesystem::path>(v).empty()) return std::string("must not be empty");
+        return std::nullopt;
+    }
+    case ParamType::path_list: return check_count(std::get<PathList>(v).size());
     case ParamType::boolean: return std::nullopt;
     }
     return std::nullopt;
@@ -199,12 +235,15 @@ public:
     bool boolean(const std::string& n) const { return get<bool>(n); }
     const std::string& string(const std::string& n) const { return get<std::string>(n); }
     const RealList& real_list(const std::string& n) const { return get<RealList>(n); }
+    const StringList& string_list(const std::string& n) const { return get<StringList>(n); }
+    const std::filesystem::path& path(const std::string& n) const { return get<std::filesystem::path>(n); }
+    const PathList& path_list(const std::string& n) const { return get<PathList>(n); }
 
     bool contains(const std::string& n) const { return values_.count(n) != 0; }
     void set(const std::string& n, ParamValue v) { values_[n] = std::move(v); }
     const std::map<std::string, ParamValue>& values() const { return values_; }
 
-    // Defaults for every spec; values already present win.
+    // Defaults for every spec (for a required one, its example); values already present win.
     static Params with_defaults(const std::vector<ParamSpec>& specs, Params given = {}) {
         for (const auto& s : specs)
             if (!given.contains(s.name)) given.set(s.name, s.default_value);

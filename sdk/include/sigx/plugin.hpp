@@ -11,7 +11,7 @@
 
 #include <sigx/host.hpp>
 #include <sigx/params.hpp>
-#include <sigx/signal.hpp>
+#include <sigx/record.hpp>
 #include <sigx/version.hpp>
 
 #include <cstdint>
@@ -46,6 +46,9 @@ struct Descriptor {
     std::string description;  // one line
     std::vector<ParamSpec> params;
     bool trainable = false;  // models: fitted by a trainer named in the pipeline
+    // Models: how many input channels a record must have; 0 accepts any number. The host
+    // refuses a pipeline whose generator gives another count before any work is done.
+    std::uint32_t input_channels = 1;
 };
 
 class SIGX_API Plugin {
@@ -59,6 +62,8 @@ public:
 // Makes the data: training records and test sets.
 class SIGX_API Generator : public Plugin {
 public:
+    // The input channels of every record it will make, known once it is constructed.
+    virtual std::uint32_t channels() const { return 1; }
     virtual Dataset generate(Host& host) = 0;
 };
 
@@ -72,23 +77,27 @@ struct DatasetSize {
     std::uint64_t components = 0;    // per record (the largest)
 };
 
-// Maps a record to one output channel per component.
+// Maps a record's input to one output channel per task component.
 class SIGX_API Model : public Plugin {
 public:
     // Called once before any prediction when the pipeline names no trainer for this
-    // model: a model that calibrates itself on the training records does it here.
-    virtual void fit(const Dataset& /*data*/, Host& /*host*/) {}
-    virtual Prediction predict(const Signal& record, Host& host) = 0;
+    // model: a model that calibrates itself on the training records (and their truth,
+    // where they have one) does it here. Test records are never passed to a model.
+    virtual void fit(const Records& /*train*/, Host& /*host*/) {}
+    // Sees the input and the task only: the truth is not reachable from here.
+    virtual Prediction predict(const Input& input, const Task& task, Host& host) = 0;
 };
 
-// Fits a model (Descriptor::trainable) through an extension the trainer understands.
+// Fits a model (Descriptor::trainable) on the training records, through an extension the
+// trainer understands.
 class SIGX_API Trainer : public Plugin {
 public:
-    virtual void train(Model& model, const Dataset& data, Host& host) = 0;
+    virtual void train(Model& model, const Records& train, Host& host) = 0;
 };
 
 // One model's results: how long it took to fit and its predictions,
 // predictions[test set index][record index], in the Dataset's order.
+using Artifacts = std::map<std::string, std::filesystem::path>;
 struct ModelOutput {
     std::string model;
     double fit_seconds = 0;
@@ -96,7 +105,7 @@ struct ModelOutput {
     // Files the model's fitting left in its folder, by name without extension, e.g. the
     // torch trainer's "training_curve" -> its CSV (epoch,train_loss,validation_mse,lr,
     // seconds,train_seconds).
-    std::map<std::string, std::filesystem::path> artifacts;
+    Artifacts artifacts;
 };
 
 // One number. `component` is a component label or "mean".
@@ -109,7 +118,8 @@ struct Metric {
 };
 
 // Turns predictions and references into metrics, and may write artifacts (plots, tables)
-// into host.output_dir().
+// into host.output_dir(). Only records with a truth can be scored; the others are
+// skipped, never given an invented metric.
 class SIGX_API Evaluator : public Plugin {
 public:
     // Called once right after the data is made, before any model is fitted: an evaluator

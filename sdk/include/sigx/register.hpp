@@ -5,19 +5,18 @@
 //   public:
 //       static sigx::Descriptor describe();           // name, version, description, params
 //       explicit FftBlock(const sigx::Params& p);     // validated params, defaults filled in
-//       sigx::Prediction predict(const sigx::Signal&, sigx::Host&) override;
+//       sigx::Prediction predict(const sigx::Input&, const sigx::Task&, sigx::Host&) override;
 //   };
 //   SIGX_PLUGIN(FftBlock)   // at global scope; the class name as a plain identifier
 //
-// The library then exports one symbol, "sigx_library" (a sigx_library record, see
-// abi.hpp), listing every registered class. Build plugins with hidden visibility
-// (sigx_add_plugin does), so nothing else is exported.
+// The library then exports one plain C function, `sigx_plugin_library` (see abi.hpp),
+// returning a record that lists every registered class. Build plugins with hidden
+// visibility (sigx_add_plugin does), so that nothing else is exported but the type
+// information of the SDK's SIGX_API classes.
 #pragma once
 
 #include <sigx/abi.hpp>
 #include <sigx/plugin.hpp>
-
-#include <boost/dll/alias.hpp>
 
 #include <type_traits>
 #include <vector>
@@ -85,8 +84,11 @@ inline const sigx_library library_record = {current_abi_record(), &count, &entry
 SIGX_ABI_NAMESPACE_END
 }  // namespace sigx
 
-// Weak ("selectany") definition: every translation unit may carry it, the library has one.
-BOOST_DLL_ALIAS(sigx::detail::library_record, sigx_library)
+// Inline: every translation unit that includes this header may carry it, the library
+// has one ("used" keeps it where no one in the library calls it).
+extern "C" inline __attribute__((visibility("default"), used)) const sigx_library* sigx_plugin_library(void) {
+    return &sigx::detail::library_record;
+}
 
 #define SIGX_PLUGIN(Class)                                                                                    \
     namespace {                                                                                               \

@@ -6,6 +6,6 @@
 #include <sigx/host.hpp>
 #include <sigx/params.hpp>
 #include <sigx/plugin.hpp>
+#include <sigx/record.hpp>
 #include <sigx/register.hpp>  // plugins only
-#include <sigx/signal.hpp>
 #include <sigx/version.hpp>

@@ -6,8 +6,12 @@
 // knowing what the network is. Deriving from sigx::TorchModel does both, and marks the
 // library as one that must never be unloaded.
 //
+// The extension's id names the LibTorch version the model was compiled against (C++
+// LibTorch has no stable ABI between versions): a trainer built against another version
+// does not find it, and names both versions from torch_version_id.
+//
 // Call order, by the trainer, on one thread:
-//   prepare(data, validation_fraction); to(device);
+//   prepare(train, validation_fraction); to(device);
 //   per epoch: n = begin_pass(train, ...); for i < n: b = batch(i);
 //                [reset_state() if b.reset]; forward -> loss -> backward -> step;
 //                detach_state()
@@ -19,6 +23,7 @@
 #include <sigx/plugin.hpp>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -28,7 +33,9 @@
 namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
 
-inline constexpr std::string_view torch_model_id = "sigx.torch.model/1";
+inline constexpr std::string_view torch_model_id = "sigx.torch.model/1 libtorch " TORCH_VERSION;
+// Any model built with this header answers this id with its LibTorch version (const char*).
+inline constexpr std::string_view torch_version_id = "sigx.torch.version";
 
 enum class Split { train, validation };
 
@@ -46,10 +53,11 @@ public:
     virtual ~TorchModelExtension() = default;
     // The network whose parameters the trainer optimises and checkpoints.
     virtual torch::nn::Module& module() = 0;
-    // Called once before training. Each training record is cut in time: the first
-    // (1 - validation_fraction) of it trains, the rest validates (never random rows of
-    // one stream, which would leak neighbouring samples into validation).
-    virtual void prepare(const Dataset& data, double validation_fraction) = 0;
+    // Called once before training, with the training records (each with its truth). Each
+    // is cut in time: the first (1 - validation_fraction) of it trains, the rest validates
+    // (never random rows of one stream, which would leak neighbouring samples into
+    // validation).
+    virtual void prepare(const Records& train, double validation_fraction) = 0;
     // Starts one pass over a split and returns its number of batches. A model that
     // shuffles derives the order from `seed`. `batch_size` is a hint: stateful models
     // batch the streams of a record instead.
@@ -87,7 +95,9 @@ public:
     static constexpr std::uint32_t plugin_flags = SIGX_FLAG_KEEP_LOADED;
 
     void* extension(std::string_view id) override {
-        return id == torch_model_id ? static_cast<TorchModelExtension*>(this) : nullptr;
+        if (id == torch_model_id) return static_cast<TorchModelExtension*>(this);
+        if (id == torch_version_id) return const_cast<char*>(TORCH_VERSION);
+        return nullptr;
     }
 };
 
@@ -95,6 +105,9 @@ public:
 inline TorchModelExtension* torch_extension(Model& m) {
     return static_cast<TorchModelExtension*>(m.extension(torch_model_id));
 }
+
+// The LibTorch version a model was built against, or nullptr when it says none.
+inline const char* torch_version_of(Model& m) { return static_cast<const char*>(m.extension(torch_version_id)); }
 
 SIGX_ABI_NAMESPACE_END
 }  // namespace sigx

@@ -1,9 +1,7 @@
-// A library whose sigx_library record says it was built against ABI version 99. It is
-// exported the way sigx/register.hpp exports the real record (BOOST_DLL_ALIAS), so the
-// host finds and reads it, and must refuse it without calling anything in it.
+// A library whose record says it was built against ABI version 99. It exports the record
+// the way sigx/register.hpp does, so the host finds and reads it, and must refuse it
+// without calling anything else in it.
 #include <sigx/abi.hpp>
-
-#include <boost/dll/alias.hpp>
 
 namespace abi99 {
 
@@ -20,4 +18,4 @@ const sigx_library record = {record_abi(), &count, &entry};
 
 }  // namespace abi99
 
-BOOST_DLL_ALIAS(abi99::record, sigx_library)
+extern "C" __attribute__((visibility("default"))) const sigx_library* sigx_plugin_library() { return &abi99::record; }

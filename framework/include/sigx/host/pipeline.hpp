@@ -32,6 +32,16 @@ struct PluginUse {
     Origin origin_of(const std::string& param) const;
 };
 
+// [output]: what the run writes besides metrics and the report.
+struct OutputOptions {
+    // "csv": predictions.csv always; "none": never; "auto" (the default): only when it
+    // would take at most predictions_csv_auto_bytes (a warning says when it is left out).
+    std::string predictions = "auto";
+    // "wav": every model's extracted components, one float WAV per record; "none".
+    std::string components = "wav";
+};
+inline constexpr double predictions_csv_auto_bytes = 64e6;
+
 struct Pipeline {
     std::filesystem::path file;
     std::string name;
@@ -42,6 +52,7 @@ struct Pipeline {
     std::vector<PluginUse> models;    // in file order
     std::vector<PluginUse> trainers;  // in file order
     std::vector<PluginUse> evaluators;
+    OutputOptions output;
 
     const PluginUse* trainer(const std::string& name) const;
     // The pipeline with overrides applied and defaults filled in, as TOML.
@@ -70,6 +81,9 @@ std::vector<std::filesystem::path> plugin_paths(const PipelineSource& src);
 // Validates every key and value and resolves plugins in `registry`. Throws ConfigError,
 // or PluginError when a named plugin does not exist or cannot be used.
 Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry);
+
+// A parameter value as a user would write it in a pipeline file, e.g. [1, 2] or "a.wav".
+std::string param_text(const ParamValue& v);
 
 // "did you mean" helper: the candidate closest to `word`, or empty when none is close.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);

@@ -15,24 +15,50 @@ struct ModelSummary {
     std::string error;  // non-empty: the model failed; it has no predictions or metrics
 };
 
-// {"pipeline", "models": [...], "results": {test set: {model: {component: {metric: value}}}}}
-std::string metrics_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                         const std::vector<Metric>& metrics);
+// A test set as the report describes it: what it is and how many of its records have a
+// truth to score against (the others are extracted, and their outputs written, unscored).
+struct SetSummary {
+    std::string name;
+    std::string description;
+    std::size_t records = 0;
+    std::size_t scored = 0;
+};
+std::vector<SetSummary> summarise_sets(const Dataset& data);
 
-// Markdown: per test set, a models-by-metrics table of the "mean" rows (pseudo-models such
-// as the classical bound and the predict-zero floor after the real ones), then MSE per
-// component; then links to the figures (paths relative to the run directory).
-std::string report_markdown(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                            const std::vector<Metric>& metrics, const std::vector<std::string>& figures = {});
+struct RunSummary {
+    std::string pipeline;
+    std::vector<ModelSummary> models;
+    std::vector<SetSummary> sets;
+    std::vector<Metric> metrics;
+    std::vector<std::string> figures;  // relative to the run directory
+    std::vector<std::string> notes;    // lines for the report, e.g. an output left out
+};
 
-// The same content as JSON: {"pipeline", "models", "test_sets": {set: {"mean": [rows],
-// "per_component": {...}}}, "figures"}.
-std::string report_json(const std::string& pipeline, const std::vector<ModelSummary>& models,
-                        const std::vector<Metric>& metrics, const std::vector<std::string>& figures);
+// {"pipeline", "models": [...], "test_sets": [...], "results": {test set: {model:
+// {component: {metric: value}}}}}
+std::string metrics_json(const RunSummary& run);
 
-// One row per test set, record, sample and component: the mix, the target and every
-// model's prediction, each in the shortest form that reads back as the same double, so
-// that metrics recomputed from the file equal metrics.json.
+// Markdown: per test set, what it is and how many records were scored, a
+// models-by-metrics table of the "mean" rows (pseudo-models such as the classical bound
+// and the predict-zero floor after the real ones), then MSE per component; then links to
+// the figures.
+std::string report_markdown(const RunSummary& run);
+
+// The same content as JSON: {"pipeline", "models", "test_sets": {set: {"description",
+// "records", "scored", "mean": {...}, "per_component": {...}}}, "figures", "notes"}.
+std::string report_json(const RunSummary& run);
+
+// Rows of predictions_csv: one per test sample and component.
+std::uint64_t predictions_rows(const Dataset& data);
+// Its size, about: 50 bytes a row and 25 per model (measured: 175 bytes a row with five).
+inline double predictions_bytes(std::uint64_t rows, std::size_t models) {
+    return static_cast<double>(rows) * (50.0 + 25.0 * static_cast<double>(models));
+}
+
+// One row per test set, record, sample and component: the input's first channel, the
+// target (empty for a record without truth) and every model's prediction, each in the
+// shortest form that reads back as the same double, so that metrics recomputed from the
+// file equal metrics.json.
 std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>& outputs);
 
 }  // namespace sigx::host

@@ -22,18 +22,25 @@ struct Instances {
 
 // Constructs every plugin. A ParamError becomes a ConfigError at the parameter's line;
 // any other construction failure a PluginError naming the plugin and its file. Then
-// refuses (ConfigError) a pipeline whose data, as its generator sizes it, cannot fit in
-// the memory available.
+// refuses (ConfigError) a pipeline with a model that cannot read the generator's number
+// of input channels, or whose data, as its generator sizes it, cannot fit in the memory
+// available.
 Instances instantiate(const Pipeline& p, const Registry& registry);
 
 // A prediction must have one channel per component, each as long as the record, and only
 // finite values. Throws std::runtime_error naming the model and the first bad sample.
-void check_prediction(const std::string& model, const Signal& record, const Prediction& p);
+void check_prediction(const std::string& model, const Record& record, const Prediction& p);
 
-// What a generator returns must be usable: records with a sample rate, components with
-// safe, unique labels (they become file names and CSV columns) and references as long
-// as the mix, finite samples, uniquely named test sets.
-void check_dataset(const std::string& generator, const Dataset& d);
+// Names the records a generator left unnamed: "train-K", "record-K".
+void name_records(Dataset& d);
+
+// What a generator returns must be usable: records with safe names, unique in their set
+// (they become file names), one sample rate for the whole dataset, the declared number of
+// input channels, all of one length, finite samples; tasks with safe, unique labels (file
+// names and CSV columns), the same in every record; a truth, where there is one, with one
+// finite reference per component, as long as the input; uniquely named test sets.
+// Throws std::runtime_error naming the generator, the record and the problem.
+void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t channels);
 
 struct RunResult {
     std::filesystem::path dir;  // the finished run directory
