@@ -11,23 +11,12 @@
 
 namespace fs = std::filesystem;
 using sigx::test::CommandResult;
+using sigx::test::only_run;
 using sigx::test::quote;
 using sigx::test::read_text;
 using sigx::test::run_command;
 using sigx::test::run_sigx;
 using sigx::test::TempDir;
-
-namespace {
-
-fs::path only_run(const fs::path& parent) {
-    std::vector<fs::path> runs;
-    for (const auto& e : fs::directory_iterator(parent))
-        if (e.is_directory() && e.path().filename().string()[0] != '.') runs.push_back(e.path());
-    REQUIRE(runs.size() == 1);
-    return runs[0];
-}
-
-}  // namespace
 
 TEST_CASE("hum.toml: lsq and the LSTM extract mains hum from speech, with and without references", "[hum][torch]") {
     TempDir t;

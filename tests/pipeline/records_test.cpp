@@ -18,6 +18,7 @@ using namespace sigx;
 using Catch::Matchers::Contains;
 using sigx::test::CommandResult;
 using sigx::test::fixture_dir;
+using sigx::test::only_run;
 using sigx::test::quote;
 using sigx::test::read_text;
 using sigx::test::run_sigx;
@@ -43,15 +44,6 @@ fs::path write(const fs::path& file, const std::string& text) {
 }
 
 std::string with_fixtures() { return "--plugin-path " + quote(fixture_dir().string()) + " "; }
-
-// The one finished run directory under `parent`.
-fs::path run_in(const fs::path& parent) {
-    std::vector<fs::path> runs;
-    for (const auto& e : fs::directory_iterator(parent))
-        if (e.is_directory() && e.path().filename().string()[0] != '.') runs.push_back(e.path());
-    REQUIRE(runs.size() == 1);
-    return runs[0];
-}
 
 CommandResult run(const fs::path& file, const fs::path& out, const std::string& args = "") {
     return run_sigx(with_fixtures() + "run -q " + args + quote(file.string()) + " --out " + quote(out.string()));
@@ -84,7 +76,7 @@ window = 20
     const CommandResult r = run(file, t.path());
     INFO(r.output);
     REQUIRE(r.status == 0);
-    const fs::path dir = run_in(t.path());
+    const fs::path dir = only_run(t.path());
     // No metric invented for the set without truth: not by metrics, not by diagnose.
     const auto metrics = nlohmann::json::parse(read_text(dir / "metrics.json"));
     CHECK_FALSE(metrics["results"].contains("test"));
@@ -124,7 +116,7 @@ plugin = "fft.block"
 plugin = "metrics"
 )");
     REQUIRE(run(file, t.path()).status == 0);
-    const fs::path dir = run_in(t.path());
+    const fs::path dir = only_run(t.path());
     const auto audio = audio::read(dir / "extracted" / "fft" / "test" / "test-0.wav");
     REQUIRE(audio.channels.size() == 2);
     // predictions.csv rows: test_set,record,sample,time,component,mix,target,fft
@@ -170,7 +162,7 @@ components = "none"
     const CommandResult r = run(file, t.path());
     INFO(r.output);
     REQUIRE(r.status == 0);
-    const auto m = nlohmann::json::parse(read_text(run_in(t.path()) / "metrics.json"))["results"];
+    const auto m = nlohmann::json::parse(read_text(only_run(t.path()) / "metrics.json"))["results"];
     CHECK(m["test"]["clock"]["mean"]["mse"].get<double>() < 1e-20);
     const double unseen = m["unseen_phase"]["clock"]["mean"]["mse"].get<double>();
     CHECK(std::abs(unseen - 1.0) < 0.25);
@@ -218,7 +210,7 @@ plugin = "metrics"
         const fs::path file =
             write(t.path() / "none.toml", "[pipeline]\nname = \"none\"\n[output]\npredictions = \"none\"\n" + source);
         REQUIRE(run(file, t.path()).status == 0);
-        const fs::path dir = run_in(t.path());
+        const fs::path dir = only_run(t.path());
         CHECK_FALSE(fs::exists(dir / "predictions.csv"));
         CHECK(fs::exists(dir / "extracted" / "fft" / "unseen_phase" / "unseen-1.wav"));
     }
@@ -231,7 +223,7 @@ plugin = "metrics"
                                          quote(t.path().string()) + " source.duration=400.0");
         INFO(r.output);
         REQUIRE(r.status == 0);
-        const fs::path dir = run_in(t.path());
+        const fs::path dir = only_run(t.path());
         CHECK_FALSE(fs::exists(dir / "predictions.csv"));
         CHECK_FALSE(fs::exists(dir / "extracted"));
         CHECK_THAT(r.output, Contains("predictions.csv not written: about 90 MB (1200000 rows), more than the 64 MB "
@@ -287,7 +279,7 @@ TEST_CASE("records: required parameters and paths are checked against the pipeli
             " --out " + quote((t.path() / "runs").string()));
         INFO(r.output);
         CHECK(r.status == 0);
-        const std::string config = read_text(run_in(t.path() / "runs") / "config.toml");
+        const std::string config = read_text(only_run(t.path() / "runs") / "config.toml");
         CHECK_THAT(config, Contains((t.path() / "data" / "a.wav").string()));
     }
 }
@@ -327,6 +319,10 @@ threads = 1
 plugin = "lstm.stateful"
 trainer = "torch"
 hidden = 4
+[models.film]
+plugin = "lstm.film"
+trainer = "torch"
+hidden = 4
 [models.sequence]
 plugin = "lstm.sequence"
 trainer = "torch"
@@ -335,8 +331,8 @@ hidden = 4
     const CommandResult r = run(file, t.path());
     INFO(r.output);
     REQUIRE(r.status == 0);
-    const fs::path dir = run_in(t.path());
+    const fs::path dir = only_run(t.path());
     CHECK_FALSE(nlohmann::json::parse(read_text(dir / "metrics.json"))["results"].contains("test"));
-    for (const char* model : {"stateful", "sequence"})
+    for (const char* model : {"stateful", "film", "sequence"})
         CHECK(fs::exists(dir / "extracted" / model / "test" / "record-0.wav"));
 }

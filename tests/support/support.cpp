@@ -76,4 +76,13 @@ std::string read_text(const fs::path& file) {
     return s.str();
 }
 
+fs::path only_run(const fs::path& parent) {
+    std::vector<fs::path> runs;
+    for (const auto& e : fs::directory_iterator(parent))
+        if (e.is_directory() && e.path().filename().string()[0] != '.') runs.push_back(e.path());
+    if (runs.size() != 1)
+        throw std::runtime_error(std::to_string(runs.size()) + " finished run directories in " + parent.string());
+    return runs[0];
+}
+
 }  // namespace sigx::test

@@ -76,6 +76,10 @@ std::string quote(const std::string& s);
 
 std::string read_text(const fs::path& file);
 
+// The one finished run directory (not a hidden partial one) under `parent`; throws when
+// there is not exactly one.
+fs::path only_run(const fs::path& parent);
+
 // A record's input (first channel) and truth, for tests that read them often.
 inline const Samples& mix_of(const Record& r) { return r.input.channels.at(0); }
 inline Samples& mix_of(Record& r) { return r.input.channels.at(0); }
