@@ -122,7 +122,16 @@ std::string report_markdown(const RunSummary& run) {
             out += fmt::format("\n## Test set `{}`\n\n", set);
             if (!info->description.empty()) out += info->description + "\n\n";
             out += scored_line(*info);
-            if (info->scored == 0) continue;
+            if (info->scored == 0) {  // nothing to score: say what each model extracted, and where
+                std::vector<std::vector<std::string>> body;
+                for (const auto& m : models)
+                    if (m.error.empty())
+                        body.push_back(
+                            {m.name, fmt::format("{:.2f}", m.fit_seconds),
+                             run.extracted ? fmt::format("extracted/{}/{}/", m.name, set) : "(not written)"});
+                out += "\n" + table({"model", "fit s", "extracted components"}, body);
+                continue;
+            }
         }
         std::vector<std::string> header = {"model", "fit s"};
         header.insert(header.end(), names.begin(), names.end());

@@ -352,7 +352,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
                 figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
     }
     std::sort(figures.begin(), figures.end());
-    RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}};
+    RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}, p.output.components == "wav"};
     write_outputs(p.output, data, outputs, dir.path(), run.notes, console);
     result.report = report_markdown(run);
     write_file_atomic(dir.path() / "metrics.json", metrics_json(run));

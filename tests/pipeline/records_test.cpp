@@ -82,8 +82,10 @@ window = 20
     CHECK_FALSE(metrics["results"].contains("test"));
     CHECK(metrics["test_sets"][0]["records"] == 1);
     CHECK(metrics["test_sets"][0]["scored"] == 0);
-    CHECK_THAT(read_text(dir / "report.md"), Contains("1 record extracted; 0 scored against their truth, 1 without "
-                                                      "truth extracted but not scored"));
+    const std::string report = read_text(dir / "report.md");
+    CHECK_THAT(report, Contains("1 record extracted; 0 scored against their truth, 1 without truth extracted but not "
+                                "scored"));
+    CHECK_THAT(report, Contains("| lsq_sliding |") && Contains("extracted/lsq_sliding/test/"));
     // Its outputs are written all the same: a WAV per model, and predictions.csv rows with
     // an empty target.
     for (const char* model : {"fft", "sliding", "lsq", "lsq_sliding"}) {

@@ -32,6 +32,7 @@ struct RunSummary {
     std::vector<Metric> metrics;
     std::vector<std::string> figures;  // relative to the run directory
     std::vector<std::string> notes;    // lines for the report, e.g. an output left out
+    bool extracted = true;             // extracted/MODEL/SET/RECORD.wav were written
 };
 
 // {"pipeline", "models": [...], "test_sets": [...], "results": {test set: {model:
