@@ -1,4 +1,5 @@
 // sigx: the command-line host. Loads plugins, validates and runs pipeline files.
+#include <sigx/host/apply.hpp>
 #include <sigx/host/check.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/graph.hpp>
@@ -87,6 +88,9 @@ struct Options {
     std::string name;
     bool json = false;
     bool quiet = false;
+    std::vector<std::string> inputs;  // apply
+    std::string apply_out = ".";      // apply
+    bool csv = false;                 // apply
 };
 
 nlohmann::json value_json(const ParamValue& v) {
@@ -237,6 +241,13 @@ int cmd_run(Options o) {
     return exit_ok;
 }
 
+int cmd_apply(const Options& o) {
+    ApplyOptions a{o.file, o.name, {}, o.apply_out, o.csv};
+    for (const auto& i : o.inputs) a.inputs.emplace_back(i);
+    for (const auto& f : apply_model(a, make_registry(o))) fmt::print("{}\n", f.string());
+    return exit_ok;
+}
+
 int cmd_graph(const Options& o) {
     Registry registry;
     const PipelineSource src = load(o, registry);
@@ -303,6 +314,13 @@ static int run_cli(int argc, char** argv) {
             "N"));
     run->add_option("--resume", o.resume, "finish an interrupted run from its checkpoints")->type_name("RUN_DIR");
 
+    auto* apply = app.add_subcommand("apply", "apply a model fitted in an earlier run to recordings (no training)");
+    apply->add_option("run", o.file, "run directory (or one model's folder in it)")->required();
+    apply->add_option("inputs", o.inputs, "recordings: WAV, FLAC, OGG")->required()->check(CLI::ExistingFile);
+    apply->add_option("--model", o.name, "the model's name in the run (needed when it holds several)");
+    apply->add_option("--out", o.apply_out, "folder of the outputs: INPUT_STEM.MODEL.wav")->capture_default_str();
+    apply->add_flag("--csv", o.csv, "also write INPUT_STEM.MODEL.csv (time and one column per component)");
+
     auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");
     validate->add_option("file", o.file, "pipeline TOML file")->required();
     validate->add_option("overrides", o.overrides, "key=value overrides");
@@ -344,6 +362,7 @@ static int run_cli(int argc, char** argv) {
     install_signal_handlers();
     try {
         if (*run) return cmd_run(o);
+        if (*apply) return cmd_apply(o);
         if (*validate) return cmd_validate(o);
         if (*plugins) return cmd_plugins(o);
         if (*inspect) return cmd_inspect(o);

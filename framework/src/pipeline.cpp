@@ -1,5 +1,6 @@
 #include <sigx/host/names.hpp>
 #include <sigx/host/pipeline.hpp>
+#include <sigx/host/saved_model.hpp>
 
 #include <fmt/format.h>
 
@@ -139,6 +140,13 @@ public:
             if (k == "plugin") continue;
             if (std::find(host_keys.begin(), host_keys.end(), k) != host_keys.end()) {
                 if (k == "trainer") use.trainer = string(kpath, value);
+                if (k == "from") use.from = existing(kpath, value, string(kpath, value)).front();
+                if (k == "fine_tune") {
+                    if (!value.is_boolean())
+                        fail(where(kpath, value), fmt::format("'{}' must be true or false", kpath));
+                    use.fine_tune = **value.as_boolean();
+                }
+                use.param_origins[k] = where(kpath, value);
                 continue;
             }
             auto spec = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& s) { return s.name == k; });
@@ -393,6 +401,43 @@ std::vector<std::filesystem::path> plugin_paths(const PipelineSource& src) {
     return out;
 }
 
+PluginUse validate_plugin(const PipelineSource& src, const std::string& section, Kind kind, const Registry& registry) {
+    Checker c(src);
+    const toml::node* node = src.table.get(section);
+    if (!node) throw ConfigError({src.file.string()}, fmt::format("no [{}] section", section));
+    PluginUse use = c.plugin_section(section, *node, registry, kind, {});
+    use.name = section;
+    return use;
+}
+
+namespace {
+// A model that starts from a saved one: the saved model exists, is of the same plugin,
+// and every parameter its state depends on has the same value here.
+void check_saved(PluginUse& m, const std::string& path) {
+    SavedModel saved;
+    try {
+        m.from = find_saved_model(m.from, m.name);
+        saved = read_saved_model(m.from);
+    } catch (const std::exception& e) {
+        throw ConfigError(m.origin_of("from"), fmt::format("'{}.from': {}", path, e.what()));
+    }
+    if (saved.plugin != m.plugin)
+        throw ConfigError(m.origin_of("from"),
+                          fmt::format("'{}.from': the saved model {} is plugin '{}', this section's is '{}'", path,
+                                      m.from.string(), saved.plugin, m.plugin));
+    for (const auto& name : saved.state_params) {
+        const auto it = saved.params.find(name);
+        const std::string was = it == saved.params.end() ? "unset" : it->second;
+        const std::string now = m.params.contains(name) ? param_text(m.params.values().at(name)) : "unset";
+        if (was != now)
+            throw ConfigError(m.origin_of(name),
+                              fmt::format("[{}] parameter '{}' is {} here and {} in the saved model {}: the fitted "
+                                          "state depends on it; set {} = {}, or fit anew without 'from'",
+                                          path, name, now, was, m.from.string(), name, was));
+    }
+}
+}  // namespace
+
 Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) {
     Checker c(src);
     Pipeline p;
@@ -471,9 +516,18 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
     for (auto&& [key, value] : *models->as_table()) {
         c.section_name("model name", "models", key);
         const std::string path = "models." + std::string(key.str());
-        PluginUse m = c.plugin_section(path, value, registry, Kind::model, {"trainer"});
+        PluginUse m = c.plugin_section(path, value, registry, Kind::model, {"trainer", "from", "fine_tune"});
         m.name = std::string(key.str());
         const bool trainable = m.info->descriptor->trainable;
+        if (!m.from.empty()) check_saved(m, path);
+        if (m.fine_tune && (m.from.empty() || !trainable))
+            c.fail(m.origin_of("fine_tune"),
+                   m.from.empty()
+                       ? fmt::format("model '{}': fine_tune needs from = \"RUN_DIR\" (a saved model)", m.name)
+                       : fmt::format("model '{}' (plugin '{}') is not trained by a trainer: fine_tune "
+                                     "has nothing to continue; remove it",
+                                     m.name, m.plugin));
+        const bool fitted_here = m.from.empty() || m.fine_tune;
         if (!m.trainer.empty() && !p.trainer(m.trainer)) {
             std::string msg = fmt::format("model '{}' names trainer '{}', which is not defined", m.name, m.trainer);
             if (auto near = closest(m.trainer, trainer_names); !near.empty())
@@ -482,15 +536,18 @@ Pipeline validate_pipeline(const PipelineSource& src, const Registry& registry) 
                                          : fmt::format(" (defined trainers: {})", join(trainer_names));
             c.fail(c.where(path + ".trainer", *value.as_table()->get("trainer")), msg);
         }
-        if (trainable && m.trainer.empty())
+        if (trainable && fitted_here && m.trainer.empty())
             c.fail(
                 m.origin,
                 fmt::format("model '{}' (plugin '{}') is trained: name a trainer with trainer = \"...\"{}", m.name,
                             m.plugin, trainer_names.empty() ? "" : fmt::format(" (defined: {})", join(trainer_names))));
-        if (!trainable && !m.trainer.empty())
+        if ((!trainable || !fitted_here) && !m.trainer.empty())
             c.fail(c.where(path + ".trainer", *value.as_table()->get("trainer")),
-                   fmt::format("model '{}' (plugin '{}') is not trained by a trainer; remove 'trainer'", m.name,
-                               m.plugin));
+                   trainable ? fmt::format("model '{}' starts from a saved model and is not trained (add fine_tune = "
+                                           "true to train on); remove 'trainer'",
+                                           m.name)
+                             : fmt::format("model '{}' (plugin '{}') is not trained by a trainer; remove 'trainer'",
+                                           m.name, m.plugin));
         p.models.push_back(std::move(m));
     }
     // toml++ tables are sorted by key; reports list models in the order the file gives.
@@ -565,6 +622,8 @@ toml::table section_table(const PluginUse& u) {
     toml::table t;
     t.insert("plugin", u.plugin);
     if (!u.trainer.empty()) t.insert("trainer", u.trainer);
+    if (!u.from.empty()) t.insert("from", u.from.string());
+    if (u.fine_tune) t.insert("fine_tune", true);
     for (const auto& [k, v] : u.params.values()) insert_param(t, k, v);
     return t;
 }

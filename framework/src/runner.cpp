@@ -4,6 +4,7 @@
 #include <sigx/host/report.hpp>
 #include <sigx/host/run_dir.hpp>
 #include <sigx/host/runner.hpp>
+#include <sigx/host/saved_model.hpp>
 #include <sigx/host/services.hpp>
 
 #include <fmt/format.h>
@@ -214,6 +215,20 @@ void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t
     }
 }
 
+namespace {
+// Models that start from a saved one must have been fitted for this data's task and
+// sample rate: checked once the data is made, before any model is fitted (a
+// configuration error at the `from` line).
+void check_saved_fit(const Pipeline& p, const Dataset& data) {
+    for (const auto& use : p.models) {
+        if (use.from.empty()) continue;
+        if (const auto why = task_mismatch(read_saved_model(use.from), data.train.front()); !why.empty())
+            throw ConfigError(use.origin_of("from"), fmt::format("[{}] the saved model {} does not fit this data: {}",
+                                                                 use.section, use.from.string(), why));
+    }
+}
+}  // namespace
+
 void check_channels(const Pipeline& p, const Instances& in) {
     const std::uint32_t given = in.source->channels();
     for (const auto& m : p.models) {
@@ -255,6 +270,12 @@ Instances instantiate(const Pipeline& p, const Registry& registry) {
     for (const auto& m : p.models) in.models.push_back(construct<Model>(m, registry));
     for (const auto& e : p.evaluators) in.evaluators.push_back(construct<Evaluator>(e, registry));
     check_channels(p, in);
+    for (std::size_t i = 0; i < p.models.size(); ++i)
+        if (!p.models[i].from.empty() && !model_state(*in.models[i]))
+            throw ConfigError(p.models[i].origin_of("from"),
+                              fmt::format("[{}] plugin '{}' cannot start from a saved model: it does not offer the "
+                                          "{} extension",
+                                          p.models[i].section, p.models[i].plugin, model_state_id));
     check_memory(p, in);
     return in;
 }
@@ -278,6 +299,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     name_records(generated);
     check_dataset(p.source.plugin, generated, in.source->channels());
     const Dataset data = std::move(generated);
+    check_saved_fit(p, data);
     check_cancel(dir);
     for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
         Services host = services(p.evaluators[i]);
@@ -296,12 +318,16 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
         ModelOutput out;
         out.model = use.name;
         try {
+            if (!use.from.empty())
+                call(use, "model",
+                     [&] { model_state(model)->load_state(use.from / "state", data.train.front().task.size()); });
             if (!use.trainer.empty()) {
                 const std::size_t t = static_cast<std::size_t>(p.trainer(use.trainer) - p.trainers.data());
                 call(p.trainers[t], "trainer", [&] { in.trainers[t]->train(model, data.train, host); });
-            } else {
+            } else if (use.from.empty()) {
                 call(use, "model", [&] { model.fit(data.train, host); });
             }
+            call(use, "model", [&] { save_model(dir.path() / use.name, use, model, data.train.front()); });
             check_cancel(dir);
             out.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             for (const auto& set : data.tests) {

@@ -79,6 +79,10 @@ public:
     explicit FftBlock(const sigx::Params& p)
         : flags_(p.string("planner") == "measure" ? FFTW_MEASURE : FFTW_ESTIMATE) {}
 
+    void* extension(std::string_view id) override {
+        return id == sigx::model_state_id ? &sigx::no_fitted_state() : nullptr;
+    }
+
     sigx::Prediction predict(const sigx::Input& s, const sigx::Task& task, sigx::Host&) override {
         const std::size_t n = s.size();
         fft_.prepare(n, flags_);

@@ -26,6 +26,10 @@ public:
 
     explicit FftSliding(const sigx::Params& p) : window_(static_cast<std::size_t>(p.integer("window"))) {}
 
+    void* extension(std::string_view id) override {
+        return id == sigx::model_state_id ? &sigx::no_fitted_state() : nullptr;
+    }
+
     sigx::Prediction predict(const sigx::Input& s, const sigx::Task& task, sigx::Host&) override {
         const std::size_t n = s.size();
         const sigx::Samples& mix = s.channels.at(0);

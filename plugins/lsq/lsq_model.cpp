@@ -5,13 +5,17 @@
 // plain FFT keeps.
 #include "../classical/lsq.hpp"
 
+#include <sigx/files.hpp>
 #include <sigx/register.hpp>
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <fstream>
+
 namespace {
 
-class Lsq final : public sigx::Model {
+class Lsq final : public sigx::Model, public sigx::ModelState {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
@@ -42,6 +46,29 @@ public:
         for (std::size_t k = 0; k < gains_.size(); ++k)
             host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", task.components[k].label,
                                   std::abs(gains_[k]) * task.components[k].gain, std::arg(gains_[k])));
+    }
+
+    void* extension(std::string_view id) override {
+        return id == sigx::model_state_id ? static_cast<sigx::ModelState*>(this) : nullptr;
+    }
+    // The calibration: one complex gain per component, in hexadecimal floating point so
+    // that it reads back bit for bit.
+    std::vector<std::string> state_params() const override { return {"mode", "window", "ridge", "calibrate"}; }
+    void save_state(const std::filesystem::path& dir) override {
+        std::string text = fmt::format("{}\n", gains_.size());
+        for (const auto& g : gains_) text += fmt::format("{:a} {:a}\n", g.real(), g.imag());
+        sigx::write_file_atomic(dir / "calibration.txt", text);
+    }
+    void load_state(const std::filesystem::path& dir, std::size_t components) override {
+        std::ifstream in(dir / "calibration.txt");
+        std::size_t n = 0;
+        if (!(in >> n)) throw std::runtime_error((dir / "calibration.txt").string() + ": cannot be read");
+        gains_.clear();
+        for (std::string re, im; gains_.size() < n && in >> re >> im;)
+            gains_.emplace_back(std::strtod(re.c_str(), nullptr), std::strtod(im.c_str(), nullptr));
+        if (gains_.size() != n || (calibrate_ && n != components))
+            throw std::runtime_error(fmt::format("{}: {} gains for {} components", (dir / "calibration.txt").string(),
+                                                 gains_.size(), components));
     }
 
     sigx::Prediction predict(const sigx::Input& record, const sigx::Task& task, sigx::Host&) override {

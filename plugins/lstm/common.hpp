@@ -9,6 +9,33 @@
 
 namespace sigx::lstm {
 
+// A torch model whose fitted state (ModelState) is its network's weights, restored by
+// building the network for the task's components and loading them.
+class SavedTorchModel : public TorchModel, public ModelState {
+public:
+    void* extension(std::string_view id) override {
+        if (id == model_state_id) return static_cast<ModelState*>(this);
+        return TorchModel::extension(id);
+    }
+    void save_state(const std::filesystem::path& dir) override { TorchModelExtension::save(dir / "weights.pt"); }
+    void load_state(const std::filesystem::path& dir, std::size_t components) override {
+        build(static_cast<std::int64_t>(components));
+        TorchModelExtension::load(dir / "weights.pt");
+    }
+
+protected:
+    // Creates the network (module()) for `components` selectors, once: fine-tuning keeps
+    // the restored one, whose task must then be the same.
+    void build(std::int64_t components) {
+        if (selectors_ != 0 && components != selectors_)
+            throw std::runtime_error("the network was built for " + std::to_string(selectors_) +
+                                     " components, the task has " + std::to_string(components));
+        selectors_ = components;
+        module();
+    }
+    std::int64_t selectors_ = 0;  // components the network is built for; 0: not yet
+};
+
 inline std::vector<ParamSpec> network_params(std::int64_t hidden, std::int64_t layers, double dropout) {
     return {ParamSpec::integer("hidden", hidden).range(1, 4096).help("LSTM hidden units per layer"),
             ParamSpec::integer("layers", layers).range(1, 16).help("stacked LSTM layers"),

@@ -38,7 +38,7 @@ struct RecordWindows {
     torch::Tensor targets;  // [C, T]
 };
 
-class LstmSequence final : public TorchModel {
+class LstmSequence final : public SavedTorchModel {
 public:
     static Descriptor describe() {
         auto p = network_params(128, 2, 0.2);
@@ -62,9 +62,10 @@ public:
 
     torch::nn::Module& module() override { return *net(); }
 
+    std::vector<std::string> state_params() const override { return {"window", "context", "hidden", "layers"}; }
+
     void prepare(const Records& train, double validation_fraction) override {
-        selectors_ = component_count(train);
-        net();
+        build(component_count(train));
         std::vector<torch::Tensor> windows_list, targets_list;
         train_rows_.clear(), validation_rows_.clear();
         std::int64_t offset = 0;
@@ -155,7 +156,6 @@ private:
 
     std::int64_t window_, context_, hidden_, layers_;
     double dropout_;
-    std::int64_t selectors_ = 0;
     SequenceNet net_{nullptr};
     torch::Tensor all_windows_, all_targets_;
     std::vector<Row> train_rows_, validation_rows_, pass_;

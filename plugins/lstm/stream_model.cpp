@@ -94,7 +94,7 @@ struct StreamGroup {
     std::int64_t train_steps = 0;  // steps before the validation part
 };
 
-class StreamModel : public TorchModel {
+class StreamModel : public SavedTorchModel {
 public:
     static std::vector<ParamSpec> params() {
         auto p = network_params(64, 1, 0.0);
@@ -126,9 +126,12 @@ public:
 
     torch::nn::Module& module() override { return *net(); }
 
+    std::vector<std::string> state_params() const override {
+        return {"hidden", "layers", "samples_per_step", "bidirectional"};
+    }
+
     void prepare(const Records& train, double validation_fraction) override {
-        selectors_ = component_count(train);
-        net();
+        build(component_count(train));
         groups_.clear();
         std::map<std::size_t, std::vector<const Record*>> by_length;
         for (const auto& r : train) by_length[r.size()].push_back(&r);
@@ -283,7 +286,6 @@ private:
     double dropout_;
     std::int64_t train_segment_;
     bool bidirectional_;
-    std::int64_t selectors_ = 0;
     StreamNet net_{nullptr};
     std::vector<StreamGroup> groups_;
     std::vector<Chunk> pass_;

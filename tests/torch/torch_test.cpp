@@ -19,6 +19,7 @@
 #include <sstream>
 
 using namespace sigx;
+namespace fs = std::filesystem;
 using sigx::test::make_plugin;
 using sigx::test::TempDir;
 using sigx::test::TestHost;
@@ -511,4 +512,76 @@ TEST_CASE("sigx run --resume finishes an interrupted run exactly as an uninterru
     REQUIRE(a.contains("results"));
     CHECK(a["results"] == b["results"]);
     CHECK(a["results"]["unseen_phase"]["lstm"]["mean"]["mse"].get<double>() < 0.5);
+}
+
+TEST_CASE("saved LSTMs: every LSTM restores bit for bit, and fine-tuning continues from the saved weights",
+          "[torch][saved]") {
+    const Dataset data = small_data(1);
+    auto trainer = make_plugin<Trainer>("torch", Kind::trainer,
+                                        Params({{"epochs", std::int64_t{2}}, {"threads", std::int64_t{1}}}));
+    for (const std::string name : {"lstm.stateful", "lstm.film", "lstm.sequence"}) {
+        INFO(name);
+        TempDir t;
+        TestHost host(t.path());
+        const Params p({{"hidden", std::int64_t{6}}});
+        auto fitted = make_model(name, p);
+        trainer->train(*fitted, data.train, host);
+        ModelState* state = model_state(*fitted);
+        REQUIRE(state);
+        fs::create_directories(t.path() / "state");
+        state->save_state(t.path() / "state");
+        auto restored = make_model(name, p);
+        model_state(*restored)->load_state(t.path() / "state", data.train[0].task.size());
+        const Record& r = data.tests[1].records[0];
+        const Prediction a = fitted->predict(r.input, r.task, host), b = restored->predict(r.input, r.task, host);
+        CHECK(max_abs_diff(a, b) == 0.0);
+    }
+
+    SECTION("fine_tune = true: the first epoch starts where the saved model ended") {
+        TempDir t;
+        auto pipeline = [&](const std::string& extra) {
+            const fs::path file = t.path() / "p.toml";
+            // The quickstart's LSTM and trainer, on 4 records of 5 s, 6 epochs: it learns.
+            std::ofstream(file) << "[pipeline]\nname = \"ft\"\n[source]\nplugin = \"noisy_sinusoid\"\nduration = 5.0\n"
+                                   "phase_scale = 0.01\ntrain_records = 4\nrandom_start = true\n"
+                                   "[trainers.torch]\nplugin = \"torch\"\nthreads = 1\nepochs = 6\nlr = 0.01\n"
+                                   "clip_grad_norm = 1.0\n"
+                                   "[models.lstm]\nplugin = \"lstm.stateful\"\ntrainer = \"torch\"\nhidden = 32\n"
+                                   "samples_per_step = 10\n"
+                                << extra << "[[evaluate]]\nplugin = \"metrics\"\n";
+            return file;
+        };
+        auto curve = [](const fs::path& run) {  // validation MSE per epoch
+            std::ifstream in(run / "lstm" / "training_curve.csv");
+            std::string line;
+            std::getline(in, line);
+            std::vector<double> mse;
+            while (std::getline(in, line)) {
+                const auto a = line.find(','), b = line.find(',', a + 1), c = line.find(',', b + 1);
+                mse.push_back(std::stod(line.substr(b + 1, c - b - 1)));
+            }
+            return mse;
+        };
+        auto r = sigx::test::run_sigx("run -q " + sigx::test::quote(pipeline("").string()) + " --out " +
+                                      sigx::test::quote((t.path() / "a").string()));
+        REQUIRE(r.status == 0);
+        const fs::path first = sigx::test::only_run(t.path() / "a");
+        // Fine-tuning takes a smaller step than training from scratch: a fresh Adam at the
+        // first run's learning rate would first shake the weights it was given.
+        r = sigx::test::run_sigx(
+            "run -q " +
+            sigx::test::quote(
+                pipeline("from = " + sigx::test::quote(first.string()) + "\nfine_tune = true\n").string()) +
+            " trainers.torch.lr=0.001 --out " + sigx::test::quote((t.path() / "b").string()));
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        const auto before = curve(first), after = curve(sigx::test::only_run(t.path() / "b"));
+        REQUIRE(!before.empty());
+        REQUIRE(!after.empty());
+        const double saved = *std::min_element(before.begin(), before.end());  // restore_best kept that epoch's
+        INFO("saved model's best validation MSE " << saved << ", first fine-tuning epoch " << after.front()
+                                                  << ", first epoch from scratch " << before.front());
+        CHECK(after.front() <= saved * 1.05);
+        CHECK(after.front() < before.front());
+    }
 }

@@ -89,6 +89,7 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(sigx::Kind),
     SIGX_TYPE_LAYOUT(sigx::Descriptor),
     SIGX_TYPE_LAYOUT(sigx::DatasetSize),
+    SIGX_TYPE_LAYOUT(sigx::ModelState),
     SIGX_TYPE_LAYOUT(sigx::Metric),
     SIGX_TYPE_LAYOUT(sigx::Artifacts),
     SIGX_TYPE_LAYOUT(sigx::ModelOutput),

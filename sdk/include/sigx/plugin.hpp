@@ -88,6 +88,38 @@ public:
     virtual Prediction predict(const Input& input, const Task& task, Host& host) = 0;
 };
 
+// Optional model capability, offered through Plugin::extension(model_state_id): the
+// fitted state to and from a folder, so that a model fitted in one run serves in another
+// (`from = "RUN_DIR"` in a pipeline, `sigx apply`). The host saves it after fitting,
+// with a manifest of its own (plugin, parameters, task, sample rate), and loads it
+// instead of fitting. Every built-in model offers it; one that fits nothing saves nothing.
+inline constexpr std::string_view model_state_id = "sigx.model.state/1";
+class ModelState {
+public:
+    virtual ~ModelState() = default;
+    // The parameters the fitted state depends on (a network's size, a calibration's
+    // window): state is only loaded into a model with the same values of these.
+    virtual std::vector<std::string> state_params() const = 0;
+    // Writes the fitted state into `dir` (an empty folder), after fitting.
+    virtual void save_state(const std::filesystem::path& dir) = 0;
+    // Restores what save_state wrote, into a model constructed with the same
+    // state_params, for a task of `components` components. Fitting may follow
+    // (fine-tuning) and must then start from the restored state.
+    virtual void load_state(const std::filesystem::path& dir, std::size_t components) = 0;
+};
+inline ModelState* model_state(Plugin& m) { return static_cast<ModelState*>(m.extension(model_state_id)); }
+
+// The state of a model that fits nothing: nothing to save, nothing to load.
+inline ModelState& no_fitted_state() {
+    struct Nothing final : ModelState {
+        std::vector<std::string> state_params() const override { return {}; }
+        void save_state(const std::filesystem::path&) override {}
+        void load_state(const std::filesystem::path&, std::size_t) override {}
+    };
+    static Nothing nothing;
+    return nothing;
+}
+
 // Fits a model (Descriptor::trainable) on the training records, through an extension the
 // trainer understands.
 class SIGX_API Trainer : public Plugin {

@@ -27,6 +27,8 @@ struct PluginUse {
     Origin origin;                                // the section
     std::map<std::string, Origin> param_origins;  // parameters set explicitly
     std::string trainer;                          // models only: a key of Pipeline::trainers, or empty
+    std::filesystem::path from;                   // models only: a saved model folder to start from, or empty
+    bool fine_tune = false;                       // models only, with `from`: train on from the saved state
 
     // Where a parameter came from, for error messages (the section when defaulted).
     Origin origin_of(const std::string& param) const;
@@ -77,6 +79,10 @@ void apply_override(PipelineSource& src, const std::string& arg, const std::stri
 
 // The folders named in [plugins] paths, relative to the pipeline file.
 std::vector<std::filesystem::path> plugin_paths(const PipelineSource& src);
+
+// Validates one plugin section alone, e.g. a saved model's parameters written as
+// [model]. Throws ConfigError or PluginError like validate_pipeline.
+PluginUse validate_plugin(const PipelineSource& src, const std::string& section, Kind kind, const Registry& registry);
 
 // Validates every key and value and resolves plugins in `registry`. Throws ConfigError,
 // or PluginError when a named plugin does not exist or cannot be used.

@@ -1,0 +1,39 @@
+// `sigx apply`: a model fitted in an earlier run, applied to recordings with no training
+// and no pipeline file.
+#pragma once
+
+#include <sigx/host/loader.hpp>
+#include <sigx/host/saved_model.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sigx::host {
+
+// A saved model, constructed from its manifest's parameters and restored from its state.
+struct LoadedModel {
+    SavedModel saved;
+    std::shared_ptr<Model> model;
+    Task task;
+};
+// `run` is a run directory (then `name` picks its model, or its only one) or a model
+// folder. Throws ConfigError for what the user named, PluginError for the plugin.
+LoadedModel load_saved_model(const std::filesystem::path& run, const std::string& name, const Registry& registry);
+
+struct ApplyOptions {
+    std::filesystem::path run;
+    std::string model;
+    std::vector<std::filesystem::path> inputs;
+    std::filesystem::path out = ".";
+    bool csv = false;
+};
+
+// One float WAV per input, OUT/<input stem>.<model>.wav, one channel per component (and
+// with `csv`, OUT/<input stem>.<model>.csv: time and one column per component). An input
+// whose sample rate or channel count is not the model's is refused before anything is
+// written. Returns the files written.
+std::vector<std::filesystem::path> apply_model(const ApplyOptions& o, const Registry& registry);
+
+}  // namespace sigx::host

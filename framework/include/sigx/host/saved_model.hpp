@@ -1,0 +1,47 @@
+// A fitted model kept in a run directory, to serve again without fitting: the folder
+// <run>/<model>/ holds state/ (what the model's ModelState extension wrote) and
+// model.json (the host's manifest: the plugin and its parameters, the versions it was
+// built with, and the task and sample rate it was fitted for).
+#pragma once
+
+#include <sigx/host/pipeline.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sigx::host {
+
+struct SavedModel {
+    std::filesystem::path dir;  // <run>/<model>
+    std::string name, plugin, plugin_version;
+    std::map<std::string, std::string> params;  // every parameter, as written in a pipeline file
+    std::vector<std::string> state_params;      // those the state depends on
+    std::string sdk, torch;                     // versions; torch empty for a model without LibTorch
+    std::vector<Component> components;          // the task it was fitted for
+    double sample_rate = 0;
+    std::uint32_t channels = 1;
+
+    std::filesystem::path state() const { return dir / "state"; }
+};
+
+// Saves a fitted model: its state through the ModelState extension, then the manifest.
+// `fitted_on` is a training record (its task and sample rate go into the manifest).
+void save_model(const std::filesystem::path& dir, const PluginUse& use, Model& model, const Record& fitted_on);
+
+// Reads a manifest. Throws std::runtime_error naming the file.
+SavedModel read_saved_model(const std::filesystem::path& dir);
+
+// The names of the saved models in a run directory, sorted.
+std::vector<std::string> saved_models(const std::filesystem::path& run);
+
+// A model folder from what a user wrote: a model folder itself, or a run directory and
+// the model's name (when the run has only one model, that one). Throws
+// std::runtime_error listing what the run holds.
+std::filesystem::path find_saved_model(const std::filesystem::path& given, const std::string& name);
+
+// Why a saved model cannot serve a record (another task or sample rate), or empty.
+std::string task_mismatch(const SavedModel& saved, const Record& record);
+
+}  // namespace sigx::host

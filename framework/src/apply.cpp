@@ -1,0 +1,108 @@
+#include <sigx/files.hpp>
+#include <sigx/host/apply.hpp>
+#include <sigx/host/audio.hpp>
+#include <sigx/host/errors.hpp>
+#include <sigx/host/runner.hpp>
+
+#include <fmt/format.h>
+
+namespace sigx::host {
+
+namespace fs = std::filesystem;
+
+LoadedModel load_saved_model(const fs::path& run, const std::string& name, const Registry& registry) {
+    LoadedModel m;
+    try {
+        m.saved = read_saved_model(find_saved_model(run, name));
+    } catch (const std::runtime_error& e) {
+        throw ConfigError({run.string()}, e.what());
+    }
+    const fs::path manifest = m.saved.dir / "model.json";
+    // The manifest's parameters as a pipeline section, validated like one.
+    std::string text = fmt::format("[model]\nplugin = \"{}\"\n", m.saved.plugin);
+    for (const auto& [k, v] : m.saved.params) text += fmt::format("{} = {}\n", k, v);
+    const PluginUse use = validate_plugin(parse_pipeline(text, manifest, {}), "model", Kind::model, registry);
+    m.model = registry.create<Model>(*use.info, use.params);
+    const char* torch = static_cast<const char*>(m.model->extension("sigx.torch.version"));
+    if (!m.saved.torch.empty() && (!torch || m.saved.torch != torch))
+        throw PluginError(fmt::format("{}: the model was saved with LibTorch {}, plugin '{}' ({}) is built against {}",
+                                      manifest.string(), m.saved.torch, m.saved.plugin, use.info->file.string(),
+                                      torch ? torch : "no LibTorch"));
+    ModelState* state = model_state(*m.model);
+    if (!state)
+        throw PluginError(fmt::format("plugin '{}' ({}) no longer offers {}", m.saved.plugin, use.info->file.string(),
+                                      model_state_id));
+    m.task.components = m.saved.components;
+    try {
+        state->load_state(m.saved.state(), m.task.size());
+    } catch (const std::exception& e) {
+        throw PluginError(fmt::format("{}: the state cannot be restored: {}", m.saved.state().string(), e.what()));
+    }
+    return m;
+}
+
+std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registry) {
+    LoadedModel m = load_saved_model(o.run, o.model, registry);
+    // Every input is read and checked before anything is written.
+    std::vector<Input> inputs;
+    for (const auto& file : o.inputs) {
+        audio::Audio a;
+        try {
+            a = audio::read(file);
+        } catch (const std::runtime_error& e) {
+            throw ConfigError({file.string()}, e.what());
+        }
+        if (a.sample_rate != m.saved.sample_rate)
+            throw ConfigError({file.string()},
+                              fmt::format("its sample rate is {} Hz; model '{}' was fitted at {} Hz (resample the "
+                                          "recording: sigx does not resample silently)",
+                                          a.sample_rate, m.saved.name, m.saved.sample_rate));
+        if (a.channels.size() != m.saved.channels)
+            throw ConfigError({file.string()}, fmt::format("it has {} channel(s); model '{}' reads {}",
+                                                           a.channels.size(), m.saved.name, m.saved.channels));
+        Input in;
+        in.name = file.stem().string();
+        in.sample_rate = a.sample_rate;
+        in.channels = std::move(a.channels);
+        in.metadata = {{"file", fs::absolute(file).string()}};
+        inputs.push_back(std::move(in));
+    }
+    fs::create_directories(o.out);
+    std::vector<fs::path> written;
+    struct QuietHost final : Host {
+        void log(LogLevel, std::string_view) override {}
+        fs::path output_dir() override { return fs::temp_directory_path(); }
+        void progress(const Progress&) override {}
+        bool cancelled() const override { return false; }
+        std::uint64_t seed() const override { return 0; }
+    } host;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Input& in = inputs[i];
+        Record check{in, m.task, {}};
+        const Prediction p = m.model->predict(in, m.task, host);
+        check_prediction(m.saved.name, check, p);
+        const fs::path base = o.out / (in.name + "." + m.saved.name);
+        const fs::path wav = fs::path(base).concat(".wav");
+        if (fs::exists(wav) && fs::equivalent(wav, o.inputs[i]))
+            throw ConfigError({wav.string()}, "the output would overwrite its input; choose another --out");
+        std::vector<const Samples*> channels;
+        for (const auto& c : p.components) channels.push_back(&c);
+        audio::write_wav(wav, in.sample_rate, channels);
+        written.push_back(wav);
+        if (!o.csv) continue;
+        std::string text = "time";
+        for (const auto& c : m.task.components) text += "," + c.label;
+        text += "\n";
+        for (std::size_t n = 0; n < in.size(); ++n) {
+            text += fmt::format("{}", in.time(n));
+            for (const auto& c : p.components) text += fmt::format(",{}", c[n]);
+            text += "\n";
+        }
+        const fs::path csv = fs::path(base).concat(".csv");
+        write_file_atomic(csv, text);
+        written.push_back(csv);
+    }
+    return written;
+}
+
+}  // namespace sigx::host
