@@ -21,7 +21,7 @@
 // (engine() >> 11) * 2^-53 (never std::uniform_real_distribution, whose algorithm each
 // standard library chooses), in a fixed order: for h = 1, 2, 3: fm, m, psi, phi0, fd, d,
 // chi. So a seed gives the same hum on every machine.
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 
 #include <fmt/format.h>
 #include <samplerate.h>

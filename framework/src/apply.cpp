@@ -1,6 +1,6 @@
+#include <sigx/audio.hpp>
 #include <sigx/files.hpp>
 #include <sigx/host/apply.hpp>
-#include <sigx/host/audio.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/runner.hpp>
 
@@ -17,7 +17,7 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, const
     } catch (const std::runtime_error& e) {
         throw ConfigError({run.string()}, e.what());
     }
-    const fs::path manifest = m.saved.dir / "model.json";
+    const fs::path manifest = m.saved.dir / "manifest.json";
     // The manifest's parameters as a pipeline section, validated like one.
     std::string text = fmt::format("[model]\nplugin = \"{}\"\n", m.saved.plugin);
     for (const auto& [k, v] : m.saved.params) text += fmt::format("{} = {}\n", k, v);

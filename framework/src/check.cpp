@@ -1,5 +1,5 @@
+#include <sigx/audio.hpp>
 #include <sigx/files.hpp>
-#include <sigx/host/audio.hpp>
 #include <sigx/host/check.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/runner.hpp>

@@ -1,4 +1,4 @@
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/report.hpp>

@@ -46,13 +46,13 @@ void save_model(const fs::path& dir, const PluginUse& use, Model& model, const R
         comps.push_back({{"label", c.label}, {"frequency", c.frequency}, {"gain", c.gain}});
     j["sample_rate"] = fitted_on.input.sample_rate;
     j["channels"] = fitted_on.input.channels.size();
-    write_file_atomic(dir / "model.json", j.dump(2) + "\n");
+    write_file_atomic(dir / "manifest.json", j.dump(2) + "\n");
 }
 
 SavedModel read_saved_model(const fs::path& dir) {
-    const fs::path file = dir / "model.json";
+    const fs::path file = dir / "manifest.json";
     std::ifstream in(file);
-    if (!in) throw std::runtime_error(fmt::format("{}: no saved model there (no model.json)", dir.string()));
+    if (!in) throw std::runtime_error(fmt::format("{}: no saved model there (no manifest.json)", dir.string()));
     try {
         const auto j = nlohmann::json::parse(in);
         SavedModel m;
@@ -79,13 +79,13 @@ std::vector<std::string> saved_models(const fs::path& run) {
     std::vector<std::string> out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(run, ec))
-        if (e.is_directory() && fs::exists(e.path() / "model.json")) out.push_back(e.path().filename().string());
+        if (e.is_directory() && fs::exists(e.path() / "manifest.json")) out.push_back(e.path().filename().string());
     std::sort(out.begin(), out.end());
     return out;
 }
 
 fs::path find_saved_model(const fs::path& given, const std::string& name) {
-    if (fs::exists(given / "model.json")) return given;
+    if (fs::exists(given / "manifest.json")) return given;
     const auto names = saved_models(given);
     if (!name.empty() && std::find(names.begin(), names.end(), name) != names.end()) return given / name;
     if (name.empty() && names.size() == 1) return given / names.front();

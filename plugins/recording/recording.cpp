@@ -13,7 +13,7 @@
 // (seconds, evenly spaced) gives the sample rate, else `sample_rate` does. Columns named
 // like the component labels are the references (all of them or none); every other
 // column is a mix channel, among which `channels` selects.
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 #include <sigx/register.hpp>
 
 #include <fmt/format.h>

@@ -4,7 +4,7 @@
 // extracted and written, not scored.
 #include "support/support.hpp"
 
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -4,7 +4,7 @@
 // required and can be paths; [output] says what is written.
 #include "support/support.hpp"
 
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 #include <sigx/plugin.hpp>
 
 #include <catch2/catch.hpp>

@@ -3,7 +3,7 @@
 // every kind of mismatch refused with the parameter and both values.
 #include "support/support.hpp"
 
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -122,7 +122,7 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
     REQUIRE(r.status == 0);
     const fs::path run = only_run(t.path() / "a");
     for (const char* m : {"lsq", "lsq_sliding", "fft", "fft_sliding"}) {
-        const auto manifest = nlohmann::json::parse(read_text(run / m / "model.json"));
+        const auto manifest = nlohmann::json::parse(read_text(run / m / "manifest.json"));
         CHECK(manifest["sample_rate"] == 1000.0);
         CHECK(manifest["components"].size() == 4);
         CHECK(manifest["abi"] == 2);

@@ -7,7 +7,7 @@
 // with 17 significant digits reads back the same doubles.
 #include "support/support.hpp"
 
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>

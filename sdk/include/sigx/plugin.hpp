@@ -100,7 +100,8 @@ public:
     // The parameters the fitted state depends on (a network's size, a calibration's
     // window): state is only loaded into a model with the same values of these.
     virtual std::vector<std::string> state_params() const = 0;
-    // Writes the fitted state into `dir` (an empty folder), after fitting.
+    // Writes the fitted state into `dir` (a folder of its own; replace what is there),
+    // after fitting.
     virtual void save_state(const std::filesystem::path& dir) = 0;
     // Restores what save_state wrote, into a model constructed with the same
     // state_params, for a task of `components` components. Fitting may follow

@@ -1,6 +1,6 @@
 // A fitted model kept in a run directory, to serve again without fitting: the folder
 // <run>/<model>/ holds state/ (what the model's ModelState extension wrote) and
-// model.json (the host's manifest: the plugin and its parameters, the versions it was
+// manifest.json (the host's manifest: the plugin and its parameters, the versions it was
 // built with, and the task and sample rate it was fitted for).
 #pragma once
 

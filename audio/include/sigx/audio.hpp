@@ -1,6 +1,7 @@
 // Sound files through libsndfile: what the recording generator reads (WAV, FLAC, OGG and
 // anything else libsndfile knows) and what the host writes (every model's extracted
-// components, as float WAV). A static library of its own, so that a plugin can link it.
+// components, as float WAV). A static library of its own (audio/), neither host nor SDK,
+// so that the host and a plugin can both link it.
 #pragma once
 
 #include <sigx/record.hpp>

@@ -1,4 +1,4 @@
-#include <sigx/host/audio.hpp>
+#include <sigx/audio.hpp>
 
 #include <fmt/format.h>
 #include <sndfile.h>
