@@ -2,6 +2,7 @@
 #include <sigx/files.hpp>
 #include <sigx/host/apply.hpp>
 #include <sigx/host/errors.hpp>
+#include <sigx/host/names.hpp>
 #include <sigx/host/runner.hpp>
 
 #include <fmt/format.h>
@@ -11,6 +12,8 @@ namespace sigx::host {
 namespace fs = std::filesystem;
 
 LoadedModel load_saved_model(const fs::path& run, const std::string& name, const Registry& registry) {
+    if (!name.empty())  // it becomes a folder name under `run`, and part of output file names
+        if (auto problem = name_problem("model name", name); !problem.empty()) throw ConfigError({"--model"}, problem);
     LoadedModel m;
     try {
         m.saved = read_saved_model(find_saved_model(run, name));
@@ -23,7 +26,7 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, const
     for (const auto& [k, v] : m.saved.params) text += fmt::format("{} = {}\n", k, v);
     const PluginUse use = validate_plugin(parse_pipeline(text, manifest, {}), "model", Kind::model, registry);
     m.model = registry.create<Model>(*use.info, use.params);
-    const char* torch = static_cast<const char*>(m.model->extension("sigx.torch.version"));
+    const char* torch = torch_version_of(*m.model);
     if (!m.saved.torch.empty() && (!torch || m.saved.torch != torch))
         throw PluginError(fmt::format("{}: the model was saved with LibTorch {}, plugin '{}' ({}) is built against {}",
                                       manifest.string(), m.saved.torch, m.saved.plugin, use.info->file.string(),
@@ -32,6 +35,7 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, const
     if (!state)
         throw PluginError(fmt::format("plugin '{}' ({}) no longer offers {}", m.saved.plugin, use.info->file.string(),
                                       model_state_id));
+    m.saved.name = m.saved.dir.filename().string();  // a folder that exists, so a safe name, whatever the manifest says
     m.task.components = m.saved.components;
     try {
         state->load_state(m.saved.state(), m.task.size());
@@ -78,9 +82,8 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registr
     } host;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const Input& in = inputs[i];
-        Record check{in, m.task, {}};
         const Prediction p = m.model->predict(in, m.task, host);
-        check_prediction(m.saved.name, check, p);
+        check_prediction(m.saved.name, m.task, in.size(), p);
         const fs::path base = o.out / (in.name + "." + m.saved.name);
         const fs::path wav = fs::path(base).concat(".wav");
         if (fs::exists(wav) && fs::equivalent(wav, o.inputs[i]))

@@ -171,7 +171,7 @@ private:
             auto& per_set = out.predictions.emplace_back();
             for (const auto& r : set.records) {
                 Prediction p = m.predict(r.input, r.task, h);
-                check_prediction(name, r, p);
+                check_prediction(name, r.task, r.size(), p);
                 per_set.push_back(std::move(p));
             }
         }

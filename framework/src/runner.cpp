@@ -110,16 +110,15 @@ std::string toml_text(const toml::table& t) {
 
 }  // namespace
 
-void check_prediction(const std::string& model, const Record& record, const Prediction& p) {
-    const Task& task = record.task;
+void check_prediction(const std::string& model, const Task& task, std::size_t samples, const Prediction& p) {
     if (p.components.size() != task.size())
         throw std::runtime_error(fmt::format("model '{}' returned {} channels for a record with {} components", model,
                                              p.components.size(), task.size()));
     for (std::size_t c = 0; c < p.components.size(); ++c) {
         const Samples& ch = p.components[c];
-        if (ch.size() != record.size())
+        if (ch.size() != samples)
             throw std::runtime_error(fmt::format("model '{}' returned a channel of {} samples for a record of {}",
-                                                 model, ch.size(), record.size()));
+                                                 model, ch.size(), samples));
         for (std::size_t n = 0; n < ch.size(); ++n)
             if (!std::isfinite(ch[n]))
                 throw std::runtime_error(
@@ -335,7 +334,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
                 for (const auto& record : set.records) {
                     per_set.push_back(
                         call(use, "model", [&] { return model.predict(record.input, record.task, host); }));
-                    check_prediction(use.name, record, per_set.back());
+                    check_prediction(use.name, record.task, record.size(), per_set.back());
                 }
             }
         } catch (const Interrupted&) {

@@ -36,7 +36,7 @@ void save_model(const fs::path& dir, const PluginUse& use, Model& model, const R
     j["plugin_version"] = use.info->descriptor->version;
     j["sdk"] = sdk_version();
     j["abi"] = SIGX_ABI_VERSION;
-    const char* torch = static_cast<const char*>(model.extension("sigx.torch.version"));
+    const char* torch = torch_version_of(model);
     j["torch"] = torch ? torch : "";
     auto& params = j["params"] = nlohmann::ordered_json::object();
     for (const auto& [k, v] : use.params.values()) params[k] = param_text(v);

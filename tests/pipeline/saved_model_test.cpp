@@ -167,6 +167,10 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
         r = run_sigx("apply " + quote(run.string()) + " " + quote((t.path() / "data" / "test.wav").string()));
         CHECK(r.status == 2);
         CHECK_THAT(r.output, Contains("name the model (it holds fft, fft_sliding, lsq, lsq_sliding)"));
+        r = run_sigx("apply " + quote(run.string()) + " --model ../first " +
+                     quote((t.path() / "data" / "test.wav").string()));
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("model name '../first'"));
     }
     SECTION("mismatches are configuration errors naming the parameter and both values") {
         auto refused = [&](const std::string& pipeline, const std::string& message) {

@@ -121,6 +121,12 @@ inline ModelState& no_fitted_state() {
     return nothing;
 }
 
+// Any model built with sigx/torch.hpp answers this id with the LibTorch version it was
+// compiled against (a const char*); here, outside that header, so that the host can ask
+// without LibTorch.
+inline constexpr std::string_view torch_version_id = "sigx.torch.version";
+inline const char* torch_version_of(Plugin& m) { return static_cast<const char*>(m.extension(torch_version_id)); }
+
 // Fits a model (Descriptor::trainable) on the training records, through an extension the
 // trainer understands.
 class SIGX_API Trainer : public Plugin {

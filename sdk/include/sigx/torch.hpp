@@ -34,8 +34,6 @@ namespace sigx {
 SIGX_ABI_NAMESPACE_BEGIN
 
 inline constexpr std::string_view torch_model_id = "sigx.torch.model/1 libtorch " TORCH_VERSION;
-// Any model built with this header answers this id with its LibTorch version (const char*).
-inline constexpr std::string_view torch_version_id = "sigx.torch.version";
 
 enum class Split { train, validation };
 
@@ -105,9 +103,6 @@ public:
 inline TorchModelExtension* torch_extension(Model& m) {
     return static_cast<TorchModelExtension*>(m.extension(torch_model_id));
 }
-
-// The LibTorch version a model was built against, or nullptr when it says none.
-inline const char* torch_version_of(Model& m) { return static_cast<const char*>(m.extension(torch_version_id)); }
 
 SIGX_ABI_NAMESPACE_END
 }  // namespace sigx

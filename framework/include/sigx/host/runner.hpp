@@ -29,7 +29,7 @@ Instances instantiate(const Pipeline& p, const Registry& registry);
 
 // A prediction must have one channel per component, each as long as the record, and only
 // finite values. Throws std::runtime_error naming the model and the first bad sample.
-void check_prediction(const std::string& model, const Record& record, const Prediction& p);
+void check_prediction(const std::string& model, const Task& task, std::size_t samples, const Prediction& p);
 
 // Names the records a generator left unnamed: "train-K", "record-K".
 void name_records(Dataset& d);
