@@ -49,10 +49,12 @@ std::string abi_problem(const sigx_abi_record& found) {
         return fmt::format(
             "SDK version mismatch: built with SDK {}, host has SDK {} (needs same major, minor <= host's)",
             sdk_version(found), sdk_version(want));
-    if (found.type_count != want.type_count || !found.types)
+    // An older minor SDK describes a prefix of the host's list (a minor release appends).
+    const bool older = found.sdk_minor < want.sdk_minor;
+    if (!found.types || (older ? found.type_count > want.type_count : found.type_count != want.type_count))
         return fmt::format("ABI mismatch: the library describes {} boundary types, the host {}", found.type_count,
                            want.type_count);
-    for (std::uint32_t i = 0; i < want.type_count; ++i) {
+    for (std::uint32_t i = 0; i < found.type_count; ++i) {
         const sigx_type_layout &mine = want.types[i], &theirs = found.types[i];
         const std::string name = theirs.name ? theirs.name : "?";
         if (name != mine.name)

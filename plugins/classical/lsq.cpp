@@ -46,112 +46,129 @@ Matrix spd_inverse(Matrix g, std::size_t n, double ridge) {
     return inv;
 }
 
-// In window-relative time tau = 0 .. M-1 the basis cos(w_k tau), sin(w_k tau) does not
-// depend on where the window lies, so its Gram matrix depends on the length M only.
-class WindowGram {
-public:
-    explicit WindowGram(std::vector<double> omegas) : w_(std::move(omegas)), n_(2 * w_.size()), g_(n_ * n_, 0.0) {}
-    void grow() {  // adds tau = length()
-        std::vector<double> f(n_);
-        const double tau = static_cast<double>(length_);
-        for (std::size_t k = 0; k < w_.size(); ++k)
-            f[2 * k] = std::cos(w_[k] * tau), f[2 * k + 1] = std::sin(w_[k] * tau);
-        for (std::size_t i = 0; i < n_; ++i)
-            for (std::size_t j = 0; j < n_; ++j) g_[i * n_ + j] += f[i] * f[j];
-        ++length_;
-    }
-    std::size_t length() const { return length_; }
-    Matrix inverse(double ridge) const { return spd_inverse(g_, n_, ridge); }
-
-private:
-    std::vector<double> w_;
-    std::size_t n_, length_ = 0;
-    Matrix g_;
-};
-
-}  // namespace
-
-std::vector<std::vector<std::complex<double>>> lsq_analytic(const Input& record, const Task& task,
-                                                            const LsqOptions& options) {
-    const std::size_t window = options.window;
-    const std::size_t n = record.size(), kc = task.size(), dim = 2 * kc;
-    if (record.channels.size() != 1)
-        throw std::runtime_error(
-            fmt::format("least squares reads one input channel, the record has {}", record.channels.size()));
-    const Samples& mix = record.channels.front();
+void check_component_count(std::size_t kc) {
     if (kc > lsq_max_components)
         throw std::runtime_error(
             fmt::format("least squares over {} components: at most {} (the joint fit's matrix "
                         "grows with their square)",
                         kc, lsq_max_components));
-    std::vector<std::vector<std::complex<double>>> out(kc, std::vector<std::complex<double>>(n));
-    if (n == 0 || kc == 0) return out;
-    // A sliding window longer than the record stays causal: it grows up to the record's end.
-    const bool whole = window == 0;
-    const std::size_t w = whole ? n : std::min(window, n);
+}
 
-    std::vector<double> omegas;
-    std::vector<Phasor> now, start;  // e^{-i w t} at the newest sample and at the window's first
+}  // namespace
+
+SlidingLsq::SlidingLsq(const Task& task, double sample_rate, double start_time, const LsqOptions& options)
+    : window_(options.window), kc_(task.size()), dim_(2 * kc_), ridge_(options.ridge) {
+    if (window_ == 0) throw std::runtime_error("a sliding least-squares fit needs a window");
+    check_component_count(kc_);
     for (const auto& c : task.components) {
-        omegas.push_back(two_pi * c.frequency / record.sample_rate);
-        now.emplace_back(c.frequency, record.sample_rate, record.start_time);
+        omegas_.push_back(two_pi * c.frequency / sample_rate);
+        now0_.emplace_back(c.frequency, sample_rate, start_time);
     }
-    start = now;
-    WindowGram gram(omegas);
-    Matrix inv;
-    std::vector<std::complex<double>> last(kc);  // e^{i w_k (M - 1)}: the window's last sample
+    reset();
+}
 
+void SlidingLsq::reset() {
+    now_ = start_ = now0_;
+    gram_.assign(dim_ * dim_, 0.0);
+    inv_.clear();
+    length_ = t_ = 0;
+    x_.assign(kc_, 0.0);
+    last_.assign(kc_, 1.0);
+    ring_.assign(kc_, {});
+    for (auto& r : ring_) r.reserve(std::min<std::size_t>(window_, 1 << 16));
+    b_.assign(dim_, 0.0);
+    coef_.assign(dim_, 0.0);
+}
+
+// In window-relative time tau = 0 .. M-1 the basis cos(w_k tau), sin(w_k tau) does not
+// depend on where the window lies, so its Gram matrix depends on the length M only:
+// this adds tau = M.
+void SlidingLsq::grow_gram() {
+    std::vector<double> f(dim_);
+    const double tau = static_cast<double>(length_);
+    for (std::size_t k = 0; k < kc_; ++k)
+        f[2 * k] = std::cos(omegas_[k] * tau), f[2 * k + 1] = std::sin(omegas_[k] * tau);
+    for (std::size_t i = 0; i < dim_; ++i)
+        for (std::size_t j = 0; j < dim_; ++j) gram_[i * dim_ + j] += f[i] * f[j];
+    ++length_;
+    inv_ = spd_inverse(gram_, dim_, ridge_);  // fixed once the window is full
+    for (std::size_t k = 0; k < kc_; ++k) last_[k] = std::polar(1.0, omegas_[k] * static_cast<double>(length_ - 1));
+}
+
+void SlidingLsq::push(double sample, std::complex<double>* w) {
     // X_k = sum over the window of x[m] e^{-i w_k t_m}: a running sum, the products that
     // leave the window kept in a ring buffer.
-    std::vector<std::complex<double>> x(kc);
-    std::vector<std::vector<std::complex<double>>> ring(kc, std::vector<std::complex<double>>(whole ? 0 : w));
-    std::vector<double> b(dim), coef(dim);
-
+    const std::size_t slot = t_ % window_;
+    for (std::size_t k = 0; k < kc_; ++k) {
+        const std::complex<double> p = sample * now_[k].value();
+        if (t_ >= window_) {
+            x_[k] -= ring_[k][slot];
+            ring_[k][slot] = p;
+            start_[k].advance();
+        } else {
+            ring_[k].push_back(p);
+        }
+        x_[k] += p;
+        now_[k].advance();
+    }
+    ++t_;
+    if (length_ < window_) grow_gram();
     // coef = G^-1 b, where b are the window's correlations with the relative basis:
     // C_k = X_k e^{+i w_k t_s};  sum x cos = Re C_k,  sum x sin = -Im C_k.
-    auto fit = [&] {
+    for (std::size_t k = 0; k < kc_; ++k) {
+        const std::complex<double> c = x_[k] * std::conj(start_[k].value());
+        b_[2 * k] = c.real(), b_[2 * k + 1] = -c.imag();
+    }
+    for (std::size_t i = 0; i < dim_; ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < dim_; ++j) s += inv_[i * dim_ + j] * b_[j];
+        coef_[i] = s;
+    }
+    // a cos(w tau) + b sin(w tau) = Re((a - i b) e^{i w tau}), at the window's last sample
+    for (std::size_t k = 0; k < kc_; ++k) w[k] = std::complex<double>(coef_[2 * k], -coef_[2 * k + 1]) * last_[k];
+}
+
+std::vector<std::vector<std::complex<double>>> lsq_analytic(const Input& record, const Task& task,
+                                                            const LsqOptions& options) {
+    const std::size_t n = record.size(), kc = task.size();
+    if (record.channels.size() != 1)
+        throw std::runtime_error(
+            fmt::format("least squares reads one input channel, the record has {}", record.channels.size()));
+    const Samples& mix = record.channels.front();
+    check_component_count(kc);
+    std::vector<std::vector<std::complex<double>>> out(kc, std::vector<std::complex<double>>(n));
+    if (n == 0 || kc == 0) return out;
+    if (options.window > 0) {  // causal: a window longer than the record grows up to its end
+        SlidingLsq fit(task, record.sample_rate, record.start_time, options);
+        std::vector<std::complex<double>> w(kc);
+        for (std::size_t t = 0; t < n; ++t) {
+            fit.push(mix[t], w.data());
+            for (std::size_t k = 0; k < kc; ++k) out[k][t] = w[k];
+        }
+        return out;
+    }
+    // The whole record: one fit, X_k = sum x[m] e^{-i w_k t_m}, in time relative to the
+    // record's start (see SlidingLsq).
+    const std::size_t dim = 2 * kc;
+    std::vector<double> gram(dim * dim, 0.0), b(dim), f(dim), coef(dim);
+    for (std::size_t t = 0; t < n; ++t) {
+        const double tau = static_cast<double>(t);
         for (std::size_t k = 0; k < kc; ++k) {
-            const std::complex<double> c = x[k] * std::conj(start[k].value());
-            b[2 * k] = c.real(), b[2 * k + 1] = -c.imag();
+            const double w = two_pi * task.components[k].frequency / record.sample_rate;
+            f[2 * k] = std::cos(w * tau), f[2 * k + 1] = std::sin(w * tau);
         }
         for (std::size_t i = 0; i < dim; ++i) {
-            double s = 0;
-            for (std::size_t j = 0; j < dim; ++j) s += inv[i * dim + j] * b[j];
-            coef[i] = s;
-        }
-    };
-    // a cos(w tau) + b sin(w tau) = Re((a - i b) e^{i w tau})
-    auto analytic = [&](std::size_t k, double tau) {
-        return std::complex<double>(coef[2 * k], -coef[2 * k + 1]) * std::polar(1.0, omegas[k] * tau);
-    };
-
-    for (std::size_t t = 0; t < n; ++t) {
-        const std::size_t slot = t % w;
-        for (std::size_t k = 0; k < kc; ++k) {
-            const std::complex<double> p = mix[t] * now[k].value();
-            if (!whole) {  // a whole-record sum never drops a sample
-                if (t >= w) x[k] -= ring[k][slot], start[k].advance();
-                ring[k][slot] = p;
-            }
-            x[k] += p;
-            now[k].advance();
-        }
-        if (gram.length() < w) {
-            gram.grow();
-            if (!whole || gram.length() == w) inv = gram.inverse(options.ridge);  // fixed once the window is full
-            for (std::size_t k = 0; k < kc; ++k)
-                last[k] = std::polar(1.0, omegas[k] * static_cast<double>(gram.length() - 1));
-        }
-        if (!whole) {
-            fit();
-            for (std::size_t k = 0; k < kc; ++k)
-                out[k][t] = std::complex<double>(coef[2 * k], -coef[2 * k + 1]) * last[k];
+            b[i] += mix[t] * f[i];
+            for (std::size_t j = 0; j < dim; ++j) gram[i * dim + j] += f[i] * f[j];
         }
     }
-    if (whole) {
-        fit();
-        for (std::size_t k = 0; k < kc; ++k)
-            for (std::size_t t = 0; t < n; ++t) out[k][t] = analytic(k, static_cast<double>(t));
+    const auto inv = spd_inverse(gram, dim, options.ridge);
+    for (std::size_t i = 0; i < dim; ++i)
+        for (std::size_t j = 0; j < dim; ++j) coef[i] += inv[i * dim + j] * b[j];
+    for (std::size_t k = 0; k < kc; ++k) {
+        const double w = two_pi * task.components[k].frequency / record.sample_rate;
+        const std::complex<double> a(coef[2 * k], -coef[2 * k + 1]);
+        for (std::size_t t = 0; t < n; ++t) out[k][t] = a * std::polar(1.0, w * static_cast<double>(t));
     }
     return out;
 }

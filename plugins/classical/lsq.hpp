@@ -4,6 +4,8 @@
 // training records). Shared by the lsq model and the diagnose evaluator.
 #pragma once
 
+#include "phasor.hpp"
+
 #include <sigx/record.hpp>
 
 #include <complex>
@@ -24,6 +26,30 @@ struct LsqOptions {
 // K, time faster still. More components are refused with a clear error
 // instead of running out of memory (10,000 would need 3.2 GB for one matrix).
 inline constexpr std::size_t lsq_max_components = 500;
+
+// The causal sliding fit, one sample at a time: what lsq_analytic computes for a window,
+// as a stream (the lsq model streams through it). Memory: the window's products, grown
+// over its first samples, then fixed.
+class SlidingLsq {
+public:
+    SlidingLsq(const Task& task, double sample_rate, double start_time, const LsqOptions& options);
+    // Back to before the first sample.
+    void reset();
+    // Takes the next sample of the mix and writes each component's W for it into w[0..K).
+    void push(double x, std::complex<double>* w);
+
+private:
+    void grow_gram();
+    std::size_t window_, kc_, dim_;
+    double ridge_;
+    std::vector<double> omegas_;              // rad per sample
+    std::vector<Phasor> now0_, now_, start_;  // e^{-i w t} at the newest sample and at the window's first
+    std::vector<double> gram_, inv_;          // (2K)^2: in window-relative time, depends on the window's length only
+    std::size_t length_ = 0, t_ = 0;          // the window's length so far, samples taken
+    std::vector<std::complex<double>> x_, last_;  // running sums; e^{i w_k (M - 1)} at the window's last sample
+    std::vector<std::vector<std::complex<double>>> ring_;  // products that will leave the window
+    std::vector<double> b_, coef_;
+};
 
 // Per component, per sample: W such that the estimate of the component's contribution to
 // the mix is Re(W). In a causal window, W at sample t uses only samples (t - N, t].

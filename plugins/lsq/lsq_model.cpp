@@ -2,20 +2,23 @@
 // the whole record (non-causal) or over a causal sliding window, optionally calibrated on
 // the training records (a gain and a phase per component). With calibration this is the
 // near-optimal classical estimator: it removes the mean phase offset of the noise that a
-// plain FFT keeps.
+// plain FFT keeps. The sliding mode streams (sigx/stream.hpp); its whole-record
+// prediction is the same stream.
 #include "../classical/lsq.hpp"
 
 #include <sigx/files.hpp>
 #include <sigx/register.hpp>
+#include <sigx/stream.hpp>
 
 #include <fmt/format.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 namespace {
 
-class Lsq final : public sigx::Model, public sigx::ModelState {
+class Lsq final : public sigx::Model, public sigx::ModelState, public sigx::Streaming {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
@@ -49,7 +52,9 @@ public:
     }
 
     void* extension(std::string_view id) override {
-        return id == sigx::model_state_id ? static_cast<sigx::ModelState*>(this) : nullptr;
+        if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
+        if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
+        return nullptr;
     }
     // The calibration: one complex gain per component, in hexadecimal floating point so
     // that it reads back bit for bit.
@@ -72,16 +77,49 @@ public:
     }
 
     sigx::Prediction predict(const sigx::Input& record, const sigx::Task& task, sigx::Host&) override {
-        if (calibrate_ && gains_.size() != task.size())
-            throw std::runtime_error(
-                fmt::format("calibrated for {} components, the record has {}", gains_.size(), task.size()));
+        check_calibrated_for(task);
+        if (options_.window > 0) return sigx::predict_by_streaming(*this, record, task);
         return sigx::classical::lsq_predict(record, task, options_, calibrate_ ? &gains_ : nullptr);
     }
 
+    // The sliding mode streams with no latency; the block mode fits the whole record.
+    std::size_t configure(const sigx::StreamConfig& config) override {
+        if (options_.window == 0)
+            throw std::runtime_error(
+                "mode = \"block\" fits the whole record at once, so each estimate depends on later samples "
+                "(non-causal); mode = \"sliding\" streams");
+        if (config.channels != 1)
+            throw std::runtime_error(
+                fmt::format("least squares reads one input channel, the stream has {}", config.channels));
+        check_calibrated_for(config.task);
+        stream_.emplace(config.task, config.sample_rate, config.start_time, options_);
+        stream_gains_.clear();
+        for (std::size_t k = 0; k < config.task.size(); ++k)
+            stream_gains_.push_back(calibrate_ ? gains_[k] : 1.0 / config.task.components[k].gain);
+        w_.resize(config.task.size());
+        return 0;
+    }
+    void reset() override { stream_->reset(); }
+    void process(const sigx::ConstBlock& in, const sigx::Block& out) override {
+        for (std::size_t t = 0; t < in.frames; ++t) {
+            stream_->push(in.channels[0][t], w_.data());
+            for (std::size_t k = 0; k < w_.size(); ++k) out.channels[k][t] = (stream_gains_[k] * w_[k]).real();
+        }
+    }
+    void flush(const sigx::Block&) override {}
+
 private:
+    void check_calibrated_for(const sigx::Task& task) const {
+        if (calibrate_ && gains_.size() != task.size())
+            throw std::runtime_error(
+                fmt::format("calibrated for {} components, the task has {}", gains_.size(), task.size()));
+    }
+
     sigx::classical::LsqOptions options_;
     bool calibrate_;
     std::vector<std::complex<double>> gains_;
+    std::optional<sigx::classical::SlidingLsq> stream_;
+    std::vector<std::complex<double>> stream_gains_, w_;
 };
 
 }  // namespace

@@ -21,6 +21,7 @@
 // Conditioning: lstm.stateful appends the one-hot selector to every step's input;
 // lstm.film feeds the LSTM the mix alone and scales and shifts its hidden features by
 // gamma(selector) and beta(selector) (FiLM).
+#include "causal_lstm.hpp"
 #include "common.hpp"
 
 #include <map>
@@ -94,7 +95,7 @@ struct StreamGroup {
     std::int64_t train_steps = 0;  // steps before the validation part
 };
 
-class StreamModel : public SavedTorchModel {
+class StreamModel : public SavedTorchModel, public Streaming {
 public:
     static std::vector<ParamSpec> params() {
         auto p = network_params(64, 1, 0.0);
@@ -111,6 +112,11 @@ public:
         p.push_back(
             ParamSpec::boolean("bidirectional", false)
                 .help("also read backwards (non-causal): windows of bptt steps, overlapping by half in prediction"));
+        p.push_back(
+            ParamSpec::string("inference", "native")
+                .one_of({"native", "torch"})
+                .help("causal whole-record prediction: native (the streaming path, on Eigen) or torch (LibTorch's "
+                      "LSTM, as in training); streaming is always native"));
         return p;
     }
 
@@ -122,7 +128,28 @@ public:
           layers_(p.integer("layers")),
           dropout_(p.real("dropout")),
           train_segment_(p.integer("train_segment")),
-          bidirectional_(p.boolean("bidirectional")) {}
+          bidirectional_(p.boolean("bidirectional")),
+          native_inference_(p.string("inference") == "native") {}
+
+    void* extension(std::string_view id) override {
+        if (id == streaming_id) return static_cast<Streaming*>(this);
+        return SavedTorchModel::extension(id);
+    }
+
+    // Streaming: the causal network on its own inference path (causal_lstm.hpp), with the
+    // weights as they are now.
+    std::size_t configure(const StreamConfig& config) override {
+        if (bidirectional_)
+            throw std::runtime_error(
+                "bidirectional = true also reads the record backwards, so each estimate depends on later samples "
+                "(non-causal)");
+        check_trained_for(config.task, selectors_);
+        stream_ = std::make_unique<CausalLstmStream>(native_weights());
+        return stream_->configure(config);
+    }
+    void reset() override { stream_->reset(); }
+    void process(const ConstBlock& in, const Block& out) override { stream_->process(in, out); }
+    void flush(const Block& out) override { stream_->flush(out); }
 
     torch::nn::Module& module() override { return *net(); }
 
@@ -216,6 +243,7 @@ public:
 
     Prediction predict(const Input& record, const Task& task, Host&) override {
         check_trained_for(task, selectors_);
+        if (!bidirectional_ && native_inference_) return predict_by_streaming(*this, record, task);
         torch::NoGradGuard no_grad;
         net()->eval();
         const torch::Tensor input = streams(record).to(device());
@@ -254,6 +282,28 @@ private:
         bool reset, score;
     };
 
+    CausalNetWeights native_weights() {
+        auto values = [](const torch::Tensor& t) {
+            const auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+            return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+        };
+        StreamNetImpl& n = *net();
+        CausalNetWeights w{frame_, selectors_, hidden_, conditioning_ == Conditioning::film, {}, {}, {}, {},
+                           {},     {},         {}};
+        const auto p = n.lstm->named_parameters();
+        for (std::int64_t l = 0; l < layers_; ++l) {
+            const std::string i = std::to_string(l);
+            w.layers.push_back({values(p["weight_ih_l" + i]), values(p["weight_hh_l" + i]),
+                                values(p["bias_ih_l" + i] + p["bias_hh_l" + i])});
+        }
+        w.head_w = values(n.head->weight), w.head_b = values(n.head->bias);
+        if (n.gamma) {
+            w.gamma_w = values(n.gamma->weight), w.gamma_b = values(n.gamma->bias);
+            w.beta_w = values(n.beta->weight), w.beta_b = values(n.beta->bias);
+        }
+        return w;
+    }
+
     StreamNet& net() {
         if (!net_) {
             if (selectors_ == 0) throw std::runtime_error("the network is built when the data is known (prepare)");
@@ -285,7 +335,8 @@ private:
     std::int64_t frame_, bptt_, hidden_, layers_;
     double dropout_;
     std::int64_t train_segment_;
-    bool bidirectional_;
+    bool bidirectional_, native_inference_;
+    std::unique_ptr<CausalLstmStream> stream_;
     StreamNet net_{nullptr};
     std::vector<StreamGroup> groups_;
     std::vector<Chunk> pass_;

@@ -5,6 +5,9 @@
 
 #include <sigx/torch.hpp>
 
+// After LibTorch: its glog defines a CHECK that Catch must replace.
+#include "support/streaming.hpp"
+
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
@@ -584,4 +587,44 @@ TEST_CASE("saved LSTMs: every LSTM restores bit for bit, and fine-tuning continu
         CHECK(after.front() <= saved * 1.05);
         CHECK(after.front() < before.front());
     }
+}
+
+TEST_CASE("causal LSTMs stream on their own inference path, equal to LibTorch's to 1e-5", "[torch][streaming]") {
+    const Dataset data = small_data(1);
+    auto trainer = make_plugin<Trainer>("torch", Kind::trainer,
+                                        Params({{"epochs", std::int64_t{1}}, {"threads", std::int64_t{1}}}));
+    const Record& r = data.tests[1].records[0];
+    struct Case {
+        std::string model;
+        Params params;
+    };
+    for (const Case& c :
+         {Case{"lstm.stateful", Params({{"hidden", std::int64_t{16}}, {"samples_per_step", std::int64_t{10}}})},
+          Case{"lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"layers", std::int64_t{2}}})},
+          Case{"lstm.film", Params({{"hidden", std::int64_t{12}}, {"samples_per_step", std::int64_t{4}}})}}) {
+        INFO(c.model << " " << c.params.integer("hidden") << " hidden");
+        TempDir t;
+        TestHost host(t.path());
+        auto native = make_model(c.model, c.params);
+        trainer->train(*native, data.train, host);
+        sigx::test::check_streaming(*native, r);
+        // The same weights through LibTorch's LSTM.
+        fs::create_directories(t.path() / "state");
+        model_state(*native)->save_state(t.path() / "state");
+        Params torch_params = c.params;
+        torch_params.set("inference", std::string("torch"));
+        auto reference = make_model(c.model, torch_params);
+        model_state(*reference)->load_state(t.path() / "state", r.task.size());
+        const Prediction a = native->predict(r.input, r.task, host), b = reference->predict(r.input, r.task, host);
+        CHECK(max_abs_diff(a, b) <= 1e-5);
+        CHECK(max_abs_diff(a, b) > 0);  // two computations, not one
+    }
+    // A bidirectional LSTM is refused, saying why.
+    TempDir t;
+    TestHost host(t.path());
+    auto bi = make_model("lstm.stateful", Params({{"hidden", std::int64_t{4}}, {"bidirectional", true}}));
+    trainer->train(*bi, data.train, host);
+    StreamConfig config{r.input.sample_rate, 1, 0, r.task, 16};
+    CHECK_THROWS_WITH(streaming(*bi)->configure(config),
+                      Catch::Contains("bidirectional = true") && Catch::Contains("non-causal"));
 }

@@ -10,6 +10,7 @@
 
 #include <sigx/host.hpp>
 #include <sigx/plugin.hpp>
+#include <sigx/stream.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -61,7 +62,9 @@ SIGX_ABI_NAMESPACE_BEGIN
     sigx_type_layout { #T, sizeof(T), alignof(T) }
 // The fingerprint: what the loader compares, entry by entry, with its own. Standard
 // library types first (another standard library or its old string ABI changes them),
-// then every SDK type, then the element types of its containers.
+// then every SDK type, then the element types of its containers. A minor SDK release
+// appends the types of the extensions it adds, never reorders: a library built with an
+// older minor describes a prefix of this list.
 inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(std::string),
     SIGX_TYPE_LAYOUT(std::string_view),
@@ -114,6 +117,11 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(std::optional<double>),
     SIGX_TYPE_LAYOUT(std::optional<std::size_t>),
     SIGX_TYPE_LAYOUT(std::vector<std::vector<sigx::Prediction>>),
+    // SDK 1.1: streaming (sigx/stream.hpp)
+    SIGX_TYPE_LAYOUT(sigx::ConstBlock),
+    SIGX_TYPE_LAYOUT(sigx::Block),
+    SIGX_TYPE_LAYOUT(sigx::StreamConfig),
+    SIGX_TYPE_LAYOUT(sigx::Streaming),
 };
 #undef SIGX_TYPE_LAYOUT
 

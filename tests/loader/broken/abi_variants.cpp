@@ -2,7 +2,9 @@
 // file with SIGX_TEST_VARIANT: 1 a newer SDK minor version; 2 another alignment of
 // sigx::Record in the layout fingerprint (what a packing flag would give); 3 the record an
 // SDK 0.x library exported (a "sigx_library" variable, no sigx_plugin_library). The host
-// must refuse each with the reason named, without calling anything in them.
+// must refuse each with the reason named, without calling anything in them. And one it
+// must accept: 4, a library of the previous minor SDK (1.0), whose fingerprint is the
+// prefix of the host's that SDK 1.0 described (before the streaming types).
 #include <sigx/abi.hpp>
 
 #include <algorithm>
@@ -27,6 +29,10 @@ sigx_abi_record record_abi() {
     sigx_abi_record r = sigx::current_abi_record();
 #if SIGX_TEST_VARIANT == 1
     r.sdk_minor += 1;
+#elif SIGX_TEST_VARIANT == 4
+    static_assert(SIGX_SDK_VERSION_MINOR == 1, "the previous minor's fingerprint below is SDK 1.0's");
+    r.sdk_minor = 0;
+    r.type_count = 50;
 #else
     r.types = types.data();
 #endif
