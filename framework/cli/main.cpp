@@ -9,6 +9,7 @@
 #include <sigx/host/runner.hpp>
 #include <sigx/host/scaffold.hpp>
 #include <sigx/host/services.hpp>
+#include <sigx/host/stream.hpp>
 #include <sigx/host/sweep.hpp>
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -91,6 +93,7 @@ struct Options {
     std::vector<std::string> inputs;  // apply
     std::string apply_out = ".";      // apply
     bool csv = false;                 // apply
+    StreamOptions stream;             // stream (its run is `file`)
 };
 
 nlohmann::json value_json(const ParamValue& v) {
@@ -241,6 +244,30 @@ int cmd_run(Options o) {
     return exit_ok;
 }
 
+// The process's peak resident memory (VmHWM), MB; 0 where /proc does not say.
+double peak_memory_mb() {
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+    return 0;
+}
+
+int cmd_stream(const Options& o) {
+    StreamOptions so = o.stream;
+    so.run = o.file;
+    so.model = o.name;
+    const StreamSummary r = stream_model(so, make_registry(o), cancel_flag());
+    const double audio = static_cast<double>(r.frames) / r.sample_rate;
+    if (!o.quiet || r.stopped)
+        fmt::print(stderr,
+                   "{}{} samples ({:.3f} s) through model '{}' (latency {} samples) in {:.3f} s: {:.0f}x real "
+                   "time, peak memory {:.1f} MB{}\n",
+                   r.stopped ? "interrupted after " : "", r.frames, audio, r.model, r.latency, r.seconds,
+                   r.seconds > 0 ? audio / r.seconds : 0.0, peak_memory_mb(),
+                   r.closed ? "; the output was closed by its reader" : "");
+    return r.stopped ? exit_interrupted : exit_ok;
+}
+
 int cmd_apply(const Options& o) {
     ApplyOptions a{o.file, o.name, {}, o.apply_out, o.csv};
     for (const auto& i : o.inputs) a.inputs.emplace_back(i);
@@ -321,6 +348,30 @@ static int run_cli(int argc, char** argv) {
     apply->add_option("--out", o.apply_out, "folder of the outputs: INPUT_STEM.MODEL.wav")->capture_default_str();
     apply->add_flag("--csv", o.csv, "also write INPUT_STEM.MODEL.csv (time and one column per component)");
 
+    auto* stream = app.add_subcommand(
+        "stream", "run a saved causal model over a long or live input, block by block, in constant memory");
+    stream->add_option("run", o.file, "run directory (or one model's folder in it)")->required();
+    stream
+        ->add_option("input", o.stream.input,
+                     "a sound file (WAV, FLAC, OGG), raw float32 with --rate, or - for standard input")
+        ->capture_default_str();
+    stream
+        ->add_option("-o,--output", o.stream.output,
+                     "where the components go, one channel each: a file or - for standard output")
+        ->capture_default_str();
+    stream->add_option("--format", o.stream.format, "output format (default: wav for a .wav file, else raw float32)")
+        ->check(CLI::IsMember({"wav", "raw"}));
+    stream->add_option("--model", o.name, "the model's name in the run (needed when it holds several)");
+    stream->add_option("--block", o.stream.block, "samples per block")
+        ->check(CLI::Range(1, 1 << 24))
+        ->capture_default_str();
+    stream->add_option("--rate", o.stream.rate, "the input is raw float32 (interleaved, native order) at this rate, Hz")
+        ->check(CLI::PositiveNumber);
+    stream->add_option("--channels", o.stream.channels, "raw input's channels")
+        ->check(CLI::Range(1, 1024))
+        ->capture_default_str();
+    stream->add_flag("-q,--quiet", o.quiet, "no summary line on standard error");
+
     auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");
     validate->add_option("file", o.file, "pipeline TOML file")->required();
     validate->add_option("overrides", o.overrides, "key=value overrides");
@@ -363,6 +414,7 @@ static int run_cli(int argc, char** argv) {
     try {
         if (*run) return cmd_run(o);
         if (*apply) return cmd_apply(o);
+        if (*stream) return cmd_stream(o);
         if (*validate) return cmd_validate(o);
         if (*plugins) return cmd_plugins(o);
         if (*inspect) return cmd_inspect(o);

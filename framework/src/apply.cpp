@@ -1,4 +1,5 @@
 #include <sigx/audio.hpp>
+#include <sigx/csv.hpp>
 #include <sigx/files.hpp>
 #include <sigx/host/apply.hpp>
 #include <sigx/host/errors.hpp>
@@ -6,6 +7,8 @@
 #include <sigx/host/runner.hpp>
 
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace sigx::host {
 
@@ -45,6 +48,31 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, const
     return m;
 }
 
+namespace {
+
+// A recording to apply a model to: a sound file, or a CSV whose `time` column gives the
+// rate and whose other columns are input channels (columns named like the model's
+// components, references kept beside the mix, are left out).
+audio::Audio read_input(const fs::path& file, const Task& task) {
+    if (!audio::is_csv(file)) return audio::read(file);
+    audio::CsvTable t = audio::read_csv(file);
+    if (t.header.rows == 0) throw std::runtime_error(fmt::format("{}: has no data rows", file.string()));
+    if (!t.header.rate)
+        throw std::runtime_error(
+            fmt::format("{}: needs a `time` column of at least two rows to give its sample rate", file.string()));
+    audio::Audio a{*t.header.rate, {}};
+    for (std::size_t c = 0; c < t.columns.size(); ++c) {
+        const std::string& name = t.header.names[c];
+        const bool reference = std::any_of(task.components.begin(), task.components.end(),
+                                           [&](const Component& k) { return k.label == name; });
+        if (c != t.header.time_column && !reference) a.channels.push_back(std::move(t.columns[c]));
+    }
+    if (a.channels.empty()) throw std::runtime_error(fmt::format("{}: has no mix column", file.string()));
+    return a;
+}
+
+}  // namespace
+
 std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registry) {
     LoadedModel m = load_saved_model(o.run, o.model, registry);
     // Every input is read and checked before anything is written.
@@ -52,11 +80,11 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registr
     for (const auto& file : o.inputs) {
         audio::Audio a;
         try {
-            a = audio::read(file);
+            a = read_input(file, m.task);
         } catch (const std::runtime_error& e) {
             throw ConfigError({file.string()}, e.what());
         }
-        if (a.sample_rate != m.saved.sample_rate)
+        if (!audio::same_rate(a.sample_rate, m.saved.sample_rate))
             throw ConfigError({file.string()},
                               fmt::format("its sample rate is {} Hz; model '{}' was fitted at {} Hz (resample the "
                                           "recording: sigx does not resample silently)",

@@ -78,6 +78,7 @@ void SlidingLsq::reset() {
     for (auto& r : ring_) r.reserve(std::min<std::size_t>(window_, 1 << 16));
     b_.assign(dim_, 0.0);
     coef_.assign(dim_, 0.0);
+    folded_.clear();
 }
 
 // In window-relative time tau = 0 .. M-1 the basis cos(w_k tau), sin(w_k tau) does not
@@ -95,7 +96,7 @@ void SlidingLsq::grow_gram() {
     for (std::size_t k = 0; k < kc_; ++k) last_[k] = std::polar(1.0, omegas_[k] * static_cast<double>(length_ - 1));
 }
 
-void SlidingLsq::push(double sample, std::complex<double>* w) {
+void SlidingLsq::slide(double sample) {
     // X_k = sum over the window of x[m] e^{-i w_k t_m}: a running sum, the products that
     // leave the window kept in a ring buffer.
     const std::size_t slot = t_ % window_;
@@ -113,19 +114,51 @@ void SlidingLsq::push(double sample, std::complex<double>* w) {
     }
     ++t_;
     if (length_ < window_) grow_gram();
-    // coef = G^-1 b, where b are the window's correlations with the relative basis:
-    // C_k = X_k e^{+i w_k t_s};  sum x cos = Re C_k,  sum x sin = -Im C_k.
+    // b: the window's correlations with the relative basis, C_k = X_k e^{+i w_k t_s}:
+    // sum x cos = Re C_k,  sum x sin = -Im C_k.
     for (std::size_t k = 0; k < kc_; ++k) {
         const std::complex<double> c = x_[k] * std::conj(start_[k].value());
         b_[2 * k] = c.real(), b_[2 * k + 1] = -c.imag();
     }
+}
+
+void SlidingLsq::fit() {  // coef = G^-1 b
     for (std::size_t i = 0; i < dim_; ++i) {
         double s = 0;
         for (std::size_t j = 0; j < dim_; ++j) s += inv_[i * dim_ + j] * b_[j];
         coef_[i] = s;
     }
+}
+
+void SlidingLsq::push(double sample, std::complex<double>* w) {
+    slide(sample);
+    fit();
     // a cos(w tau) + b sin(w tau) = Re((a - i b) e^{i w tau}), at the window's last sample
     for (std::size_t k = 0; k < kc_; ++k) w[k] = std::complex<double>(coef_[2 * k], -coef_[2 * k + 1]) * last_[k];
+}
+
+void SlidingLsq::push(double sample, const std::vector<std::complex<double>>& gains, double* y) {
+    slide(sample);
+    if (length_ == window_ && folded_.empty()) {
+        // Re(g W_k) = Re(a (c_2k - i c_2k+1)) with a = g last_k: a.re c_2k + a.im c_2k+1, c = G^-1 b.
+        folded_.assign(kc_ * dim_, 0.0);
+        for (std::size_t k = 0; k < kc_; ++k) {
+            const std::complex<double> a = gains[k] * last_[k];
+            for (std::size_t j = 0; j < dim_; ++j)
+                folded_[k * dim_ + j] = a.real() * inv_[2 * k * dim_ + j] + a.imag() * inv_[(2 * k + 1) * dim_ + j];
+        }
+    }
+    if (folded_.empty()) {
+        fit();
+        for (std::size_t k = 0; k < kc_; ++k)
+            y[k] = (gains[k] * std::complex<double>(coef_[2 * k], -coef_[2 * k + 1]) * last_[k]).real();
+        return;
+    }
+    for (std::size_t k = 0; k < kc_; ++k) {
+        double s = 0;
+        for (std::size_t j = 0; j < dim_; ++j) s += folded_[k * dim_ + j] * b_[j];
+        y[k] = s;
+    }
 }
 
 std::vector<std::vector<std::complex<double>>> lsq_analytic(const Input& record, const Task& task,

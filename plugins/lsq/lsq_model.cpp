@@ -96,14 +96,14 @@ public:
         stream_gains_.clear();
         for (std::size_t k = 0; k < config.task.size(); ++k)
             stream_gains_.push_back(calibrate_ ? gains_[k] : 1.0 / config.task.components[k].gain);
-        w_.resize(config.task.size());
+        y_.resize(config.task.size());
         return 0;
     }
     void reset() override { stream_->reset(); }
     void process(const sigx::ConstBlock& in, const sigx::Block& out) override {
         for (std::size_t t = 0; t < in.frames; ++t) {
-            stream_->push(in.channels[0][t], w_.data());
-            for (std::size_t k = 0; k < w_.size(); ++k) out.channels[k][t] = (stream_gains_[k] * w_[k]).real();
+            stream_->push(in.channels[0][t], stream_gains_, y_.data());
+            for (std::size_t k = 0; k < y_.size(); ++k) out.channels[k][t] = y_[k];
         }
     }
     void flush(const sigx::Block&) override {}
@@ -119,7 +119,8 @@ private:
     bool calibrate_;
     std::vector<std::complex<double>> gains_;
     std::optional<sigx::classical::SlidingLsq> stream_;
-    std::vector<std::complex<double>> stream_gains_, w_;
+    std::vector<std::complex<double>> stream_gains_;
+    std::vector<double> y_;
 };
 
 }  // namespace

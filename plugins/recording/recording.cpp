@@ -14,6 +14,7 @@
 // like the component labels are the references (all of them or none); every other
 // column is a mix channel, among which `channels` selects.
 #include <sigx/audio.hpp>
+#include <sigx/csv.hpp>
 #include <sigx/register.hpp>
 
 #include <fmt/format.h>
@@ -38,25 +39,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t max_name_length = 64;  // the host's limit on record names and labels
-constexpr double time_tolerance = 1e-6;      // relative: CSV time steps, rates that must agree
 
 bool safe_char(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
            c == '-';
-}
-
-std::string_view trim(std::string_view s) {
-    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!s.empty() && space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-bool is_csv(const fs::path& file) {
-    std::string ext = file.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext == ".csv";
 }
 
 // A file's stem as a record name: characters outside A-Z a-z 0-9 . _ - become '_', a
@@ -86,49 +72,6 @@ std::vector<std::string> record_names(const std::vector<fs::path>& files) {
     }
     return names;
 }
-
-// The number in a CSV field; throws (without the location, which the caller adds).
-double parse_number(std::string_view field) {
-    field = trim(field);
-    std::string_view digits = field;
-    if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);  // from_chars refuses a '+'
-    double x = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), x);
-    if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty())
-        throw std::runtime_error(fmt::format("'{}' is not a number", field));
-    if (!std::isfinite(x)) throw std::runtime_error(fmt::format("'{}' is not a finite number", field));
-    return x;
-}
-
-// One CSV data row into `row` (as many fields as header columns).
-void parse_row(std::string_view line, std::vector<double>& row, const fs::path& file, std::size_t line_no) {
-    std::size_t field = 0;
-    try {
-        while (true) {
-            const std::size_t comma = line.find(',');
-            if (field == row.size())
-                throw std::runtime_error(
-                    fmt::format("more than {} fields, as many as the header's columns", row.size()));
-            row[field++] = parse_number(line.substr(0, comma));
-            if (comma == std::string_view::npos) break;
-            line.remove_prefix(comma + 1);
-        }
-        if (field != row.size())
-            throw std::runtime_error(fmt::format("{} fields, the header has {} columns", field, row.size()));
-    } catch (const std::runtime_error& e) {
-        throw std::runtime_error(fmt::format("{}: line {}: {}", file.string(), line_no, e.what()));
-    }
-}
-
-// A rate from a time step: snapped to a whole number of Hz where it is one within the
-// tolerance (1 / 0.001 is 999.9999999999999).
-double rate_from_step(double step) {
-    const double rate = 1.0 / step;
-    const double whole = std::round(rate);
-    return std::abs(rate - whole) <= time_tolerance * rate ? whole : rate;
-}
-
-bool same_rate(double a, double b) { return std::abs(a - b) <= time_tolerance * std::max(a, b); }
 
 // What the constructor learns of one file.
 struct Source {
@@ -319,7 +262,7 @@ private:
         s.file = fs::absolute(given).lexically_normal();
         s.key = key;
         s.name = name;
-        s.csv = is_csv(s.file);
+        s.csv = sigx::audio::is_csv(s.file);
         if (s.csv)
             inspect_csv(s);
         else
@@ -335,12 +278,12 @@ private:
         if (first_.empty()) {
             first_ = s.file;
             rate_ = s.rate;
-        } else if (!same_rate(s.rate, rate_)) {
+        } else if (!sigx::audio::same_rate(s.rate, rate_)) {
             throw sigx::ParamError(key, fmt::format("{} has a sample rate of {} Hz, {} one of {} Hz: all files, "
                                                     "training and test, must have one rate",
                                                     s.file.string(), s.rate, first_.string(), rate_));
         }
-        if (sample_rate_ > 0 && !same_rate(s.rate, sample_rate_))
+        if (sample_rate_ > 0 && !sigx::audio::same_rate(s.rate, sample_rate_))
             throw sigx::ParamError("sample_rate", fmt::format("{} has a sample rate of {} Hz, sample_rate is {} Hz",
                                                               s.file.string(), s.rate, sample_rate_));
         return s;
@@ -386,39 +329,19 @@ private:
         s.truth = truth;
     }
 
-    // The header, and the first two rows where the rate comes from the time column.
+    // The header, and the rate from the time column's first two rows.
     void inspect_csv(Source& s) const {
-        std::ifstream in(s.file);
-        if (!in)
-            throw sigx::ParamError(s.key,
-                                   fmt::format("{}: cannot be opened: {}", s.file.string(), std::strerror(errno)));
-        std::string line;
-        if (!std::getline(in, line))
-            throw sigx::ParamError(
-                s.key, fmt::format("{}: is empty; a CSV starts with a header row of column names", s.file.string()));
-        if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte order mark
-        std::vector<std::string> names;
-        std::string_view rest = line;
-        while (true) {
-            const std::size_t comma = rest.find(',');
-            std::string_view n = trim(rest.substr(0, comma));
-            if (n.size() >= 2 && n.front() == '"' && n.back() == '"') n = n.substr(1, n.size() - 2);
-            names.emplace_back(n);
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
+        sigx::audio::CsvHeader h;
+        try {
+            h = sigx::audio::inspect_csv(s.file);
+        } catch (const std::runtime_error& e) {
+            throw sigx::ParamError(s.key, e.what());
         }
+        const auto& names = h.names;
         std::map<std::string, std::size_t> index;
-        for (std::size_t c = 0; c < names.size(); ++c) {
-            if (names[c].empty())
-                throw sigx::ParamError(s.key, fmt::format("{}: line 1: column {} has no name; a CSV starts with a "
-                                                          "header row of column names",
-                                                          s.file.string(), c + 1));
-            if (!index.emplace(names[c], c).second)
-                throw sigx::ParamError(s.key,
-                                       fmt::format("{}: line 1: column '{}' appears twice", s.file.string(), names[c]));
-        }
+        for (std::size_t c = 0; c < names.size(); ++c) index.emplace(names[c], c);
         s.columns = names.size();
-        if (auto t = index.find("time"); t != index.end()) s.time_column = t->second;
+        s.time_column = h.time_column;
         std::vector<std::string> missing;
         for (const auto& c : task_.components) {
             if (auto it = index.find(c.label); it != index.end())
@@ -439,43 +362,18 @@ private:
                                                       "`time` or a reference is an input channel",
                                                       s.file.string(), fmt::join(names, ", ")));
         s.channels = s.mix_columns.size();
-        // Data lines: the first two parsed (for the time step), the rest counted.
-        std::vector<double> row(s.columns);
-        std::vector<double> times;
-        std::size_t line_no = 1;
-        while (std::getline(in, line)) {
-            ++line_no;
-            if (trim(line).empty()) continue;
-            ++s.frames;
-            if (times.size() < 2 && s.time_column) {
-                try {
-                    parse_row(line, row, s.file, line_no);
-                } catch (const std::runtime_error& e) {
-                    throw sigx::ParamError(s.key, e.what());
-                }
-                times.push_back(row[*s.time_column]);
-            }
-        }
+        s.frames = h.rows;
         if (s.frames == 0) return;  // refused by the caller
-        if (!s.time_column) {
-            if (sample_rate_ <= 0)
-                throw sigx::ParamError("sample_rate", fmt::format("{} has no `time` column: give its rate as "
-                                                                  "sample_rate",
-                                                                  s.file.string()));
-            s.rate = sample_rate_;
-        } else if (times.size() < 2) {
-            if (sample_rate_ <= 0)
-                throw sigx::ParamError("sample_rate", fmt::format("{} has one row: its `time` column gives no rate; "
-                                                                  "give it as sample_rate",
-                                                                  s.file.string()));
-            s.rate = sample_rate_;
+        if (h.rate) {
+            s.rate = *h.rate;
         } else {
-            const double step = times[1] - times[0];
-            if (!(step > 0))
-                throw sigx::ParamError(s.key, fmt::format("{}: `time` does not increase from the first row to the "
-                                                          "second ({} s, then {} s)",
-                                                          s.file.string(), times[0], times[1]));
-            s.rate = rate_from_step(step);
+            if (sample_rate_ <= 0)
+                throw sigx::ParamError("sample_rate",
+                                       fmt::format("{} {}: give its rate as sample_rate", s.file.string(),
+                                                   s.time_column ? "has one row, so its `time` column "
+                                                                   "gives no rate"
+                                                                 : "has no `time` column"));
+            s.rate = sample_rate_;
         }
     }
 
@@ -562,41 +460,14 @@ private:
     }
 
     void read_csv(const Source& s, sigx::Record& r) const {
-        std::ifstream in(s.file);
-        if (!in)
-            throw std::runtime_error(fmt::format("{}: cannot be opened: {}", s.file.string(), std::strerror(errno)));
-        std::vector<sigx::Samples> columns(s.columns);
-        for (auto& c : columns) c.reserve(static_cast<std::size_t>(s.frames));
-        std::vector<double> row(s.columns);
-        std::string line;
-        std::getline(in, line);  // the header, read by the constructor
-        std::size_t line_no = 1;
-        double step = 0;
-        while (std::getline(in, line)) {
-            ++line_no;
-            if (trim(line).empty()) continue;
-            parse_row(line, row, s.file, line_no);
-            if (s.time_column) {
-                const sigx::Samples& time = columns[*s.time_column];
-                const double t = row[*s.time_column];
-                if (time.size() == 1) step = t - time.front();
-                if (time.size() >= 1 && !(std::abs((t - time.back()) - step) <= time_tolerance * step))
-                    throw std::runtime_error(
-                        fmt::format("{}: line {}: time {} s is {} s after the previous row, the "
-                                    "first step is {} s: rows must be evenly spaced (within {} "
-                                    "relative)",
-                                    s.file.string(), line_no, t, t - time.back(), step, time_tolerance));
-            }
-            for (std::size_t c = 0; c < s.columns; ++c) columns[c].push_back(row[c]);
-        }
-        if (in.bad()) throw std::runtime_error(fmt::format("{}: read error", s.file.string()));
-        if (columns.front().empty()) throw std::runtime_error(fmt::format("{}: has no data rows", s.file.string()));
+        sigx::audio::CsvTable t = sigx::audio::read_csv(s.file);
+        if (t.columns.front().empty()) throw std::runtime_error(fmt::format("{}: has no data rows", s.file.string()));
         for (std::size_t c : selected(s.mix_columns.size()))
-            r.input.channels.push_back(std::move(columns[s.mix_columns[c]]));
+            r.input.channels.push_back(std::move(t.columns[s.mix_columns[c]]));
         if (s.reference_columns.empty()) return;
         r.truth.emplace();
         r.truth->start_time = 0.0;
-        for (std::size_t c : s.reference_columns) r.truth->references.push_back(std::move(columns[c]));
+        for (std::size_t c : s.reference_columns) r.truth->references.push_back(std::move(t.columns[c]));
         r.truth->metadata = {{"file", s.file.string()}};
     }
 

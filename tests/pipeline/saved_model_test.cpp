@@ -5,6 +5,7 @@
 
 #include <sigx/audio.hpp>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@ using sigx::test::only_run;
 using sigx::test::predict;
 using sigx::test::quote;
 using sigx::test::read_text;
+using sigx::test::run_command;
 using sigx::test::run_sigx;
 using sigx::test::TempDir;
 using sigx::test::TestHost;
@@ -43,6 +45,25 @@ bool same_bits(const Prediction& a, const Prediction& b) {
             std::memcmp(a.components[c].data(), b.components[c].data(), a.components[c].size() * sizeof(double)) != 0)
             return false;
     return true;
+}
+
+// Raw float32 samples, interleaved, as `sigx stream --rate` reads and writes them.
+std::vector<float> interleaved(const std::vector<Samples>& planar) {
+    std::vector<float> v;
+    for (std::size_t n = 0; n < planar.front().size(); ++n)
+        for (const auto& c : planar) v.push_back(static_cast<float>(c[n]));
+    return v;
+}
+void write_raw(const fs::path& file, const std::vector<Samples>& planar) {
+    const std::vector<float> v = interleaved(planar);
+    std::ofstream(file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+}
+std::vector<float> read_raw(const fs::path& file) {
+    const std::string bytes = read_text(file);
+    std::vector<float> v(bytes.size() / sizeof(float));
+    std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+    return v;
 }
 
 fs::path write(const fs::path& file, const std::string& text) {
@@ -155,6 +176,85 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
         CHECK(applied.channels == extracted.channels);
         CHECK(applied.sample_rate == 1000);
         CHECK_THAT(read_text(t.path() / "out" / "test.lsq_sliding.csv"), Contains("time,1Hz,3Hz,5Hz,7Hz\n0,"));
+    }
+    SECTION("sigx apply reads a CSV recording (time, mix, references left out) as it reads the WAV") {
+        const auto wav = audio::read(t.path() / "data" / "test.wav");
+        std::string csv = "time,mix,1Hz,3Hz,5Hz,7Hz\n";
+        for (std::size_t n = 0; n < wav.channels[0].size(); ++n)
+            csv += fmt::format("{},{},0,0,0,0\n", static_cast<double>(n) / 1000.0, wav.channels[0][n]);
+        write(t.path() / "test_csv.csv", csv);
+        r = run_sigx("apply " + quote(run.string()) + " --model lsq_sliding " +
+                     quote((t.path() / "data" / "test.wav").string()) + " " +
+                     quote((t.path() / "test_csv.csv").string()) + " --out " + quote((t.path() / "out").string()));
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        CHECK(audio::read(t.path() / "out" / "test_csv.lsq_sliding.wav").channels ==
+              audio::read(t.path() / "out" / "test.lsq_sliding.wav").channels);
+        write(t.path() / "bad.csv", "mix\n0.5\n0.25\n");
+        r = run_sigx("apply " + quote(run.string()) + " --model lsq " + quote((t.path() / "bad.csv").string()));
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("bad.csv: needs a `time` column"));
+    }
+    SECTION("sigx stream: through a pipe, in any block size, the samples sigx apply writes") {
+        r = run_sigx("apply " + quote(run.string()) + " --model lsq_sliding " +
+                     quote((t.path() / "data" / "test.wav").string()) + " --out " + quote((t.path() / "out").string()));
+        REQUIRE(r.status == 0);
+        const auto applied = interleaved(audio::read(t.path() / "out" / "test.lsq_sliding.wav").channels);
+        write_raw(t.path() / "in.raw", audio::read(t.path() / "data" / "test.wav").channels);
+        for (const char* block : {"1", "7", "1000"}) {
+            r = run_command("cat " + quote((t.path() / "in.raw").string()) + " | env -u SIGX_PLUGIN_PATH " +
+                            quote(sigx::test::sigx_exe().string()) + " stream -q " + quote(run.string()) +
+                            " --model lsq_sliding --block " + block + " - --rate 1000 -o - > " +
+                            quote((t.path() / "out.raw").string()));
+            INFO(block << ": " << r.output);
+            REQUIRE(r.status == 0);
+            CHECK(read_raw(t.path() / "out.raw") == applied);
+        }
+        r = run_sigx("stream " + quote(run.string()) + " --model lsq_sliding " +
+                     quote((t.path() / "data" / "test.wav").string()) + " -o " +
+                     quote((t.path() / "out.wav").string()));
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        CHECK_THAT(r.output, Contains("3000 samples (3.000 s) through model 'lsq_sliding' (latency 0 samples)"));
+        CHECK(interleaved(audio::read(t.path() / "out.wav").channels) == applied);
+    }
+    SECTION("sigx stream refuses a non-causal model and another rate, saying why") {
+        r = run_sigx("stream " + quote(run.string()) + " --model lsq " +
+                     quote((t.path() / "data" / "test.wav").string()));
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("model 'lsq' (lsq) cannot stream: mode = \"block\" fits the whole record"));
+        r = run_sigx("stream " + quote(run.string()) + " --model fft " +
+                     quote((t.path() / "data" / "test.wav").string()));
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("model 'fft' (fft.block) cannot stream: it does not offer sigx.model.stream/1"));
+        r = run_sigx("stream " + quote(run.string()) + " --model lsq_sliding - --rate 2000 < /dev/null");
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("standard input: its sample rate is 2000 Hz; model 'lsq_sliding' (lsq) was "
+                                      "fitted at 1000 Hz"));
+    }
+    SECTION("sigx stream ends cleanly on Ctrl-C and on a closed pipe, with what it processed written") {
+        const Samples tone(20000, 0.25);  // 20 s
+        write_raw(t.path() / "long.raw", {tone});
+        const std::string sigx = "env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) + " stream " +
+                                 quote(run.string()) + " --model lsq_sliding - --rate 1000";
+        // A live input that stops coming (a pipe this script holds open): everything read
+        // is written when Ctrl-C arrives.
+        const fs::path out = t.path() / "cut.raw", fifo = t.path() / "live";
+        const std::string script = "mkfifo " + quote(fifo.string()) + "; " + sigx + " -o " + quote(out.string()) +
+                                   " < " + quote(fifo.string()) + " & pid=$!; exec 3>" + quote(fifo.string()) +
+                                   "; cat " + quote((t.path() / "long.raw").string()) +
+                                   " >&3; sleep 2; kill -INT $pid; wait $pid; echo status=$?; exec 3>&-";
+        r = run_command("bash -c " + quote(script));
+        INFO(r.output);
+        CHECK_THAT(r.output, Contains("status=130"));
+        CHECK_THAT(r.output, Contains("interrupted after 20000 samples"));
+        CHECK(read_raw(out).size() == 20000 * 4);
+        // A reader that goes away: no error, the summary says so.
+        r = run_command("bash -c " + quote(sigx + " < " + quote((t.path() / "long.raw").string()) +
+                                           " -o - --block 10 | head -c 64 > /dev/null; echo status=${PIPESTATUS[0]}"));
+        INFO(r.output);
+        CHECK_THAT(r.output, Contains("status=0"));
+        CHECK_THAT(r.output, Contains("the output was closed by its reader"));
     }
     SECTION("sigx apply refuses another sample rate, naming both, and a run with several models unnamed") {
         const Samples tone(2000, 0.1);
