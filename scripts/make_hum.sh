@@ -2,10 +2,12 @@
 # Makes the data of pipelines/hum.toml: speech from espeak-ng with drifting mains hum
 # (50, 100, 150 Hz) added by sigx-make-hum, and the hum alone as each file's truth.
 #
-#   bash scripts/make_hum.sh [OUT_DIR] [SECONDS]
+#   bash scripts/make_hum.sh [OUT_DIR] [SECONDS] [new]
 #
 # OUT_DIR (default pipelines/data/hum) gets train-1..3.wav, test-1..2.wav and
-# truth/<same name>.wav: 16 kHz float WAV, SECONDS (default 8) long. sigx-make-hum is
+# truth/<same name>.wav: 16 kHz float WAV, SECONDS (default 8) long. With `new` it gets
+# new-1..3.wav instead: other voices, words and hum than the pipeline ever saw, to try a
+# saved model on (`sigx apply`, `sigx stream`); their truth is made too. sigx-make-hum is
 # taken from ${SIGX_BUILD:-build} (relative: to the repository), built by scripts/build.sh.
 #
 # The files are made rather than committed: five recordings of 8 s in float WAV with
@@ -34,6 +36,13 @@ make() {
     espeak-ng -v "$voice" -w "$speech/$name.wav" "$text"
     "$make_hum" "$speech/$name.wav" "$seconds" "$seed" "$out/$name.wav" "$out/truth/$name.wav"
 }
+if [ "${3:-}" = new ]; then
+  make new-1 en-us 301 "The meeting moved to the third floor because the projector downstairs stopped working."
+  make new-2 en    302 "Seven hundred kilometres of cable were checked before anyone noticed the loose connector."
+  make new-3 en-us 303 "She tuned the old radio until the voice came through clearly over the steady buzz."
+  echo "new recordings in $out"
+  exit 0
+fi
 make train-1 en    101 "The quick brown fox jumps over the lazy dog, and the dog does not seem to mind at all."
 make train-2 en-us 102 "A recording made next to a power cable picks up a steady hum at the mains frequency."
 make train-3 en    103 "Every harmonic of the hum is a sine wave whose amplitude and phase drift slowly with the load."
