@@ -7,6 +7,6 @@
 #include <sigx/params.hpp>
 #include <sigx/plugin.hpp>
 #include <sigx/record.hpp>
-#include <sigx/stream.hpp>
 #include <sigx/register.hpp>  // plugins only
+#include <sigx/stream.hpp>
 #include <sigx/version.hpp>
