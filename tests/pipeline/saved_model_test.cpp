@@ -164,17 +164,19 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
         CHECK(a == b);
         CHECK_THAT(read_text(only_run(t.path() / "b") / "config.toml"), Contains("from = "));
     }
-    SECTION("sigx apply writes what the run extracted, sample for sample") {
-        r = run_sigx("apply " + quote(run.string()) + " --model lsq_sliding " +
-                     quote((t.path() / "data" / "test.wav").string()) + " --out " + quote((t.path() / "out").string()) +
-                     " --csv");
-        INFO(r.output);
-        REQUIRE(r.status == 0);
-        const auto applied = audio::read(t.path() / "out" / "test.lsq_sliding.wav");
-        const auto extracted = audio::read(run / "extracted" / "lsq_sliding" / "test" / "test.wav");
-        REQUIRE(applied.channels.size() == 4);
-        CHECK(applied.channels == extracted.channels);
-        CHECK(applied.sample_rate == 1000);
+    SECTION("sigx apply writes what the run extracted, sample for sample, for every model") {
+        for (const std::string m : {"lsq", "lsq_sliding", "fft", "fft_sliding"}) {
+            r = run_sigx("apply " + quote(run.string()) + " --model " + m + " " +
+                         quote((t.path() / "data" / "test.wav").string()) + " --out " +
+                         quote((t.path() / "out").string()) + " --csv");
+            INFO(m << ": " << r.output);
+            REQUIRE(r.status == 0);
+            const auto applied = audio::read(t.path() / "out" / ("test." + m + ".wav"));
+            const auto extracted = audio::read(run / "extracted" / m / "test" / "test.wav");
+            REQUIRE(applied.channels.size() == 4);
+            CHECK(applied.channels == extracted.channels);
+            CHECK(applied.sample_rate == 1000);
+        }
         CHECK_THAT(read_text(t.path() / "out" / "test.lsq_sliding.csv"), Contains("time,1Hz,3Hz,5Hz,7Hz\n0,"));
     }
     SECTION("sigx apply reads a CSV recording (time, mix, references left out) as it reads the WAV") {
@@ -299,4 +301,39 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
         refused(source + "[models.nothing]\nplugin = \"lsq\"\nfrom = " + quote(run.string()) + "\n",
                 "no saved model 'nothing' (it holds fft, fft_sliding, lsq, lsq_sliding)");
     }
+}
+
+TEST_CASE("saved models: sigx apply and sigx stream on a trained LSTM write what the run extracted", "[saved][torch]") {
+    TempDir t;
+    write_recordings(t.path() / "data");
+    const fs::path file =
+        write(t.path() / "lstm.toml", "[pipeline]\nname = \"lstm\"\n" + recording_source(t.path() / "data") + R"(
+[models.lstm]
+plugin = "lstm.stateful"
+trainer = "torch"
+hidden = 8
+samples_per_step = 5
+[trainers.torch]
+plugin = "torch"
+epochs = 2
+threads = 1
+)");
+    CommandResult r = run_sigx("run -q " + quote(file.string()) + " --out " + quote((t.path() / "a").string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const fs::path run = only_run(t.path() / "a"), input = t.path() / "data" / "test.wav";
+    const auto extracted = audio::read(run / "extracted" / "lstm" / "test" / "test.wav");
+    r = run_sigx("apply " + quote(run.string()) + " " + quote(input.string()) + " --out " +
+                 quote((t.path() / "out").string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(audio::read(t.path() / "out" / "test.lstm.wav").channels == extracted.channels);
+    // Streamed from a pipe (latency 4 samples, taken out): the same samples.
+    r = run_command("cat " + quote(input.string()) + " | env -u SIGX_PLUGIN_PATH " +
+                    quote(sigx::test::sigx_exe().string()) + " stream " + quote(run.string()) + " --block 7 - -o " +
+                    quote((t.path() / "streamed.wav").string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.output, Contains("(latency 4 samples)"));
+    CHECK(audio::read(t.path() / "streamed.wav").channels == extracted.channels);
 }
