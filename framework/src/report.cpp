@@ -9,6 +9,8 @@ namespace sigx::host {
 
 namespace {
 
+const std::string steady_mse = "mse@steady";  // the metrics evaluator's MSE after its warm-up
+
 template <class T> void add_unique(std::vector<T>& v, const T& x) {
     if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
@@ -104,10 +106,18 @@ std::string report_markdown(const RunSummary& run) {
     for (const auto& m : metrics) {
         add_unique(sets, m.test_set);
         add_unique(rows, m.model);  // pseudo-models such as "(predict zero)" after the real ones
-        if (m.component == "mean")
+        // Metrics over time ("mse@0.1-0.2s") stay in metrics.json; the table shows the
+        // whole-record ones and, beside the MSE, the steady MSE (after the warm-up).
+        const bool timed = m.name.find('@') != std::string::npos;
+        if (m.component == "mean" && (!timed || m.name == steady_mse))
             add_unique(names, m.name);
-        else
+        else if (m.component != "mean")
             add_unique(components, m.component);
+    }
+    if (auto s = std::find(names.begin(), names.end(), steady_mse); s != names.end()) {
+        names.erase(s);
+        const auto mse = std::find(names.begin(), names.end(), "mse");
+        names.insert(mse == names.end() ? mse : mse + 1, steady_mse);
     }
     auto fit_time = [&](const std::string& model) -> std::string {
         for (const auto& m : models)
@@ -134,7 +144,7 @@ std::string report_markdown(const RunSummary& run) {
             }
         }
         std::vector<std::string> header = {"model", "fit s"};
-        header.insert(header.end(), names.begin(), names.end());
+        for (const auto& n : names) header.push_back(n == steady_mse ? "steady mse" : n);
         std::vector<std::vector<std::string>> body;
         for (const auto& r : rows) {
             std::vector<std::string> cells = {r, fit_time(r)};

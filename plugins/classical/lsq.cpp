@@ -223,30 +223,22 @@ Record slice(const Record& r, std::size_t begin, std::size_t end) {
 }
 }  // namespace
 
-std::vector<std::complex<double>> fit_calibration(const Records& given, const LsqOptions& options,
-                                                  std::size_t segments) {
-    if (given.empty()) throw std::runtime_error("calibration needs at least one training record");
-    for (const auto& r : given)
+void check_truth(const Records& records) {
+    if (records.empty()) throw std::runtime_error("calibration needs at least one training record");
+    for (const auto& r : records)
         if (!r.truth)
             throw std::runtime_error(fmt::format(
                 "calibration needs the truth of every training record; '{}' has none (set calibrate = false)",
                 r.input.name));
-    std::vector<Record> pieces;
-    std::vector<const Record*> records;
-    for (const auto& r : given) records.push_back(&r);
-    if (options.window == 0 && segments > 1) {
-        records.clear();
-        for (const Record& r : given)
-            for (std::size_t i = 0; i < segments; ++i)
-                pieces.push_back(slice(r, r.size() * i / segments, r.size() * (i + 1) / segments));
-        for (const auto& p : pieces) records.push_back(&p);
-    }
+}
+
+std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic) {
     const std::size_t kc = records.front()->task.size();
     // Per component, the normal equations of reference = gr Re(W) - gi Im(W).
     std::vector<double> srr(kc), sii(kc), sri(kc), syr(kc), syi(kc);
     for (const Record* r : records) {
         if (r->task.size() != kc) throw std::runtime_error("training records differ in their components");
-        const auto w = lsq_analytic(r->input, r->task, options);
+        const auto w = analytic(*r);
         for (std::size_t k = 0; k < kc; ++k)
             for (std::size_t t = 0; t < r->size(); ++t) {
                 const double re = w[k][t].real(), im = -w[k][t].imag(),
@@ -264,6 +256,22 @@ std::vector<std::complex<double>> fit_calibration(const Records& given, const Ls
         gains[k] = {gr, gi};  // estimate = gr Re W + gi (-Im W) = Re((gr + i gi) W)
     }
     return gains;
+}
+
+std::vector<std::complex<double>> fit_calibration(const Records& given, const LsqOptions& options,
+                                                  std::size_t segments) {
+    check_truth(given);
+    std::vector<Record> pieces;
+    std::vector<const Record*> records;
+    for (const auto& r : given) records.push_back(&r);
+    if (options.window == 0 && segments > 1) {
+        records.clear();
+        for (const Record& r : given)
+            for (std::size_t i = 0; i < segments; ++i)
+                pieces.push_back(slice(r, r.size() * i / segments, r.size() * (i + 1) / segments));
+        for (const auto& p : pieces) records.push_back(&p);
+    }
+    return fit_gains(records, [&](const Record& r) { return lsq_analytic(r.input, r.task, options); });
 }
 
 Prediction lsq_predict(const Input& record, const Task& task, const LsqOptions& options,

@@ -9,6 +9,7 @@
 #include <sigx/record.hpp>
 
 #include <complex>
+#include <functional>
 #include <vector>
 
 namespace sigx::classical {
@@ -63,6 +64,17 @@ private:
 // Throws std::runtime_error beyond lsq_max_components.
 std::vector<std::vector<std::complex<double>>> lsq_analytic(const Input& record, const Task& task,
                                                             const LsqOptions& options);
+
+// Per component, per sample: an estimator's analytic estimate W (its real part the
+// component's contribution to the mix).
+using Analytic = std::vector<std::vector<std::complex<double>>>;
+using AnalyticFn = std::function<Analytic(const Record&)>;
+
+// Throws unless there are records and every one has a truth.
+void check_truth(const Records& records);
+// Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records, W from
+// `analytic`: the calibration of any estimator of that form (lsq, kalman).
+std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic);
 
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records. A
 // whole-record fit is a single complex amplitude per record, which two calibration

@@ -8,25 +8,20 @@
 //                 everything else in the mix). Meaningful when the mix holds the component
 //                 coherently; at phase_scale = 1 it does not, and even the floor "gains".
 // and the floor itself as the pseudo-model "(predict zero)".
+// Each is also given over time since the record's start, in the bins of
+// classical/time_bins.hpp ("mse@0.1-0.2s"), and after a warm-up ("mse@steady", from
+// `warmup` seconds on): a causal model's lock-on shows there, not in the whole record.
+#include "../classical/time_bins.hpp"
+
 #include <sigx/register.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace {
 
-struct Moments {
-    double n = 0, sp = 0, st = 0, spp = 0, stt = 0, spt = 0, se = 0;
-    void add(double p, double t) {
-        n += 1, sp += p, st += t, spp += p * p, stt += t * t, spt += p * t;
-        se += (p - t) * (p - t);
-    }
-    double mse() const { return se / n; }
-    double floor_mse() const { return stt / n; }
-    double pearson() const {
-        const double cov = spt - sp * st / n, vp = spp - sp * sp / n, vt = stt - st * st / n;
-        return (vp > 0 && vt > 0) ? cov / std::sqrt(vp * vt) : 0.0;
-    }
-};
+using sigx::classical::Moments;
+using sigx::classical::TimedMoments;
 
 double db(double ratio) { return 10.0 * std::log10(ratio); }
 
@@ -39,11 +34,13 @@ public:
                 sigx::Kind::evaluator,
                 "1.0.0",
                 "MSE, Pearson correlation, MSE relative to predicting zero and SNR gain (dB) per component and their "
-                "mean, on every test set",
-                {},
+                "mean, on every test set: whole records, time bins since their start, and after a warm-up",
+                {sigx::ParamSpec::real("warmup", 1.0)
+                     .at_least(0.0)
+                     .help("seconds from each record's start left out of the `@steady` metrics")},
                 false};
     }
-    explicit Metrics(const sigx::Params&) {}
+    explicit Metrics(const sigx::Params& p) : warmup_(p.real("warmup")) {}
 
     std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>& outputs,
                                        sigx::Host&) override {
@@ -55,12 +52,18 @@ public:
                 if (set.records[r].truth) scored.push_back(r);
             if (scored.empty()) continue;
             const auto& comps = set.records[scored.front()].task.components;
+            double longest = 0;
+            for (std::size_t r : scored)
+                longest =
+                    std::max(longest, static_cast<double>(set.records[r].size()) / set.records[r].input.sample_rate);
+            const auto edges = sigx::classical::time_bin_edges(longest);
             auto pooled = [&](auto prediction) {
-                std::vector<Moments> m(comps.size());
+                std::vector<TimedMoments> m(comps.size(), TimedMoments(edges, warmup_));
                 for (std::size_t r : scored)
                     for (std::size_t c = 0; c < comps.size(); ++c) {
                         const auto& ref = set.records[r].truth->references[c];
-                        for (std::size_t n = 0; n < ref.size(); ++n) m[c].add(prediction(r, c, n), ref[n]);
+                        const double rate = set.records[r].input.sample_rate;
+                        for (std::size_t n = 0; n < ref.size(); ++n) m[c].add(n, rate, prediction(r, c, n), ref[n]);
                     }
                 return m;
             };
@@ -82,26 +85,44 @@ public:
                 }
                 snr_in[c] = db(signal / rest);
             }
-            auto emit = [&](const std::string& model, const std::vector<Moments>& m, bool is_model) {
+            // The metrics of one part of the records (`name` maps a metric's name to this part's).
+            auto emit_part = [&](const std::string& model, const std::vector<const Moments*>& m, bool is_model,
+                                 auto name) {
+                if (m.front()->n == 0) return;  // no record reaches this part
                 double mse = 0, r = 0, rel = 0, gain = 0;
                 for (std::size_t c = 0; c < comps.size(); ++c) {
                     const std::string& label = comps[c].label;
-                    const double floor = m[c].floor_mse(), rel_c = m[c].mse() / floor;
-                    out.push_back({set.name, model, label, "mse", m[c].mse()});
-                    mse += m[c].mse(), rel += rel_c;
+                    const double floor = m[c]->floor_mse(), rel_c = m[c]->mse() / floor;
+                    out.push_back({set.name, model, label, name("mse"), m[c]->mse()});
+                    mse += m[c]->mse(), rel += rel_c;
                     if (!is_model) continue;
-                    const double gain_c = db(floor / m[c].mse()) - snr_in[c];
-                    out.push_back({set.name, model, label, "pearson", m[c].pearson()});
-                    out.push_back({set.name, model, label, "mse_rel_floor", rel_c});
-                    if (one_channel) out.push_back({set.name, model, label, "snr_gain_db", gain_c});
-                    r += m[c].pearson(), gain += gain_c;
+                    const double gain_c = db(floor / m[c]->mse()) - snr_in[c];
+                    out.push_back({set.name, model, label, name("pearson"), m[c]->pearson()});
+                    out.push_back({set.name, model, label, name("mse_rel_floor"), rel_c});
+                    if (one_channel) out.push_back({set.name, model, label, name("snr_gain_db"), gain_c});
+                    r += m[c]->pearson(), gain += gain_c;
                 }
                 const double k = static_cast<double>(comps.size());
-                out.push_back({set.name, model, "mean", "mse", mse / k});
+                out.push_back({set.name, model, "mean", name("mse"), mse / k});
                 if (!is_model) return;
-                out.push_back({set.name, model, "mean", "pearson", r / k});
-                out.push_back({set.name, model, "mean", "mse_rel_floor", rel / k});
-                if (one_channel) out.push_back({set.name, model, "mean", "snr_gain_db", gain / k});
+                out.push_back({set.name, model, "mean", name("pearson"), r / k});
+                out.push_back({set.name, model, "mean", name("mse_rel_floor"), rel / k});
+                if (one_channel) out.push_back({set.name, model, "mean", name("snr_gain_db"), gain / k});
+            };
+            auto emit = [&](const std::string& model, const std::vector<TimedMoments>& m, bool is_model) {
+                auto part = [&](auto pick) {
+                    std::vector<const Moments*> v;
+                    for (const auto& x : m) v.push_back(&pick(x));
+                    return v;
+                };
+                emit_part(model, part([](const TimedMoments& x) -> const Moments& { return x.whole; }), is_model,
+                          [](const std::string& n) { return n; });
+                emit_part(model, part([](const TimedMoments& x) -> const Moments& { return x.steady; }), is_model,
+                          [](const std::string& n) { return sigx::classical::steady_name(n); });
+                for (std::size_t b = 0; b + 1 < edges.size(); ++b)
+                    emit_part(
+                        model, part([&](const TimedMoments& x) -> const Moments& { return x.bins[b]; }), is_model,
+                        [&](const std::string& n) { return sigx::classical::binned_name(n, edges[b], edges[b + 1]); });
             };
             for (const auto& o : outputs)
                 emit(o.model, pooled([&](std::size_t r, std::size_t c, std::size_t n) {
@@ -112,6 +133,9 @@ public:
         }
         return out;
     }
+
+private:
+    double warmup_;
 };
 
 }  // namespace

@@ -1,0 +1,114 @@
+// The kalman tracker: exact on clean tones once locked on, its stream equal to its
+// whole-record prediction, and a calibration that finds the noise model's mean phase
+// offset and gain within their standard error.
+#include "support/streaming.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <complex>
+
+using namespace sigx;
+using sigx::test::make_plugin;
+using sigx::test::TestHost;
+
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+Dataset noisy(double phase_scale, std::int64_t seed, std::int64_t train_records = 1, double duration = 10.0) {
+    Params p;
+    p.set("phase_scale", phase_scale);
+    p.set("duration", duration);
+    p.set("train_seed", seed);
+    p.set("train_records", train_records);
+    p.set("random_start", true);
+    TestHost host;
+    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+}
+
+}  // namespace
+
+TEST_CASE("kalman: exact on clean tones once locked on, in both filter forms", "[kalman]") {
+    // Two constant tones (between FFT bins, at a start time it is not told) and nothing else.
+    Record r;
+    r.input.name = "clean";
+    r.input.sample_rate = 1000;
+    r.task.components = {{"a", 52.3, 1.0}, {"b", 131.7, 1.0}};
+    const double amp[] = {0.3, 0.5}, phase[] = {0.4, -1.1};
+    r.input.channels.emplace_back(6000);
+    r.truth.emplace();
+    r.truth->references.assign(2, Samples(6000));
+    for (std::size_t n = 0; n < 6000; ++n) {
+        const double t = 12.345 + static_cast<double>(n) / 1000.0;
+        for (std::size_t k = 0; k < 2; ++k) {
+            const double c = amp[k] * std::sin(2 * pi * r.task.components[k].frequency * t + phase[k]);
+            r.input.channels[0][n] += c;
+            r.truth->references[k][n] = c;
+        }
+    }
+    // The joint filter locks on within a second; the per-tone filters, blind to how the
+    // tones overlap over a short span, take a few.
+    for (const bool joint : {true, false}) {
+        INFO("joint = " << joint);
+        auto m = make_plugin<Model>("kalman", Kind::model,
+                                    Params({{"calibrate", false}, {"q", 1e-14}, {"r", 1e-6}, {"joint", joint}}));
+        TestHost host;
+        m->fit({r}, host);
+        const Prediction p = m->predict(r.input, r.task, host);
+        double worst = 0;
+        for (std::size_t k = 0; k < 2; ++k)
+            for (std::size_t n = joint ? 1000 : 3000; n < 6000; ++n)
+                worst = std::max(worst, std::abs(p.components[k][n] - r.truth->references[k][n]));
+        INFO("largest error " << worst);
+        CHECK(worst < 1e-4);
+    }
+}
+
+TEST_CASE("kalman streams: any block size gives the whole-record prediction", "[kalman][streaming]") {
+    const Dataset d = noisy(0.01, 1, 2, 3.0);
+    TestHost host;
+    for (const std::string mode : {"kalman", "rls"}) {
+        INFO(mode);
+        auto m = make_plugin<Model>("kalman", Kind::model, Params({{"mode", mode}}));
+        m->fit(d.train, host);
+        sigx::test::check_streaming(*m, d.tests.back().records.front());
+    }
+}
+
+TEST_CASE("kalman: calibration finds the noise model's mean phase offset and gain", "[kalman]") {
+    // The mix holds each tone as A sin(w t + phi), phi ~ U(0, 2 pi s): its mean is
+    // E[A] rho sin(w t + pi s), rho = sin(pi s) / (pi s). Calibration must undo that: a phase
+    // of -pi s and a gain (relative to the nominal E[A]) of 1 / rho. Eight independent
+    // training sets give eight calibrations; their mean must lie within four standard
+    // errors (their spread / sqrt(8)) of the model's values, plus 1e-3 for what the
+    // model leaves out: the filter's own lock-on in each record's first second, which the
+    // calibration sees too.
+    const double s = 0.1, rho = std::sin(pi * s) / (pi * s);
+    std::vector<std::vector<std::complex<double>>> gains;
+    for (std::int64_t seed = 11; seed < 19; ++seed) {
+        const Dataset d = noisy(s, seed);
+        TestHost host;
+        auto m = make_plugin<Model>("kalman", Kind::model, Params({{"q", 1e-9}}));
+        m->fit(d.train, host);
+        std::vector<std::complex<double>> g;
+        for (const auto& line : host.lines)
+            if (line.rfind("calibration ", 0) == 0) {
+                double gain = 0, phase = 0;
+                REQUIRE(std::sscanf(line.c_str() + line.find(": gain") + 7, "%lf, phase %lf", &gain, &phase) == 2);
+                g.push_back(std::polar(gain, phase));
+            }
+        REQUIRE(g.size() == 4);
+        gains.push_back(g);
+    }
+    for (std::size_t k = 0; k < 4; ++k) {
+        double mp = 0, mg = 0, vp = 0, vg = 0;
+        for (const auto& g : gains) mp += std::arg(g[k]) / 8, mg += std::abs(g[k]) / 8;
+        for (const auto& g : gains)
+            vp += std::pow(std::arg(g[k]) - mp, 2) / 7, vg += std::pow(std::abs(g[k]) - mg, 2) / 7;
+        INFO("component " << k << ": phase " << mp << " +- " << std::sqrt(vp / 8) << ", gain " << mg << " +- "
+                          << std::sqrt(vg / 8));
+        CHECK(std::abs(mp + pi * s) < 4 * std::sqrt(vp / 8) + 1e-3);
+        CHECK(std::abs(mg - 1 / rho) < 4 * std::sqrt(vg / 8) + 1e-3);
+    }
+}
