@@ -4,10 +4,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 using namespace sigx;
+namespace fs = std::filesystem;
 using sigx::test::make_plugin;
 using sigx::test::TestHost;
 
@@ -96,13 +101,15 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     TestHost host;
     const auto metrics = make_plugin<Evaluator>("metrics", Kind::evaluator)->evaluate(d, {m1, m2}, host);
     std::map<std::string, double> got;
+    std::size_t whole_record = 0;
     for (const auto& m : metrics) {
         const std::string key = m.test_set + "/" + m.model + "/" + m.component + "/" + m.name;
         CHECK(got.count(key) == 0);
         got[key] = m.value;
+        if (m.name.find('@') == std::string::npos) ++whole_record;  // not over time
     }
     // Per set: 2 models x (2 components + mean) x 4 metrics + floor: 2 components + mean, mse only.
-    CHECK(got.size() == 2 * (2 * 3 * 4 + 3));
+    CHECK(whole_record == 2 * (2 * 3 * 4 + 3));
     const auto value = [&](const std::string& key) {
         INFO(key);
         REQUIRE(got.count(key) == 1);
@@ -143,4 +150,70 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     CHECK(value("extra/m1/b/pearson") == close(pearson(pb3, b3)));
     CHECK(value("extra/(predict zero)/b/mse") == close(mean_square(b3)));
     CHECK(value("extra/(predict zero)/b/mse") == close(11.0));  // (1 + 4 + 9 + 16 + 25) / 5
+}
+
+TEST_CASE("metrics over time: time bins and the steady part agree with predictions.csv", "[metrics]") {
+    sigx::test::TempDir t;
+    const fs::path file = t.path() / "p.toml";
+    std::ofstream(file) << R"([pipeline]
+name = "timed"
+[source]
+plugin = "noisy_sinusoid"
+duration = 2.5
+phase_scale = 0.01
+unseen_records = 2
+[models.lsq_sliding]
+plugin = "lsq"
+mode = "sliding"
+window = 300
+[[evaluate]]
+plugin = "metrics"
+warmup = 0.7
+)";
+    const auto r = sigx::test::run_sigx("run -q " + sigx::test::quote(file.string()) + " --out " +
+                                        sigx::test::quote(t.path().string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const fs::path run = sigx::test::only_run(t.path());
+    // Columns: test_set,record,sample,time,component,mix,target,lsq_sliding. Squared errors
+    // summed by set and by part: the bin 0.2-0.5 s, from the warm-up on, and before it.
+    struct Sums {
+        double bin = 0, steady = 0, warmup = 0;
+        std::size_t n_bin = 0, n_steady = 0, n_warmup = 0;
+    };
+    std::map<std::string, Sums> sums;
+    std::ifstream in(run / "predictions.csv");
+    std::string line;
+    std::getline(in, line);
+    REQUIRE(line == "test_set,record,sample,time,component,mix,target,lsq_sliding");
+    while (std::getline(in, line)) {
+        std::vector<std::string> f;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ',');) f.push_back(c);
+        REQUIRE(f.size() == 8);
+        const double time = std::stod(f[2]) / 1000.0, e = std::stod(f[7]) - std::stod(f[6]);
+        Sums& s = sums[f[0]];
+        if (time >= 0.2 && time < 0.5) s.bin += e * e, ++s.n_bin;
+        if (time >= 0.7)
+            s.steady += e * e, ++s.n_steady;
+        else
+            s.warmup += e * e, ++s.n_warmup;
+    }
+    const auto results = nlohmann::json::parse(sigx::test::read_text(run / "metrics.json"))["results"];
+    REQUIRE(sums.size() == 2);
+    for (const auto& [set, s] : sums) {
+        INFO(set);
+        const auto& m = results[set]["lsq_sliding"]["mean"];
+        // Means over 4 components of per-component MSEs of equal counts: the pooled mean.
+        CHECK(m["mse@0.2-0.5s"].get<double>() == Approx(s.bin / static_cast<double>(s.n_bin)).epsilon(1e-9));
+        CHECK(m["mse@steady"].get<double>() == Approx(s.steady / static_cast<double>(s.n_steady)).epsilon(1e-9));
+        // Exactly the warm-up left out: 0.7 s of each record's 2.5 s.
+        CHECK(s.n_warmup * 18 == s.n_steady * 7);
+        CHECK(m["mse"].get<double>() ==
+              Approx((s.steady + s.warmup) / static_cast<double>(s.n_steady + s.n_warmup)).epsilon(1e-9));
+        for (const char* bin : {"mse@0-0.1s", "mse@0.1-0.2s", "mse@0.5-1s", "mse@1-2s", "mse@2-2.5s"})
+            CHECK(m.contains(bin));
+        CHECK_FALSE(m.contains("mse@2-3s"));
+    }
+    CHECK_THAT(sigx::test::read_text(run / "report.md"), Catch::Contains("| steady mse |"));
 }
