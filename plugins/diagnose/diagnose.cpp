@@ -1,54 +1,82 @@
-// diagnose: judges the task before any model is trained. Per component it measures how
-// much the mix says about the target: the correlation of mix and target, and the MSE
-// that calibrated least squares (the near-optimal classical estimator, or predicting zero
-// where that is better) reaches on the test sets, against the floor of predicting zero. When even that estimator stays
-// near the floor, it says in plain words that no model can learn the task. Its numbers also go into the report as the
-// "(classical bound)" row.
+// diagnose: judges the task before any model is trained, and gives the bounds models are
+// measured against. Per component it measures how much the mix says about the target:
+// the correlation of mix and target, and the MSE that calibrated least squares (the
+// near-optimal classical estimator, or predicting zero where that is better) reaches on
+// the test sets, against the floor of predicting zero. When even that estimator stays
+// near the floor, it says in plain words that no model can learn the task. Its numbers go
+// into the report as rows:
+//   (classical bound)  calibrated whole-record least squares: non-causal
+//   (causal bound)     the Bayes estimate that reads each record only up to the present,
+//                      under the generator's own model (classical/causal_bound.hpp), where
+//                      the generator states it; "(causal bound, per tone)" where the
+//                      frequencies share no period (then an upper estimate)
+// each over the whole record, after the warm-up (`@steady`) and in the time bins of the
+// metrics evaluator; and a figure per test set, mse_over_time_<set>: every model's MSE
+// and both bounds against time since the record's start.
+#include "../classical/causal_bound.hpp"
 #include "../classical/lsq.hpp"
+#include "../classical/time_bins.hpp"
 
+#include <sigx/gnuplot.hpp>
 #include <sigx/register.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 namespace {
 
-// The classical bound of one component: the better of calibrated least squares and
-// predicting zero (a calibration fitted to noise, as at phase_scale = 1 with one training
-// record, can do worse than zero; the floor is always available).
-struct Pooled {
-    double se = 0, floor = 0, n = 0;
-    double mse() const { return std::min(se, floor) / n; }
-    double floor_mse() const { return floor / n; }
+using sigx::classical::Moments;
+using sigx::classical::TimedMoments;
+
+// One bound on one test set: per component, its error over the whole record, the steady
+// part and the time bins.
+struct Bound {
+    std::string row;  // "(classical bound)", ...
+    std::vector<TimedMoments> per_component;
 };
+
+std::string file_safe(const std::string& s) {
+    std::string out;
+    for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+    return out;
+}
 
 class Diagnose final : public sigx::Evaluator {
 public:
-    static constexpr const char* bound_model = "(classical bound)";
+    static constexpr const char* classical_row = "(classical bound)";
 
     static sigx::Descriptor describe() {
-        return {"diagnose",
-                sigx::Kind::evaluator,
-                "1.0.0",
-                "before training: how much the mix says about each target; warns when a task is unlearnable",
-                {sigx::ParamSpec::real("unlearnable_ratio", 0.9)
-                     .range(0.0, 1.0)
-                     .help("warn when the classical bound's MSE exceeds this fraction of the predict-zero floor")},
-                false};
+        using sigx::ParamSpec;
+        return {
+            "diagnose",
+            sigx::Kind::evaluator,
+            "1.0.0",
+            "before training: how much the mix says about each target, and the classical and causal bounds; "
+            "warns when a task is unlearnable",
+            {ParamSpec::real("unlearnable_ratio", 0.9)
+                 .range(0.0, 1.0)
+                 .help("warn when the classical bound's MSE exceeds this fraction of the predict-zero floor"),
+             ParamSpec::real("warmup", 1.0)
+                 .at_least(0.0)
+                 .help("seconds from each record's start left out of the bounds' `@steady` figures (as in metrics)"),
+             ParamSpec::boolean("render", true).help("run gnuplot on the figures (false: data and scripts only)")},
+            false};
     }
-    explicit Diagnose(const sigx::Params& p) : ratio_(p.real("unlearnable_ratio")) {}
+    explicit Diagnose(const sigx::Params& p)
+        : ratio_(p.real("unlearnable_ratio")), warmup_(p.real("warmup")), render_(p.boolean("render")) {}
 
     void inspect(const sigx::Dataset& data, sigx::Host& host) override {
-        compute(data);
+        compute(data, host);
         if (!why_not_.empty()) return host.warn("no classical bound: " + why_not_);
-        if (data.tests.empty() || bound_.front().empty() || bound_.front().front().n == 0) return;
+        if (data.tests.empty() || bounds_.front().empty()) return;
         const auto& comps = data.train.front().task.components;
-        const auto& first = bound_.front();  // the first test set
+        const auto& first = bounds_.front().front().per_component;  // the first test set's classical bound
         for (std::size_t k = 0; k < comps.size(); ++k) {
             const double corr = correlation(data.train, k);
-            const double mse = first[k].mse(), floor = first[k].floor_mse();
+            const double mse = first[k].whole.mse(), floor = first[k].whole.floor_mse();
             host.info(
                 fmt::format("{}: corr(mix, target) = {:+.3f}; calibrated least squares reaches MSE {:.3g} on '{}' "
                             "(predicting zero: {:.3g})",
@@ -64,20 +92,29 @@ public:
         }
     }
 
-    std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>&,
-                                       sigx::Host&) override {
-        if (bound_.empty()) compute(data);
+    std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>& outputs,
+                                       sigx::Host& host) override {
+        if (!computed_) compute(data, host);
         std::vector<sigx::Metric> out;
-        for (std::size_t s = 0; s < data.tests.size() && s < bound_.size(); ++s) {
+        dir_ = host.output_dir();
+        std::vector<std::string> scripts;
+        for (std::size_t s = 0; s < data.tests.size() && s < bounds_.size(); ++s) {
             const auto& set = data.tests[s];
-            if (bound_[s].empty() || bound_[s].front().n == 0) continue;  // nothing scored in this set
-            double sum = 0;
-            for (std::size_t k = 0; k < bound_[s].size(); ++k) {
-                out.push_back(
-                    {set.name, bound_model, data.train.front().task.components[k].label, "mse", bound_[s][k].mse()});
-                sum += bound_[s][k].mse();
+            if (bounds_[s].empty()) continue;  // nothing scored in this set
+            const auto& labels = set.records.front().task.components;
+            for (const Bound& b : bounds_[s]) emit(out, set.name, b, labels);
+            if (dir_.empty()) continue;  // no folder of its own: no figures
+            if (auto script = figure(set, s, outputs); !script.empty()) scripts.push_back(script);
+        }
+        if (render_ && !scripts.empty()) {
+            if (!sigx::find_gnuplot()) {
+                host.warn(sigx::gnuplot_missing_hint(dir_));
+            } else {
+                for (const auto& script : scripts)
+                    if (!sigx::render_gnuplot(dir_ / script))
+                        host.warn(fmt::format("gnuplot failed on {}; see {}.log", (dir_ / script).string(),
+                                              (dir_ / script).string()));
             }
-            out.push_back({set.name, bound_model, "mean", "mse", sum / static_cast<double>(bound_[s].size())});
         }
         return out;
     }
@@ -94,10 +131,39 @@ private:
         return (vx > 0 && vy > 0) ? (sxy - sx * sy / n) / std::sqrt(vx * vy) : 0.0;
     }
 
-    // The bound needs training records with a truth (to calibrate) and one input channel;
-    // it is computed on the test records that have a truth.
-    void compute(const sigx::Dataset& data) {
-        bound_.clear();
+    // The records of a set that can be scored, and the time bins of their longest.
+    static std::vector<const sigx::Record*> scored(const sigx::RecordSet& set) {
+        std::vector<const sigx::Record*> r;
+        for (const auto& rec : set.records)
+            if (rec.truth && rec.input.channels.size() == 1) r.push_back(&rec);
+        return r;
+    }
+    static std::vector<double> edges_of(const std::vector<const sigx::Record*>& records) {
+        double longest = 0;
+        for (const auto* r : records)
+            longest = std::max(longest, static_cast<double>(r->size()) / r->input.sample_rate);
+        return sigx::classical::time_bin_edges(longest);
+    }
+    // Per component, the moments of `predict(record)` against the truth.
+    template <class Predict> std::vector<TimedMoments> moments(const std::vector<const sigx::Record*>& records,
+                                                               const std::vector<double>& edges,
+                                                               Predict predict) const {
+        std::vector<TimedMoments> m(records.front()->task.size(), TimedMoments(edges, warmup_));
+        for (const auto* r : records) {
+            const sigx::Prediction p = predict(*r);
+            for (std::size_t k = 0; k < m.size(); ++k)
+                for (std::size_t t = 0; t < r->size(); ++t)
+                    m[k].add(t, r->input.sample_rate, p.components[k][t], r->truth->references[k][t]);
+        }
+        return m;
+    }
+
+    // The classical bound needs training records with a truth (to calibrate) and one input
+    // channel; the causal bound test records whose generator states its model. Both are
+    // computed on the test records that have a truth.
+    void compute(const sigx::Dataset& data, sigx::Host& host) {
+        computed_ = true;
+        bounds_.clear();
         why_not_.clear();
         if (data.train.empty()) return;
         for (const auto& r : data.train) {
@@ -110,23 +176,133 @@ private:
         const sigx::classical::LsqOptions whole_record;
         const auto gains = sigx::classical::fit_calibration(data.train, whole_record);
         for (const auto& set : data.tests) {
-            std::vector<Pooled> pooled(gains.size());
-            for (const auto& r : set.records) {
-                if (!r.truth || r.input.channels.size() != 1) continue;
-                const auto p = sigx::classical::lsq_predict(r.input, r.task, whole_record, &gains);
-                for (std::size_t k = 0; k < pooled.size(); ++k)
-                    for (std::size_t t = 0; t < r.size(); ++t) {
-                        const double y = r.truth->references[k][t], e = p.components[k][t] - y;
-                        pooled[k].se += e * e, pooled[k].floor += y * y, pooled[k].n += 1;
-                    }
+            auto& bounds = bounds_.emplace_back();
+            const auto records = scored(set);
+            if (records.empty()) continue;
+            const auto edges = edges_of(records);
+            // The better of calibrated least squares and predicting zero, per component: a
+            // calibration fitted to noise (phase_scale = 1, one training record) can do worse
+            // than zero, and the floor is always available.
+            auto lsq = moments(records, edges, [&](const sigx::Record& r) {
+                return sigx::classical::lsq_predict(r.input, r.task, whole_record, &gains);
+            });
+            const auto zero = moments(records, edges, [](const sigx::Record& r) {
+                return sigx::Prediction{std::vector<sigx::Samples>(r.task.size(), sigx::Samples(r.size()))};
+            });
+            for (std::size_t k = 0; k < lsq.size(); ++k)
+                if (lsq[k].whole.mse() > zero[k].whole.mse()) lsq[k] = zero[k];
+            bounds.push_back({classical_row, std::move(lsq)});
+
+            std::optional<sigx::classical::ToneNoiseModel> model;
+            for (const auto* r : records) {
+                const auto m = sigx::classical::noise_model_of(r->truth->metadata);
+                if (!m) {
+                    model.reset();
+                    break;
+                }
+                model = m;
             }
-            bound_.push_back(std::move(pooled));
+            if (!model) continue;  // the generator states no model: no causal bound
+            const auto& first = *records.front();
+            const auto period = sigx::classical::common_period(first.task, first.input.sample_rate);
+            if (!period)
+                host.info(
+                    fmt::format("'{}': the frequencies share no period of at most 200000 samples: the causal "
+                                "bound is per tone, other tones counted as noise (an upper estimate)",
+                                set.name));
+            bounds.push_back({period ? "(causal bound)" : "(causal bound, per tone)",
+                              moments(records, edges, [&](const sigx::Record& r) {
+                                  return sigx::classical::causal_bayes(r.input, r.task, *model, period);
+                              })});
         }
     }
 
-    double ratio_;
-    std::vector<std::vector<Pooled>> bound_;  // [test set][component]
+    // MSE per component and their mean: whole, steady and per time bin.
+    void emit(std::vector<sigx::Metric>& out, const std::string& set, const Bound& b,
+              const std::vector<sigx::Component>& comps) const {
+        const auto& edges = b.per_component.front().edges_;
+        auto part = [&](const std::string& name, auto pick) {
+            if (pick(b.per_component.front()).n == 0) return;
+            double sum = 0;
+            for (std::size_t k = 0; k < comps.size(); ++k) {
+                const double mse = pick(b.per_component[k]).mse();
+                out.push_back({set, b.row, comps[k].label, name, mse});
+                sum += mse;
+            }
+            out.push_back({set, b.row, "mean", name, sum / static_cast<double>(comps.size())});
+        };
+        part("mse", [](const TimedMoments& m) -> const Moments& { return m.whole; });
+        part(sigx::classical::steady_name("mse"), [](const TimedMoments& m) -> const Moments& { return m.steady; });
+        for (std::size_t i = 0; i + 1 < edges.size(); ++i)
+            part(sigx::classical::binned_name("mse", edges[i], edges[i + 1]),
+                 [&](const TimedMoments& m) -> const Moments& { return m.bins[i]; });
+    }
+
+    // Mean MSE over components per time bin, for every model and bound: one column each.
+    std::string figure(const sigx::RecordSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) const {
+        const auto records = scored(set);
+        if (records.empty()) return {};
+        const auto edges = edges_of(records);
+        std::vector<std::string> names;
+        std::vector<std::vector<double>> columns;  // [curve][bin]
+        auto add = [&](const std::string& name, const std::vector<TimedMoments>& m) {
+            std::vector<double> c(edges.size() - 1, 0.0);
+            for (std::size_t i = 0; i < c.size(); ++i)
+                for (const auto& k : m) c[i] += k.bins[i].n > 0 ? k.bins[i].mse() / static_cast<double>(m.size()) : 0;
+            names.push_back(name);
+            columns.push_back(std::move(c));
+        };
+        for (const auto& o : outputs) {
+            if (s >= o.predictions.size()) continue;
+            std::size_t r = 0;
+            std::vector<const sigx::Record*> with;  // the scored records, in step with the predictions
+            std::vector<const sigx::Prediction*> predictions;
+            for (const auto& rec : set.records) {
+                if (rec.truth && rec.input.channels.size() == 1 && r < o.predictions[s].size()) {
+                    with.push_back(&rec);
+                    predictions.push_back(&o.predictions[s][r]);
+                }
+                ++r;
+            }
+            std::size_t i = 0;
+            add(o.model, moments(with, edges, [&](const sigx::Record&) { return *predictions[i++]; }));
+        }
+        for (const Bound& b : bounds_[s]) add(b.row, b.per_component);
+        std::string text = "# time_s bin_start_s bin_end_s";
+        for (const auto& n : names) text += fmt::format(" {}", file_safe(n));
+        text += "\n";
+        for (std::size_t i = 0; i + 1 < edges.size(); ++i) {
+            if (records.front()->size() == 0) break;
+            text += fmt::format("{} {} {}", std::sqrt(std::max(edges[i], 1e-3) * edges[i + 1]), edges[i], edges[i + 1]);
+            for (const auto& c : columns) text += fmt::format(" {:.6g}", c[i]);
+            text += "\n";
+        }
+        const std::string base = fmt::format("mse_over_time_{}", file_safe(set.name)),
+                          dat = fmt::format("{}.dat", base);
+        std::ofstream(dir_ / dat) << text;
+        std::string plot = fmt::format(
+            "  set title \"{}: MSE against time since the record's start (mean over components)\"\n"
+            "  set grid\n  set logscale xy\n  set yrange [1e-9:1]\n  set xlabel \"time since the record's start (s, "
+            "bin centres)\"\n"
+            "  set ylabel \"MSE\"\n  set key outside right\n  plot ",
+            set.name);
+        for (std::size_t j = 0; j < names.size(); ++j) {
+            const bool bound = names[j].front() == '(';
+            plot += fmt::format("{}\"{}\" using 1:{} with linespoints {}title \"{}\"", j ? ", " : "", dat, j + 4,
+                                bound ? "dt 2 lw 2 " : "", names[j]);
+        }
+        const std::string script = fmt::format("{}.gp", base);
+        std::ofstream(dir_ / script) << sigx::gnuplot_begin(base, 1100, 600) + "  set termoption noenhanced\n" + plot +
+                                            "\n" + sigx::gnuplot_end();
+        return script;
+    }
+
+    double ratio_, warmup_;
+    bool render_;
+    bool computed_ = false;
+    std::vector<std::vector<Bound>> bounds_;  // [test set]: classical, then causal where there is one
     std::string why_not_;                     // why there is no bound, when there is none
+    std::filesystem::path dir_;
 };
 
 }  // namespace

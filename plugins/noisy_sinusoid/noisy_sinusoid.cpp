@@ -6,6 +6,8 @@
 // for each component i in order: first A_i(n), then phi_i(n). A uniform draw on [0, 1)
 // is (engine() >> 11) * 2^-53, never std::uniform_real_distribution, whose algorithm the
 // standard leaves to each library.
+#include "../classical/causal_bound.hpp"
+
 #include <sigx/register.hpp>
 
 #include <fmt/format.h>
@@ -147,6 +149,8 @@ private:
         r.truth.emplace();
         r.truth->start_time = start;
         r.truth->metadata = {{"seed", std::to_string(seed)}};
+        // The model the mix is drawn from, for evaluators that judge against it (the causal bound).
+        sigx::classical::describe_noise_model({amp_lo_, amp_hi_, phase_scale_, weight_, 0.0}, r.truth->metadata);
         for (double f : freqs_) {
             // shortest exact form: distinct frequencies, distinct labels
             r.task.components.push_back({fmt::format("{}Hz", f), f, weight_ * 0.5 * (amp_lo_ + amp_hi_)});

@@ -58,7 +58,8 @@ TEST_CASE("diagnose: warns that phase_scale = 1 is unlearnable, and not at 0.01"
     TestHost evaluating;
     std::map<std::string, double> bound_of;
     for (const auto& m : diagnose->evaluate(bad, {}, evaluating))
-        if (m.test_set == "test" && m.name == "mse" && m.component != "mean") bound_of[m.component] = m.value;
+        if (m.model == "(classical bound)" && m.test_set == "test" && m.name == "mse" && m.component != "mean")
+            bound_of[m.component] = m.value;
     int warned = 0;
     const Record& first = bad.tests.front().records.front();
     for (std::size_t k = 0; k < first.task.size(); ++k) {
@@ -77,7 +78,8 @@ TEST_CASE("diagnose: warns that phase_scale = 1 is unlearnable, and not at 0.01"
     auto bound = [&](const Dataset& d) {
         TestHost h;
         for (const auto& m : diagnose->evaluate(d, {}, h))
-            if (m.test_set == "test" && m.component == "mean" && m.name == "mse") return m.value;
+            if (m.model == "(classical bound)" && m.test_set == "test" && m.component == "mean" && m.name == "mse")
+                return m.value;
         return std::numeric_limits<double>::quiet_NaN();  // no bound row: every check below fails
     };
     diagnose->inspect(good, learnable);
