@@ -85,6 +85,7 @@ struct Options {
     std::string out = "runs";
     std::string resume;
     int jobs = 1;
+    int repeats = 0;  // run --repeats
     std::string kind = "model";
     std::string dir;
     std::string name;
@@ -226,7 +227,8 @@ int cmd_run(Options o) {
         throw ConfigError({"command line"}, "run needs a pipeline file (or --resume RUN_DIR)");
     }
     Registry registry;
-    const PipelineSource src = load(o, registry);
+    PipelineSource src = load(o, registry);
+    if (o.repeats > 0) apply_override(src, fmt::format("sweep.repeats={}", o.repeats), "--repeats");
     Console console(o.quiet);
     if (const auto axes = read_sweep(src); !axes.empty()) {
         if (!o.resume.empty())
@@ -330,6 +332,10 @@ static int run_cli(int argc, char** argv) {
     run->add_option("overrides", o.overrides, "key=value overrides, e.g. source.phase_scale=0.1");
     run->add_option("--out", o.out, "parent folder of run directories")->capture_default_str();
     run->add_flag("--quiet,-q", o.quiet, "print only warnings, errors and the result");
+    run->add_option("--repeats", o.repeats,
+                    "run K times with other training seeds (model and training data; the test sets stay) and give "
+                    "each model's mean and standard deviation")
+        ->check(CLI::Range(1, 1000));
     run->add_option("--jobs,-j", o.jobs, "sweeps: sub-runs in parallel processes")
         ->check(CLI::Validator(
             [](std::string& v) {

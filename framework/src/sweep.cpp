@@ -74,6 +74,92 @@ pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs
     return pid;
 }
 
+template <class P> std::vector<std::vector<std::string>> points_overrides(const std::vector<P>& points) {
+    std::vector<std::vector<std::string>> o;
+    for (const auto& p : points) o.push_back(p.overrides);
+    return o;
+}
+
+struct Spread {
+    std::size_t n = 0;
+    double mean = 0, sd = 0;
+};
+Spread spread_of(const std::vector<double>& v) {
+    Spread s{v.size(), 0, 0};
+    for (double x : v) s.mean += x / static_cast<double>(v.size());
+    for (double x : v) s.sd += v.size() > 1 ? (x - s.mean) * (x - s.mean) / static_cast<double>(v.size() - 1) : 0;
+    s.sd = std::sqrt(s.sd);
+    return s;
+}
+
+// Per group of points that differ only in their repeat, per test set: each model's mean
+// and standard deviation of its whole-record and steady MSE over the repeats, and its
+// per-repeat differences from the group's best model (lowest mean MSE): whether the gap
+// exceeds twice the standard error of those differences.
+template <class MetricOf> std::string repeats_summary(const std::vector<std::vector<std::string>>& overrides,
+                                                      const std::vector<std::string>& sets,
+                                                      const std::vector<std::string>& models, MetricOf metric_of,
+                                                      nlohmann::ordered_json& json) {
+    std::map<std::vector<std::string>, std::vector<std::size_t>> groups;  // other overrides -> points
+    std::vector<std::vector<std::string>> order;
+    for (std::size_t i = 0; i < overrides.size(); ++i) {
+        std::vector<std::string> key(overrides[i].begin(), overrides[i].end() - 1);  // the repeat is last
+        if (!groups.count(key)) order.push_back(key);
+        groups[key].push_back(i);
+    }
+    json = nlohmann::ordered_json::array();
+    std::string md;
+    for (const auto& key : order) {
+        const auto& members = groups[key];
+        for (const auto& set : sets) {
+            md += fmt::format("\n## `{}`{}: {} repeats, mean ± standard deviation\n\n", set,
+                              key.empty() ? "" : fmt::format(" at {}", fmt::join(key, " ")), members.size());
+            std::map<std::string, std::vector<std::optional<double>>> mse;  // per model, per repeat
+            std::string best;  // the lowest mean MSE among real models (not the bound rows)
+            double best_mean = 0;
+            for (const auto& m : models) {
+                std::vector<double> v;
+                for (std::size_t i : members) {
+                    mse[m].push_back(metric_of(i, set, m, "mse"));
+                    if (mse[m].back()) v.push_back(*mse[m].back());
+                }
+                if (v.empty() || m.front() == '(') continue;
+                if (const double mean = spread_of(v).mean; best.empty() || mean < best_mean) best = m, best_mean = mean;
+            }
+            md += fmt::format(
+                "| model | n | mse | steady mse | minus {} (per repeat) | gap beyond 2 SE |\n"
+                "|---|---:|---:|---:|---:|---|\n",
+                best.empty() ? "best" : best);
+            for (const auto& m : models) {
+                std::vector<double> whole, steady, diff;
+                for (std::size_t j = 0; j < members.size(); ++j) {
+                    if (const auto& x = mse[m][j]) whole.push_back(*x);
+                    if (auto y = metric_of(members[j], set, m, "mse@steady")) steady.push_back(*y);
+                    if (!best.empty() && mse[m][j] && mse[best][j]) diff.push_back(*mse[m][j] - *mse[best][j]);
+                }
+                if (whole.empty()) continue;
+                const Spread w = spread_of(whole), st = spread_of(steady), d = spread_of(diff);
+                const bool paired = m != best && m.front() != '(' && d.n >= 2;
+                const bool beyond = paired && std::abs(d.mean) > 2 * d.sd / std::sqrt(static_cast<double>(d.n));
+                md += fmt::format("| {} | {} | {:.3e} ± {:.1e} | {} | {} | {} |\n", m, w.n, w.mean, w.sd,
+                                  steady.empty() ? "" : fmt::format("{:.3e} ± {:.1e}", st.mean, st.sd),
+                                  paired ? fmt::format("{:+.3e} ± {:.1e}", d.mean, d.sd) : "",
+                                  paired ? (beyond ? "yes" : "no") : "");
+                nlohmann::ordered_json e = {{"overrides", key}, {"test_set", set},    {"model", m},
+                                            {"n", w.n},         {"mse_mean", w.mean}, {"mse_sd", w.sd}};
+                if (!steady.empty()) e["steady_mse_mean"] = st.mean, e["steady_mse_sd"] = st.sd;
+                if (paired)
+                    e["versus_best"] = {{"best", best},
+                                        {"difference_mean", d.mean},
+                                        {"difference_sd", d.sd},
+                                        {"beyond_two_standard_errors", beyond}};
+                json.push_back(e);
+            }
+        }
+    }
+    return md;
+}
+
 }  // namespace
 
 std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
@@ -83,8 +169,18 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
     auto where = [&](const toml::source_region& r) { return origin_of(r, src.file.string()); };
     if (!n->is_table()) throw ConfigError(where(n->source()), "[sweep] must be a table of \"key.path\" = [values]");
     std::vector<toml::source_index> lines;
+    std::optional<SweepAxis> repeats;
     for (auto&& [key, value] : *n->as_table()) {
         SweepAxis axis{std::string(key.str()), {}};
+        if (axis.key == "repeats") {  // seed replicates: an axis of its own, last
+            const auto k = value.value<std::int64_t>();
+            if (!value.is_integer() || !k || *k < 1 || *k > max_repeats)
+                throw ConfigError(where(value.source()),
+                                  fmt::format("sweep.repeats must be a whole number from 1 to {}", max_repeats));
+            repeats = SweepAxis{"repeat", {}};
+            for (std::int64_t r = 0; r < *k; ++r) repeats->values.push_back(std::to_string(r));
+            continue;
+        }
         if (axis.key == "sweep" || axis.key.rfind("sweep.", 0) == 0)
             throw ConfigError(where(key.source()), "a sweep cannot sweep itself");
         if (!value.is_array() || value.as_array()->empty())
@@ -95,7 +191,7 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
         lines.push_back(key.source().begin.line);
     }
     // Count before building anything: six axes of ten values are a million points.
-    double count = 1;
+    double count = repeats ? static_cast<double>(repeats->values.size()) : 1.0;
     for (const auto& a : axes) count *= static_cast<double>(a.values.size());
     if (count > static_cast<double>(max_sweep_points))
         throw ConfigError(where(n->source()), fmt::format("the sweep has {:.0f} points, more than the limit of {}; "
@@ -107,7 +203,31 @@ std::vector<SweepAxis> read_sweep(const PipelineSource& src) {
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return lines[a] < lines[b]; });
     std::vector<SweepAxis> sorted;
     for (std::size_t i : order) sorted.push_back(std::move(axes[i]));
+    if (repeats) sorted.push_back(std::move(*repeats));
     return sorted;
+}
+
+std::vector<std::string> expand_repeat(const std::vector<std::string>& overrides, const PipelineSource& src,
+                                       const Registry& registry) {
+    std::vector<std::string> out;
+    for (const auto& o : overrides) {
+        if (o.rfind("repeat=", 0) != 0) {
+            out.push_back(o);
+            continue;
+        }
+        const std::int64_t r = std::stoll(o.substr(7));
+        // The seeds this point would have without the repeat: its other overrides applied.
+        PipelineSource base = src;
+        base.table.erase("sweep");
+        for (const auto& other : overrides)
+            if (other.rfind("repeat=", 0) != 0) apply_override(base, other, "sweep point");
+        const Pipeline p = validate_pipeline(base, registry);
+        out.push_back(fmt::format("pipeline.seed={}", p.seed + r));
+        if (p.source.params.contains("train_seed") &&
+            type_of(p.source.params.values().at("train_seed")) == ParamType::integer)
+            out.push_back(fmt::format("source.train_seed={}", p.source.params.integer("train_seed") + 7919 * r));
+    }
+    return out;
 }
 
 std::vector<std::vector<std::string>> sweep_points(const std::vector<SweepAxis>& axes) {
@@ -132,7 +252,7 @@ std::vector<Pipeline> validate_sweep(const PipelineSource& src, const std::vecto
     std::vector<Pipeline> pipelines;
     for (const auto& overrides : sweep_points(axes)) {
         PipelineSource applied = base;
-        for (const auto& o : overrides) apply_override(applied, o, "sweep point");
+        for (const auto& o : expand_repeat(overrides, src, registry)) apply_override(applied, o, "sweep point");
         pipelines.push_back(validate_pipeline(applied, registry));
         instantiate(pipelines.back(), registry);
     }
@@ -225,14 +345,18 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         for (const auto& a : axes) s += fmt::format("`{}` in [{}] ", a.key, fmt::join(a.values, ", "));
         return s;
     }());
-    auto mse_of = [&](std::size_t i, const std::string& set, const std::string& model) -> std::optional<double> {
+    auto metric_of = [&](std::size_t i, const std::string& set, const std::string& model,
+                         const std::string& metric) -> std::optional<double> {
         const auto& j = results[i];
         if (!j.is_object() || !j.contains(set) || !j[set].contains(model)) return std::nullopt;
         const auto& v = j[set][model];
-        if (!v.is_object() || !v.contains("mean") || !v["mean"].is_object() || !v["mean"].contains("mse") ||
-            !v["mean"]["mse"].is_number())
+        if (!v.is_object() || !v.contains("mean") || !v["mean"].is_object() || !v["mean"].contains(metric) ||
+            !v["mean"][metric].is_number())
             return std::nullopt;  // e.g. a NaN, which JSON writes as null
-        return v["mean"]["mse"].get<double>();
+        return v["mean"][metric].get<double>();
+    };
+    auto mse_of = [&](std::size_t i, const std::string& set, const std::string& model) {
+        return metric_of(i, set, model, "mse");
     };
     for (const auto& set : sets) {
         md += fmt::format("\n## `{}`: mean MSE\n\n| point |", set);
@@ -251,6 +375,8 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
             md += "\n";
         }
     }
+    if (!axes.empty() && axes.back().key == "repeat")
+        md += repeats_summary(points_overrides(points), sets, models, metric_of, summary_json["repeats"]);
     for (std::size_t i = 0; i < points.size(); ++i) {
         nlohmann::ordered_json pj = {
             {"name", points[i].name}, {"overrides", points[i].overrides}, {"exit", points[i].status}};
