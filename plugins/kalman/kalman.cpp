@@ -190,37 +190,46 @@ public:
         if (calibrate_) sigx::classical::check_truth(train);
         std::vector<const sigx::Record*> records;
         for (const auto& r : train) records.push_back(&r);
+        // Each candidate's estimates on every training record, computed once, and its gains.
+        auto calibrated = [&](const FilterSettings& s, std::vector<sigx::classical::Analytic>& estimates) {
+            estimates.clear();
+            for (const auto* r : records) estimates.push_back(track(r->input, r->task, s));
+            return sigx::classical::fit_gains(records, [&](const sigx::Record& r) -> sigx::classical::Analytic {
+                return estimates[static_cast<std::size_t>(&r - &train.front())];
+            });
+        };
+        std::vector<sigx::classical::Analytic> estimates;
         if (!settings_.rls && q_given_ == 0) {
             if (!calibrate_)
                 throw std::runtime_error("q = 0 is chosen on the training records' truth: give q, or calibrate");
-            double best = std::numeric_limits<double>::infinity(), best_q = 0;
+            double best = std::numeric_limits<double>::infinity();
+            FilterSettings chosen = settings_;
             for (double rel = 1e-12; rel <= 1.001e-3; rel *= 10) {
                 FilterSettings s = settings_;
                 s.q = rel * power;
-                const auto analytic = [&](const sigx::Record& r) { return track(r.input, r.task, s); };
-                const auto gains = sigx::classical::fit_gains(records, analytic);
+                const auto gains = calibrated(s, estimates);
                 double err = 0;
-                for (const auto* r : records) {
+                for (std::size_t i = 0; i < records.size(); ++i) {
                     // Judged once locked on: after the first second where the record is over
                     // twice as long (q sets how the filter tracks, not how it locks on).
-                    const auto second = static_cast<std::size_t>(r->input.sample_rate);
-                    const std::size_t from = r->size() > 2 * second ? second : 0;
-                    const auto w = analytic(*r);
+                    const auto& r = *records[i];
+                    const auto second = static_cast<std::size_t>(r.input.sample_rate);
+                    const std::size_t from = r.size() > 2 * second ? second : 0;
                     for (std::size_t k = 0; k < gains.size(); ++k)
-                        for (std::size_t t = from; t < r->size(); ++t) {
-                            const double d = (gains[k] * w[k][t]).real() - r->truth->references[k][t];
+                        for (std::size_t t = from; t < r.size(); ++t) {
+                            const double d = (gains[k] * estimates[i][k][t]).real() - r.truth->references[k][t];
                             err += d * d;
                         }
                 }
-                if (err < best) best = err, best_q = s.q;
+                if (err < best) best = err, chosen = s, gains_ = gains;
             }
-            settings_.q = best_q;
+            settings_ = chosen;
+        } else if (calibrate_) {
+            gains_ = calibrated(settings_, estimates);
         }
         host.info(fmt::format("noise levels: r = {:.3g}, q = {:.3g} per sample (mix power {:.3g})", settings_.r,
                               settings_.q, power));
         if (!calibrate_) return;
-        gains_ = sigx::classical::fit_gains(records,
-                                            [&](const sigx::Record& r) { return track(r.input, r.task, settings_); });
         const auto& task = train.front().task;
         for (std::size_t k = 0; k < gains_.size(); ++k)
             host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", task.components[k].label,
