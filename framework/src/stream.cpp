@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 namespace sigx::host {
@@ -34,6 +35,15 @@ StreamSummary stream_model(const StreamOptions& o, const Registry& registry, con
                           fmt::format("{} cannot stream: it does not offer {}, which only a causal model (each output "
                                       "from the input up to it) can",
                                       who, streaming_id));
+    // Raw samples carry no header: a sound file read as raw would give its header as samples.
+    if (o.rate > 0 && o.input != "-") {
+        std::string ext = std::filesystem::path(o.input).extension().string();
+        for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (ext == ".wav" || ext == ".flac" || ext == ".ogg" || ext == ".aiff" || ext == ".au")
+            throw ConfigError({o.input},
+                              "a sound file, read with its own header: leave out --rate (it is for raw "
+                              "float32 input)");
+    }
     std::unique_ptr<audio::FrameReader> in;
     try {
         in = o.rate > 0 ? audio::open_raw_reader(o.input, o.rate, o.channels, stop) : audio::open_sound_reader(o.input);

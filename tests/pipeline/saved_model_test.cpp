@@ -219,6 +219,13 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
         REQUIRE(r.status == 0);
         CHECK_THAT(r.output, Contains("3000 samples (3.000 s) through model 'lsq_sliding' (latency 0 samples)"));
         CHECK(interleaved(audio::read(t.path() / "out.wav").channels) == applied);
+        // WAV to a pipe: a header without a length, which readers take to the end.
+        r = run_command("env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) + " stream -q " +
+                        quote(run.string()) + " --model lsq_sliding " +
+                        quote((t.path() / "data" / "test.wav").string()) + " --format wav -o - > " +
+                        quote((t.path() / "piped.wav").string()));
+        REQUIRE(r.status == 0);
+        CHECK(interleaved(audio::read(t.path() / "piped.wav").channels) == applied);
     }
     SECTION("sigx stream refuses a non-causal model and another rate, saying why") {
         r = run_sigx("stream " + quote(run.string()) + " --model lsq " +
@@ -229,6 +236,10 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
                      quote((t.path() / "data" / "test.wav").string()));
         CHECK(r.status == 2);
         CHECK_THAT(r.output, Contains("model 'fft' (fft.block) cannot stream: it does not offer sigx.model.stream/1"));
+        r = run_sigx("stream " + quote(run.string()) + " --model lsq_sliding " +
+                     quote((t.path() / "data" / "test.wav").string()) + " --rate 1000");
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("test.wav: a sound file, read with its own header: leave out --rate"));
         r = run_sigx("stream " + quote(run.string()) + " --model lsq_sliding - --rate 2000 < /dev/null");
         CHECK(r.status == 2);
         CHECK_THAT(r.output, Contains("standard input: its sample rate is 2000 Hz; model 'lsq_sliding' (lsq) was "
