@@ -85,7 +85,8 @@ struct Options {
     std::string out = "runs";
     std::string resume;
     int jobs = 1;
-    int repeats = 0;  // run --repeats
+    int repeats = 0;    // run --repeats
+    std::string shard;  // run --shard K/N
     std::string kind = "model";
     std::string dir;
     std::string name;
@@ -212,6 +213,38 @@ int cmd_validate(const Options& o) {
     return exit_ok;
 }
 
+// This process's share of a sweep: --shard K/N, else the launcher's variables (torchrun
+// and others: RANK/WORLD_SIZE; a Slurm job array: SLURM_ARRAY_TASK_ID/COUNT; Open MPI:
+// OMPI_COMM_WORLD_RANK/SIZE), else none ({0, 0}).
+std::pair<int, int> sweep_shard(const std::string& given) {
+    auto parse = [](const std::string& k, const std::string& n, const std::string& from) {
+        char *ek = nullptr, *en = nullptr;
+        const long a = std::strtol(k.c_str(), &ek, 10), b = std::strtol(n.c_str(), &en, 10);
+        if (k.empty() || n.empty() || *ek || *en || b < 1 || b > 100000 || a < 0 || a >= b)
+            throw ConfigError({from}, fmt::format("a shard is K/N with 0 <= K < N, got {}/{}", k, n));
+        return std::pair{static_cast<int>(a), static_cast<int>(b)};
+    };
+    if (!given.empty()) {
+        const auto slash = given.find('/');
+        if (slash == std::string::npos) throw ConfigError({"--shard"}, "a shard is K/N, e.g. --shard 0/4");
+        return parse(given.substr(0, slash), given.substr(slash + 1), "--shard");
+    }
+    for (const auto& [k, n] :
+         {std::pair{"RANK", "WORLD_SIZE"}, std::pair{"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"},
+          std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}}) {
+        const char *a = std::getenv(k), *b = std::getenv(n);
+        if (a && b) return parse(a, b, fmt::format("{}/{}", k, n));
+    }
+    return {0, 0};
+}
+
+int cmd_sweep_collect(const Options& o) {
+    Console console(o.quiet);
+    const SweepResult r = collect_sweep(o.file, {}, console);
+    fmt::print("{}\nsweep directory: {}\n", r.summary, r.dir.string());
+    return exit_ok;
+}
+
 int cmd_run(Options o) {
     if (!o.resume.empty()) {
         // The interrupted run's resolved config is the pipeline: same values, same seeds.
@@ -235,9 +268,10 @@ int cmd_run(Options o) {
             throw ConfigError({"command line"},
                               "--resume applies to one run: resume a sweep's point by its run directory");
         stop_grace_seconds = 2 * stop_grace_seconds;  // the points stop first, each within its own grace
-        SweepResult r =
-            run_sweep(src, axes, registry,
-                      {std::filesystem::read_symlink("/proc/self/exe"), o.plugin_paths, o.out, o.jobs}, console);
+        const auto [shard, shards] = sweep_shard(o.shard);
+        SweepResult r = run_sweep(
+            src, axes, registry,
+            {std::filesystem::read_symlink("/proc/self/exe"), o.plugin_paths, o.out, o.jobs, shard, shards}, console);
         fmt::print("{}\nsweep directory: {}\n", r.summary, r.dir.string());
         return r.failed == 0 ? exit_ok : exit_runtime;
     }
@@ -336,6 +370,10 @@ static int run_cli(int argc, char** argv) {
                     "run K times with other training seeds (model and training data; the test sets stay) and give "
                     "each model's mean and standard deviation")
         ->check(CLI::Range(1, 1000));
+    run->add_option("--shard", o.shard,
+                    "sweeps: run only points p with p mod N = K, into the sweep directory the shards share under "
+                    "--out (default: from RANK/WORLD_SIZE, SLURM_ARRAY_TASK_ID/COUNT or OMPI_COMM_WORLD_RANK/SIZE)")
+        ->type_name("K/N");
     run->add_option("--jobs,-j", o.jobs, "sweeps: sub-runs in parallel processes")
         ->check(CLI::Validator(
             [](std::string& v) {
@@ -377,6 +415,12 @@ static int run_cli(int argc, char** argv) {
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();
     stream->add_flag("-q,--quiet", o.quiet, "no summary line on standard error");
+
+    auto* sweep = app.add_subcommand("sweep", "work on sweep directories");
+    sweep->require_subcommand(1);
+    auto* collect = sweep->add_subcommand(
+        "collect", "summarise whatever points of a (sharded) sweep have finished, and list the others");
+    collect->add_option("dir", o.file, "the sweep directory")->required()->check(CLI::ExistingDirectory);
 
     auto* validate = app.add_subcommand("validate", "check a pipeline file (and overrides) without running it");
     validate->add_option("file", o.file, "pipeline TOML file")->required();
@@ -421,6 +465,7 @@ static int run_cli(int argc, char** argv) {
         if (*run) return cmd_run(o);
         if (*apply) return cmd_apply(o);
         if (*stream) return cmd_stream(o);
+        if (*collect) return cmd_sweep_collect(o);
         if (*validate) return cmd_validate(o);
         if (*plugins) return cmd_plugins(o);
         if (*inspect) return cmd_inspect(o);

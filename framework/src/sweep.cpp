@@ -15,7 +15,9 @@
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -72,6 +74,12 @@ pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs
     }
     track_child(pid);
     return pid;
+}
+
+std::string read_text_file(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError({file.string()}, "cannot be read");
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 template <class P> std::vector<std::vector<std::string>> points_overrides(const std::vector<P>& points) {
@@ -267,15 +275,43 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     for (auto& overrides : sweep_points(axes))
         points.push_back({overrides, fmt::format("point-{:02d}", points.size()), {}, -1, {}});
 
+    // The plan, as collect_sweep reads it back.
     const std::string name = pipelines.front().name;
-    RunDir dir(options.out, name + "-sweep");
-    console.open_log(dir.path() / "log.txt");
+    nlohmann::ordered_json plan = {{"name", name}, {"axes", nlohmann::ordered_json::array()}, {"points", {}}};
+    for (const auto& a : axes) plan["axes"].push_back({{"key", a.key}, {"values", a.values}});
+    for (const auto& p : points) plan["points"].push_back({{"name", p.name}, {"overrides", p.overrides}});
+    const std::string plan_text = plan.dump(2) + "\n";
+
+    // One run: a directory of its own, renamed when complete. A shard: the directory all
+    // shards share, <out>/<name>-sweep, which must hold this same sweep if it exists.
+    const bool sharded = options.shards > 0;
+    std::optional<RunDir> own;
+    fs::path dir;
+    if (sharded) {
+        dir = options.out / (name + "-sweep");
+        fs::create_directories(dir);
+        if (fs::exists(dir / "sweep.json") && read_text_file(dir / "sweep.json") != plan_text)
+            throw ConfigError({(dir / "sweep.json").string()},
+                              "holds another sweep (other points or values): give the shards another --out");
+        if (!fs::exists(dir / "sweep.json")) write_file_atomic(dir / "sweep.json", plan_text);
+    } else {
+        own.emplace(options.out, name + "-sweep");
+        dir = own->path();
+        write_file_atomic(dir / "sweep.json", plan_text);
+    }
+    console.open_log(dir / (sharded ? fmt::format("log-shard-{}.txt", options.shard) : "log.txt"));
+    std::vector<std::size_t> mine;  // this process's points: p mod N = K
+    for (std::size_t i = 0; i < points.size(); ++i)
+        if (!sharded || i % static_cast<std::size_t>(options.shards) == static_cast<std::size_t>(options.shard))
+            mine.push_back(i);
     console.log(LogLevel::info, "sweep",
-                fmt::format("{} points, {} at a time, in {}", points.size(), options.jobs, dir.path().string()));
-    for (std::size_t i = 0; i < points.size(); ++i) {
+                sharded ? fmt::format("shard {}/{}: {} of {} points, {} at a time, in {}", options.shard,
+                                      options.shards, mine.size(), points.size(), options.jobs, dir.string())
+                        : fmt::format("{} points, {} at a time, in {}", points.size(), options.jobs, dir.string()));
+    for (std::size_t i : mine) {
         Pipeline p = pipelines[i];
         p.name = points[i].name;
-        points[i].config = dir.path() / (points[i].name + ".toml");
+        points[i].config = dir / (points[i].name + ".toml");
         std::ostringstream text;
         text << "# sweep point: ";
         for (const auto& o : points[i].overrides) text << o << "  ";
@@ -284,15 +320,15 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     }
 
     // Run up to `jobs` points at once.
-    const fs::path runs = dir.path() / "runs";
+    const fs::path runs = dir / "runs";
     fs::create_directories(runs);
     std::map<pid_t, std::size_t> running;
     std::size_t next = 0;
-    while (next < points.size() || !running.empty()) {
-        while (next < points.size() && static_cast<int>(running.size()) < std::max(1, options.jobs) && !cancel_flag()) {
-            running[spawn(options, points[next], runs, dir.path() / (points[next].name + ".log"))] = next;
-            console.log(LogLevel::info, "sweep",
-                        fmt::format("started {}: {}", points[next].name, fmt::join(points[next].overrides, " ")));
+    while (next < mine.size() || !running.empty()) {
+        while (next < mine.size() && static_cast<int>(running.size()) < std::max(1, options.jobs) && !cancel_flag()) {
+            const Point& pt = points[mine[next]];
+            running[spawn(options, pt, runs, dir / (pt.name + ".log"))] = mine[next];
+            console.log(LogLevel::info, "sweep", fmt::format("started {}: {}", pt.name, fmt::join(pt.overrides, " ")));
             ++next;
         }
         if (running.empty()) break;
@@ -307,19 +343,82 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
         running.erase(it);
         console.progress(
             "sweep",
-            {"points", static_cast<std::int64_t>(next - running.size()), static_cast<std::int64_t>(points.size()),
+            {"points", static_cast<std::int64_t>(next - running.size()), static_cast<std::int64_t>(mine.size()),
              fmt::format("{} {}", pt.name, pt.status == 0 ? "done" : fmt::format("FAILED (exit {})", pt.status))});
     }
     if (cancel_flag()) throw Interrupted();  // each point's own run directory resumes (see its log)
 
+    std::map<std::string, int> status;
+    for (std::size_t i : mine) status[points[i].name] = points[i].status;
+    int failed_here = 0;
+    for (std::size_t i : mine) failed_here += points[i].status != 0 ? 1 : 0;
+    if (sharded) {
+        // The shard that finds every point finished collects; the others leave it.
+        const SweepProgress progress = sweep_progress(dir);
+        if (!progress.missing.empty()) {
+            SweepResult r{dir,
+                          fmt::format("shard {}/{}: {} point(s) run here, {} failed; {} of {} points of the sweep "
+                                      "finished. When all are, the last shard collects; any time: sigx sweep "
+                                      "collect {}\n",
+                                      options.shard, options.shards, mine.size(), failed_here,
+                                      points.size() - progress.missing.size(), points.size(), dir.string()),
+                          failed_here, progress.missing};
+            return r;
+        }
+        SweepResult r = collect_sweep(dir, status, console);
+        r.failed = failed_here;
+        return r;
+    }
+    SweepResult r = collect_sweep(dir, status, console);
+    own->commit();
+    r.dir = own->final_path();
+    return r;
+}
+
+SweepProgress sweep_progress(const fs::path& dir) {
+    SweepProgress p;
+    nlohmann::ordered_json plan;
+    try {
+        plan = nlohmann::ordered_json::parse(read_text_file(dir / "sweep.json"));
+    } catch (const std::exception& e) {
+        throw ConfigError({(dir / "sweep.json").string()}, fmt::format("not a sweep's plan: {}", e.what()));
+    }
+    std::map<std::string, fs::path> finished;  // run directories are named "point-NN-<time>"
+    if (fs::exists(dir / "runs"))
+        for (const auto& e : fs::directory_iterator(dir / "runs")) {
+            const std::string f = e.path().filename().string();
+            if (f.rfind("point-", 0) == 0 && fs::exists(e.path() / "metrics.json"))
+                finished[f.substr(0, f.find('-', 6))] = e.path();
+        }
+    for (const auto& pt : plan.at("points")) {
+        const std::string n = pt.at("name").get<std::string>();
+        if (finished.count(n))
+            p.finished[n] = finished[n];
+        else
+            p.missing.push_back(n);
+    }
+    p.plan = std::move(plan);
+    return p;
+}
+
+SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>& exit_status, Console& console) {
+    const SweepProgress progress = sweep_progress(dir);
+    const auto& plan = progress.plan;
+    const std::string name = plan.at("name").get<std::string>();
+    std::vector<SweepAxis> axes;
+    for (const auto& a : plan.at("axes")) axes.push_back({a.at("key"), a.at("values")});
+    std::vector<Point> points;
+    for (const auto& pt : plan.at("points")) {
+        Point p{pt.at("overrides"), pt.at("name"), {}, -1, {}};
+        if (auto it = progress.finished.find(p.name); it != progress.finished.end())
+            p.run_dir = it->second, p.status = 0;
+        if (auto it = exit_status.find(p.name); it != exit_status.end() && it->second != 0) p.status = it->second;
+        points.push_back(std::move(p));
+    }
+
     // Summary: mean MSE per model, per test set, per point.
     std::vector<std::string> models, sets;
     std::vector<nlohmann::ordered_json> results(points.size());  // keeps the report's model order
-    for (const auto& e : fs::directory_iterator(runs)) {         // run directories are named "point-NN-<time>"
-        const std::string f = e.path().filename().string();
-        for (auto& pt : points)
-            if (f.rfind(pt.name + "-", 0) == 0) pt.run_dir = e.path();
-    }
     for (std::size_t i = 0; i < points.size(); ++i) {
         if (points[i].status != 0 || points[i].run_dir.empty()) continue;
         std::ifstream in(points[i].run_dir / "metrics.json");
@@ -380,13 +479,24 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
     for (std::size_t i = 0; i < points.size(); ++i) {
         nlohmann::ordered_json pj = {
             {"name", points[i].name}, {"overrides", points[i].overrides}, {"exit", points[i].status}};
-        if (!points[i].run_dir.empty()) pj["run_dir"] = fs::relative(points[i].run_dir, dir.path()).string();
+        if (!points[i].run_dir.empty()) pj["run_dir"] = fs::relative(points[i].run_dir, dir).string();
         if (results[i].is_object()) pj["results"] = results[i];
         summary_json["points"].push_back(pj);
-        if (points[i].status != 0) {
+        if (points[i].status > 0) {
             ++r.failed;
             md += fmt::format("\n{} failed (exit {}): see {}.log\n", points[i].name, points[i].status, points[i].name);
         }
+    }
+
+    std::vector<std::string> missing;  // not finished, and not failed here
+    for (const auto& p : points)
+        if (p.status < 0) missing.push_back(p.name);
+    if (!missing.empty()) {
+        md += fmt::format(
+            "\n{} of {} points not finished (not run yet, running, or failed in another shard: see "
+            "their .log): {}\n",
+            missing.size(), points.size(), fmt::join(missing, ", "));
+        summary_json["missing"] = missing;
     }
 
     // MSE against the swept value, log-log, one line per model (first axis, numeric).
@@ -407,7 +517,7 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
             dat += "\n";
         }
         if (numeric) {
-            write_file_atomic(dir.path() / "sweep.dat", dat);
+            write_file_atomic(dir / "sweep.dat", dat);
             std::string body = fmt::format(
                 "  set termoption noenhanced\n  set title \"{}: mean MSE on '{}'\"\n  set grid\n"
                 "  set logscale xy\n  set format y \"%.0e\"\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key "
@@ -416,18 +526,18 @@ SweepResult run_sweep(const PipelineSource& src, const std::vector<SweepAxis>& a
             for (std::size_t m = 0; m < models.size(); ++m)
                 body += fmt::format("{}\"sweep.dat\" using 1:{} with linespoints lw 2 title \"{}\"", m ? ", " : "",
                                     m + 2, models[m]);
-            write_file_atomic(dir.path() / "sweep.gp", gnuplot_begin("sweep") + body + "\n" + gnuplot_end());
-            if (render_gnuplot(dir.path() / "sweep.gp"))
+            write_file_atomic(dir / "sweep.gp", gnuplot_begin("sweep") + body + "\n" + gnuplot_end());
+            if (render_gnuplot(dir / "sweep.gp"))
                 md += "\n![MSE against the swept value](sweep.png)\n";
             else
-                console.log(LogLevel::warning, "sweep", gnuplot_missing_hint(dir.path()));
+                console.log(LogLevel::warning, "sweep", gnuplot_missing_hint(dir));
         }
     }
-    write_file_atomic(dir.path() / "summary.md", md);
-    write_file_atomic(dir.path() / "summary.json", summary_json.dump(2) + "\n");
-    dir.commit();
-    r.dir = dir.final_path();
+    write_file_atomic(dir / "summary.md", md);
+    write_file_atomic(dir / "summary.json", summary_json.dump(2) + "\n");
+    r.dir = dir;
     r.summary = md;
+    r.missing = missing;
     return r;
 }
 

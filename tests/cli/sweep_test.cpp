@@ -132,3 +132,49 @@ TEST_CASE("repeats: other training seeds, fixed test sets, mean and standard dev
     CHECK(checked == 2 * 3);  // two test sets x (two models + the floor)
     CHECK_THAT(read_text(sweep / "summary.md"), Contains("3 repeats, mean ± standard deviation"));
 }
+
+TEST_CASE("sharded sweep: shards in any order cover every point once, collect lists what is missing", "[cli][sweep]") {
+    TempDir dir;
+    const fs::path file = dir.path() / "shs.toml";
+    auto write = [&](const std::string& values) {
+        std::ofstream(file) << "[pipeline]\nname = \"shs\"\n[source]\nplugin = \"noisy_sinusoid\"\nduration = 1.0\n"
+                            << "unseen_records = 0\n[models.fft]\nplugin = \"fft.block\"\n[[evaluate]]\nplugin = "
+                            << "\"metrics\"\n[sweep]\n\"source.phase_scale\" = " << values << "\n";
+    };
+    write("[0.01, 0.1, 0.5, 1.0, 0.05]");
+    const std::string out = " --out " + quote((dir.path() / "runs").string());
+    const fs::path sweep = dir.path() / "runs" / "shs-sweep";
+    // Shard 2 of 3 first: points 2 (and 5, which does not exist).
+    auto r = run_sigx("run -q " + quote(file.string()) + " --shard 2/3" + out);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.output, Contains("1 of 5 points of the sweep finished"));
+    CHECK_FALSE(fs::exists(sweep / "summary.md"));
+    r = run_sigx("sweep collect " + quote(sweep.string()));
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.output, Contains("4 of 5 points not finished"));
+    CHECK_THAT(r.output, Contains("point-00, point-01, point-03, point-04"));
+    // Then shard 0, from the variables a launcher sets, and shard 1: the last collects.
+    r = sigx::test::run_command("RANK=0 WORLD_SIZE=3 env -u SIGX_PLUGIN_PATH " +
+                                quote(sigx::test::sigx_exe().string()) + " run -q " + quote(file.string()) + out);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.output, Contains("shard 0/3: 2 point(s) run here, 0 failed; 3 of 5 points of the sweep finished"));
+    r = run_sigx("run -q " + quote(file.string()) + " --shard 1/3" + out);
+    REQUIRE(r.status == 0);
+    std::map<std::string, int> runs;
+    for (const auto& e : fs::directory_iterator(sweep / "runs")) ++runs[e.path().filename().string().substr(0, 8)];
+    CHECK(runs == std::map<std::string, int>{
+                      {"point-00", 1}, {"point-01", 1}, {"point-02", 1}, {"point-03", 1}, {"point-04", 1}});
+    const auto summary = nlohmann::json::parse(read_text(sweep / "summary.json"));
+    CHECK(summary["points"].size() == 5);
+    CHECK_FALSE(summary.contains("missing"));
+    for (const auto& p : summary["points"]) CHECK(p.contains("results"));
+    // Another sweep into the same directory is refused.
+    write("[0.01, 0.2]");
+    r = run_sigx("run -q " + quote(file.string()) + " --shard 0/2" + out);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("holds another sweep"));
+    r = run_sigx("run -q " + quote(file.string()) + " --shard 2/2" + out);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.output, Contains("a shard is K/N with 0 <= K < N, got 2/2"));
+}

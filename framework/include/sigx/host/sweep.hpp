@@ -14,7 +14,10 @@
 #include <sigx/host/console.hpp>
 #include <sigx/host/pipeline.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -51,13 +54,32 @@ struct SweepOptions {
     std::vector<std::string> plugin_paths;  // passed on to every point
     std::filesystem::path out = "runs";
     int jobs = 1;
+    // Sharding: this process runs the points p with p mod shards = shard, into the sweep
+    // directory all shards share, <out>/<name>-sweep; 0 shards: every point, into a
+    // directory of its own.
+    int shard = 0, shards = 0;
 };
 
 struct SweepResult {
     std::filesystem::path dir;
-    std::string summary;  // summary.md
+    std::string summary;  // summary.md, or a shard's account of its points
     int failed = 0;
+    std::vector<std::string> missing;  // points not finished (a partial collect)
 };
+
+// A sweep directory's plan (sweep.json) and which points have finished (their run
+// directory holds metrics.json). Throws ConfigError when `dir` holds no plan.
+struct SweepProgress {
+    nlohmann::ordered_json plan;
+    std::map<std::string, std::filesystem::path> finished;  // point name -> its run directory
+    std::vector<std::string> missing;
+};
+SweepProgress sweep_progress(const std::filesystem::path& dir);
+
+// The summary (summary.md, summary.json, the plot) of whatever points have finished,
+// listing the others; `exit_status` gives the exit codes of points this process ran.
+SweepResult collect_sweep(const std::filesystem::path& dir, const std::map<std::string, int>& exit_status,
+                          Console& console);
 
 // Validates every point, then runs them; command-line overrides already in `src` apply
 // to every point.
