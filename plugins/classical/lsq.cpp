@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace sigx::classical {
@@ -272,6 +273,31 @@ std::vector<std::complex<double>> fit_calibration(const Records& given, const Ls
         for (const auto& p : pieces) records.push_back(&p);
     }
     return fit_gains(records, [&](const Record& r) { return lsq_analytic(r.input, r.task, options); });
+}
+
+std::string gains_text(const std::vector<std::complex<double>>& gains) {
+    std::string text = fmt::format("{}\n", gains.size());
+    for (const auto& g : gains) text += fmt::format("{:a} {:a}\n", g.real(), g.imag());
+    return text;
+}
+
+std::vector<std::complex<double>> read_gains(std::istream& in, const std::filesystem::path& file,
+                                             std::size_t components) {
+    std::size_t n = 0;
+    if (!(in >> n)) throw std::runtime_error(file.string() + ": cannot be read");
+    std::vector<std::complex<double>> gains;
+    for (std::string re, im; gains.size() < n && in >> re >> im;)
+        gains.emplace_back(std::strtod(re.c_str(), nullptr), std::strtod(im.c_str(), nullptr));
+    if (gains.size() != n || (components > 0 && n != components))
+        throw std::runtime_error(
+            fmt::format("{}: {} gains for {} components", file.string(), gains.size(), components));
+    return gains;
+}
+
+void report_gains(Host& host, const Task& task, const std::vector<std::complex<double>>& gains) {
+    for (std::size_t k = 0; k < gains.size(); ++k)
+        host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", task.components[k].label,
+                              std::abs(gains[k]) * task.components[k].gain, std::arg(gains[k])));
 }
 
 Prediction lsq_predict(const Input& record, const Task& task, const LsqOptions& options,

@@ -6,10 +6,13 @@
 
 #include "phasor.hpp"
 
+#include <sigx/host.hpp>
 #include <sigx/record.hpp>
 
 #include <complex>
+#include <filesystem>
 #include <functional>
+#include <istream>
 #include <vector>
 
 namespace sigx::classical {
@@ -85,6 +88,16 @@ std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& re
 // Every record needs a truth.
 std::vector<std::complex<double>> fit_calibration(const Records& records, const LsqOptions& options,
                                                   std::size_t segments = 10);
+
+// Saving and showing a calibration (lsq, kalman): the gains as text, a count and then
+// one line each in hexadecimal floating point, so that they read back bit for bit;
+// read_gains throws naming `file` when they cannot be read or are not `components`
+// (unless `components` is 0).
+std::string gains_text(const std::vector<std::complex<double>>& gains);
+std::vector<std::complex<double>> read_gains(std::istream& in, const std::filesystem::path& file,
+                                             std::size_t components);
+// One log line per component: its gain (relative to the nominal) and phase.
+void report_gains(Host& host, const Task& task, const std::vector<std::complex<double>>& gains);
 
 // The component estimates Re(g_k W_k); without calibration g_k = 1 / the component's gain.
 Prediction lsq_predict(const Input& record, const Task& task, const LsqOptions& options,

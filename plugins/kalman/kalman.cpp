@@ -230,10 +230,7 @@ public:
         host.info(fmt::format("noise levels: r = {:.3g}, q = {:.3g} per sample (mix power {:.3g})", settings_.r,
                               settings_.q, power));
         if (!calibrate_) return;
-        const auto& task = train.front().task;
-        for (std::size_t k = 0; k < gains_.size(); ++k)
-            host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", task.components[k].label,
-                                  std::abs(gains_[k]) * task.components[k].gain, std::arg(gains_[k])));
+        sigx::classical::report_gains(host, train.front().task, gains_);
     }
 
     sigx::Prediction predict(const sigx::Input& input, const sigx::Task& task, sigx::Host&) override {
@@ -268,24 +265,18 @@ public:
         return {"mode", "q", "r", "forgetting", "joint", "calibrate"};
     }
     void save_state(const std::filesystem::path& dir) override {
-        std::string text = fmt::format("{:a} {:a} {:a}\n{}\n", settings_.q, settings_.r, settings_.p0, gains_.size());
-        for (const auto& g : gains_) text += fmt::format("{:a} {:a}\n", g.real(), g.imag());
-        sigx::write_file_atomic(dir / "filter.txt", text);
+        sigx::write_file_atomic(dir / "filter.txt",
+                                fmt::format("{:a} {:a} {:a}\n", settings_.q, settings_.r, settings_.p0) +
+                                    sigx::classical::gains_text(gains_));
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
         const auto file = dir / "filter.txt";
         std::ifstream in(file);
         std::string q, r, p0;
-        std::size_t n = 0;
-        if (!(in >> q >> r >> p0 >> n)) throw std::runtime_error(file.string() + ": cannot be read");
+        if (!(in >> q >> r >> p0)) throw std::runtime_error(file.string() + ": cannot be read");
         settings_.q = std::strtod(q.c_str(), nullptr), settings_.r = std::strtod(r.c_str(), nullptr);
         settings_.p0 = std::strtod(p0.c_str(), nullptr);
-        gains_.clear();
-        for (std::string re, im; gains_.size() < n && in >> re >> im;)
-            gains_.emplace_back(std::strtod(re.c_str(), nullptr), std::strtod(im.c_str(), nullptr));
-        if (gains_.size() != n || (calibrate_ && n != components))
-            throw std::runtime_error(
-                fmt::format("{}: {} gains for {} components", file.string(), gains_.size(), components));
+        gains_ = sigx::classical::read_gains(in, file, calibrate_ ? components : 0);
     }
 
 private:

@@ -12,7 +12,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <optional>
 
@@ -45,10 +44,7 @@ public:
     void fit(const sigx::Records& train, sigx::Host& host) override {
         if (!calibrate_) return;
         gains_ = sigx::classical::fit_calibration(train, options_);
-        const auto& task = train.front().task;
-        for (std::size_t k = 0; k < gains_.size(); ++k)
-            host.info(fmt::format("calibration {}: gain {:.5f}, phase {:+.5f} rad", task.components[k].label,
-                                  std::abs(gains_[k]) * task.components[k].gain, std::arg(gains_[k])));
+        sigx::classical::report_gains(host, train.front().task, gains_);
     }
 
     void* extension(std::string_view id) override {
@@ -60,20 +56,11 @@ public:
     // that it reads back bit for bit.
     std::vector<std::string> state_params() const override { return {"mode", "window", "ridge", "calibrate"}; }
     void save_state(const std::filesystem::path& dir) override {
-        std::string text = fmt::format("{}\n", gains_.size());
-        for (const auto& g : gains_) text += fmt::format("{:a} {:a}\n", g.real(), g.imag());
-        sigx::write_file_atomic(dir / "calibration.txt", text);
+        sigx::write_file_atomic(dir / "calibration.txt", sigx::classical::gains_text(gains_));
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
         std::ifstream in(dir / "calibration.txt");
-        std::size_t n = 0;
-        if (!(in >> n)) throw std::runtime_error((dir / "calibration.txt").string() + ": cannot be read");
-        gains_.clear();
-        for (std::string re, im; gains_.size() < n && in >> re >> im;)
-            gains_.emplace_back(std::strtod(re.c_str(), nullptr), std::strtod(im.c_str(), nullptr));
-        if (gains_.size() != n || (calibrate_ && n != components))
-            throw std::runtime_error(fmt::format("{}: {} gains for {} components", (dir / "calibration.txt").string(),
-                                                 gains_.size(), components));
+        gains_ = sigx::classical::read_gains(in, dir / "calibration.txt", calibrate_ ? components : 0);
     }
 
     sigx::Prediction predict(const sigx::Input& record, const sigx::Task& task, sigx::Host&) override {
