@@ -12,6 +12,8 @@ packages=(
   # Recordings in and extracted components out (WAV, FLAC, OGG); speech for the hum demo.
   libsndfile1-dev libsamplerate0-dev espeak-ng
   libtorch-dev
+  # The Gloo headers LibTorch's c10d process group needs (data-parallel training).
+  libgloo-dev
   # The causal LSTM's own inference path for streaming (Eigen's vectorised kernels).
   libeigen3-dev
   # Debian's LibTorch falls back to the reference BLAS without this: ~10x slower LSTMs.

@@ -11,6 +11,7 @@
 #include <sigx/host/services.hpp>
 #include <sigx/host/stream.hpp>
 #include <sigx/host/sweep.hpp>
+#include <sigx/host/world.hpp>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -87,6 +88,7 @@ struct Options {
     int jobs = 1;
     int repeats = 0;    // run --repeats
     std::string shard;  // run --shard K/N
+    int nproc = 1;      // run --nproc N
     std::string kind = "model";
     std::string dir;
     std::string name;
@@ -213,31 +215,6 @@ int cmd_validate(const Options& o) {
     return exit_ok;
 }
 
-// This process's share of a sweep: --shard K/N, else the launcher's variables (torchrun
-// and others: RANK/WORLD_SIZE; a Slurm job array: SLURM_ARRAY_TASK_ID/COUNT; Open MPI:
-// OMPI_COMM_WORLD_RANK/SIZE), else none ({0, 0}).
-std::pair<int, int> sweep_shard(const std::string& given) {
-    auto parse = [](const std::string& k, const std::string& n, const std::string& from) {
-        char *ek = nullptr, *en = nullptr;
-        const long a = std::strtol(k.c_str(), &ek, 10), b = std::strtol(n.c_str(), &en, 10);
-        if (k.empty() || n.empty() || *ek || *en || b < 1 || b > 100000 || a < 0 || a >= b)
-            throw ConfigError({from}, fmt::format("a shard is K/N with 0 <= K < N, got {}/{}", k, n));
-        return std::pair{static_cast<int>(a), static_cast<int>(b)};
-    };
-    if (!given.empty()) {
-        const auto slash = given.find('/');
-        if (slash == std::string::npos) throw ConfigError({"--shard"}, "a shard is K/N, e.g. --shard 0/4");
-        return parse(given.substr(0, slash), given.substr(slash + 1), "--shard");
-    }
-    for (const auto& [k, n] :
-         {std::pair{"RANK", "WORLD_SIZE"}, std::pair{"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"},
-          std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}}) {
-        const char *a = std::getenv(k), *b = std::getenv(n);
-        if (a && b) return parse(a, b, fmt::format("{}/{}", k, n));
-    }
-    return {0, 0};
-}
-
 int cmd_sweep_collect(const Options& o) {
     Console console(o.quiet);
     const SweepResult r = collect_sweep(o.file, {}, console);
@@ -267,6 +244,10 @@ int cmd_run(Options o) {
         if (!o.resume.empty())
             throw ConfigError({"command line"},
                               "--resume applies to one run: resume a sweep's point by its run directory");
+        if (o.nproc > 1)
+            throw ConfigError({"--nproc"},
+                              "a sweep runs its points in parallel with --jobs (and across machines "
+                              "with --shard); --nproc trains one pipeline across processes");
         stop_grace_seconds = 2 * stop_grace_seconds;  // the points stop first, each within its own grace
         const auto [shard, shards] = sweep_shard(o.shard);
         SweepResult r = run_sweep(
@@ -275,7 +256,34 @@ int cmd_run(Options o) {
         fmt::print("{}\nsweep directory: {}\n", r.summary, r.dir.string());
         return r.failed == 0 ? exit_ok : exit_runtime;
     }
-    RunResult r = run_pipeline(validate_pipeline(src, registry), registry, {o.out, o.resume}, console);
+    const Pipeline pipeline = validate_pipeline(src, registry);
+    if (o.nproc > 1) {
+        if (std::getenv("RANK") || std::getenv("SLURM_PROCID") || std::getenv("OMPI_COMM_WORLD_RANK"))
+            throw ConfigError({"--nproc"},
+                              "this process is already one rank of a launcher's world (RANK, "
+                              "SLURM_PROCID or OMPI_COMM_WORLD_RANK is set): leave --nproc out");
+        Instances in = instantiate(pipeline, registry);  // refused here once, not once per rank
+        check_data_parallel(pipeline, in, {0, o.nproc, 0, o.nproc, "127.0.0.1", 0, "--nproc"});
+        stop_grace_seconds = 2 * stop_grace_seconds;  // the ranks stop first, each within its own grace
+        std::vector<std::string> args = {std::filesystem::read_symlink("/proc/self/exe").string()};
+        for (const auto& path : o.plugin_paths) args.insert(args.end(), {"--plugin-path", path});
+        args.insert(args.end(), {"run", "--out", o.out});
+        if (o.quiet) args.emplace_back("-q");
+        if (o.resume.empty()) {
+            args.push_back(o.file);
+            args.insert(args.end(), o.overrides.begin(), o.overrides.end());
+        } else {
+            args.insert(args.end(), {"--resume", o.resume});
+        }
+        return run_local_ranks(args, o.nproc, console);
+    }
+    const World world = world_from_env();
+    if (world.size > 1) {
+        export_world(world);  // the trainer reads torchrun's variables, whichever launcher set the world
+        if (world.rank > 0) console.set_prefix(fmt::format("[rank {}] ", world.rank));
+    }
+    RunResult r = run_pipeline(pipeline, registry, {o.out, o.resume, world}, console);
+    if (world.rank > 0) return exit_ok;  // rank 0 reports
     fmt::print("{}\nrun directory: {}\n", r.report, r.dir.string());
     return exit_ok;
 }
@@ -384,6 +392,10 @@ static int run_cli(int argc, char** argv) {
             },
             "N"));
     run->add_option("--resume", o.resume, "finish an interrupted run from its checkpoints")->type_name("RUN_DIR");
+    run->add_option("--nproc", o.nproc,
+                    "train across N processes on this machine (data-parallel, torch.distributed over Gloo), the "
+                    "trainer's threads split between them; under torchrun, srun or mpirun leave it out")
+        ->check(CLI::Range(1, 1024));
 
     auto* apply = app.add_subcommand("apply", "apply a model fitted in an earlier run to recordings (no training)");
     apply->add_option("run", o.file, "run directory (or one model's folder in it)")->required();

@@ -63,7 +63,7 @@ bool Console::within_cap(std::string_view source, std::size_t bytes) {
 }
 
 void Console::write_line(LogLevel level, std::string_view source, std::string_view message) {
-    const std::string line = fmt::format("[{}] {}: {}", level_name(level), source, message);
+    const std::string line = fmt::format("{}[{}] {}: {}", prefix_, level_name(level), source, message);
     if (log_) log_ << line << '\n' << std::flush;
     if (level == LogLevel::debug || (quiet_ && level == LogLevel::info)) return;
     end_live_line();
@@ -86,11 +86,11 @@ void Console::progress(std::string_view source, const Progress& p) {
     if (log_) log_ << "[progress] " << source << ": " << line << '\n' << std::flush;
     if (quiet_) return;
     if (tty_) {
-        std::fprintf(stderr, "\r\033[K%s: %s", std::string(source).c_str(), line.c_str());
+        std::fprintf(stderr, "\r\033[K%s%s: %s", prefix_.c_str(), std::string(source).c_str(), line.c_str());
         live_line_ = true;
         if (p.total > 0 && p.step >= p.total) end_live_line();
     } else {
-        std::fprintf(stderr, "%s: %s\n", std::string(source).c_str(), line.c_str());
+        std::fprintf(stderr, "%s%s: %s\n", prefix_.c_str(), std::string(source).c_str(), line.c_str());
     }
     std::fflush(stderr);
 }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <numeric>
 #include <set>
 #include <sstream>
 
@@ -279,8 +280,66 @@ Instances instantiate(const Pipeline& p, const Registry& registry) {
     return in;
 }
 
+void check_data_parallel(const Pipeline& p, Instances& in, const World& world) {
+    bool trained = false;
+    for (std::size_t i = 0; i < p.models.size(); ++i) {
+        const PluginUse& use = p.models[i];
+        if (use.trainer.empty()) continue;
+        trained = true;
+        const PluginUse& trainer = *p.trainer(use.trainer);
+        Trainer& instance = *in.trainers[static_cast<std::size_t>(&trainer - p.trainers.data())];
+        DataParallel* dp = data_parallel(instance);
+        if (!dp)
+            throw ConfigError(trainer.origin,
+                              fmt::format("[{}] plugin '{}' cannot train across processes: it does not offer the {} "
+                                          "extension; run this pipeline in one process (a world of {} from {})",
+                                          trainer.section, trainer.plugin, data_parallel_id, world.size, world.source));
+        const std::string why = call(trainer, "trainer", [&] { return dp->refusal(*in.models[i]); });
+        if (!why.empty())
+            throw ConfigError(
+                use.origin_of("trainer"),
+                fmt::format("[{}] cannot be trained across processes by [{}]: {}", use.section, trainer.section, why));
+    }
+    if (!trained)
+        throw ConfigError({p.file.string()},
+                          fmt::format("a run of {} processes (from {}) has nothing to share: no model has a trainer; "
+                                      "run this pipeline in one process",
+                                      world.size, world.source));
+}
+
+namespace {
+
+// Rank > 0 of a data-parallel run: the same data, every model with a trainer trained with
+// the other ranks; no run directory, nothing written but log lines.
+RunResult run_rank(const Pipeline& p, Instances& in, Console& console) {
+    auto services = [&](const PluginUse& use) {
+        return Services(console, use.name, {}, derive_seed(p.seed, use.section));
+    };
+    Services source_host = services(p.source);
+    Dataset data = call(p.source, "generator", [&] { return in.source->generate(source_host); });
+    name_records(data);
+    check_dataset(p.source.plugin, data, in.source->channels());
+    for (std::size_t i = 0; i < p.models.size(); ++i) {
+        const PluginUse& use = p.models[i];
+        if (use.trainer.empty()) continue;
+        if (cancel_flag().load()) throw Interrupted();
+        const PluginUse& trainer = *p.trainer(use.trainer);
+        Services host = services(use);
+        call(trainer, "trainer", [&] {
+            in.trainers[static_cast<std::size_t>(&trainer - p.trainers.data())]->train(*in.models[i], data.train, host);
+        });
+    }
+    if (cancel_flag().load()) throw Interrupted();
+    return {};
+}
+
+}  // namespace
+
 RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console) {
     Instances in = instantiate(p, registry);
+    const bool distributed = target.world.size > 1;
+    if (distributed) check_data_parallel(p, in, target.world);
+    if (target.world.rank > 0) return run_rank(p, in, console);
     RunDir dir = target.resume.empty() ? RunDir(target.parent, p.name) : RunDir::reopen(target.resume);
     const ActiveRun active(dir.path());  // what a signal names for --resume
     console.open_log(dir.path() / "log.txt");
@@ -306,16 +365,20 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
         check_cancel(dir);
     }
 
-    // A model that fails is reported and the others go on: what finished is kept.
-    std::vector<ModelOutput> outputs;
-    std::vector<ModelSummary> summaries;  // a failed model's has its error
-    for (std::size_t i = 0; i < p.models.size(); ++i) {
+    // Fitting. A model that fails is reported and the others go on: what finished is kept.
+    // Across processes the models with a trainer come first (the other ranks need not wait
+    // on this one's other work), and a failure there ends the run: the ranks stop together.
+    std::vector<std::size_t> order(p.models.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    if (distributed)
+        std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return !p.models[i].trainer.empty(); });
+    std::vector<std::string> errors(p.models.size());
+    std::vector<double> fit_seconds(p.models.size());
+    for (const std::size_t i : order) {
         const PluginUse& use = p.models[i];
         Model& model = *in.models[i];
         Services host = services(use);
         const auto t0 = std::chrono::steady_clock::now();
-        ModelOutput out;
-        out.model = use.name;
         try {
             if (!use.from.empty())
                 call(use, "model",
@@ -328,7 +391,33 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
             }
             call(use, "model", [&] { save_model(dir.path() / use.name, use, model, data.train.front()); });
             check_cancel(dir);
-            out.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        } catch (const Interrupted&) {
+            throw;
+        } catch (const std::exception& e) {
+            if (distributed && !use.trainer.empty())
+                throw std::runtime_error(fmt::format(
+                    "{}\n  the run directory keeps every complete epoch: resume with sigx run --resume {} (with "
+                    "the same --nproc or launcher)",
+                    e.what(), dir.path().string()));
+            console.log(LogLevel::error, use.name, e.what());
+            errors[i] = e.what();
+            continue;
+        }
+        fit_seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+
+    // Prediction, in the pipeline's order.
+    std::vector<ModelOutput> outputs;
+    std::vector<ModelSummary> summaries;  // a failed model's has its error
+    for (std::size_t i = 0; i < p.models.size(); ++i) {
+        const PluginUse& use = p.models[i];
+        Model& model = *in.models[i];
+        Services host = services(use);
+        ModelOutput out;
+        out.model = use.name;
+        out.fit_seconds = fit_seconds[i];
+        try {
+            if (!errors[i].empty()) throw std::runtime_error(errors[i]);
             for (const auto& set : data.tests) {
                 auto& per_set = out.predictions.emplace_back();
                 for (const auto& record : set.records) {
@@ -340,7 +429,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
         } catch (const Interrupted&) {
             throw;
         } catch (const std::exception& e) {
-            console.log(LogLevel::error, use.name, e.what());
+            if (errors[i].empty()) console.log(LogLevel::error, use.name, e.what());
             summaries.push_back({use.name, use.plugin, 0, e.what()});
             continue;
         }

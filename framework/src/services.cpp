@@ -53,6 +53,8 @@ std::uint64_t derive_seed(std::int64_t pipeline_seed, const std::string& section
 }
 
 std::filesystem::path Services::output_dir() {
+    if (dir_.empty())
+        throw std::logic_error("this process has no run directory: in a run across processes only rank 0 writes one");
     std::filesystem::create_directories(dir_);
     return dir_;
 }

@@ -4,6 +4,7 @@
 #include <sigx/host/runner.hpp>
 #include <sigx/host/services.hpp>
 #include <sigx/host/sweep.hpp>
+#include <sigx/host/world.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -59,6 +60,7 @@ pid_t spawn(const SweepOptions& o, const Point& p, const fs::path& out, const fs
         // which passes one SIGTERM on (a point must not see two signals and stop at once).
         ::setpgid(0, 0);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // and it stops when the sweep is killed
+        clear_launcher_env();                // a point is a run of its own, not a rank of the sweep's launcher
         // The cores are split between the points that run at once (OpenMP and LibTorch
         // read this), unless the user chose a count.
         const unsigned cores = std::max(1u, std::thread::hardware_concurrency());

@@ -122,6 +122,8 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(sigx::Block),
     SIGX_TYPE_LAYOUT(sigx::StreamConfig),
     SIGX_TYPE_LAYOUT(sigx::Streaming),
+    // SDK 1.2: data-parallel trainers
+    SIGX_TYPE_LAYOUT(sigx::DataParallel),
 };
 #undef SIGX_TYPE_LAYOUT
 

@@ -134,6 +134,25 @@ public:
     virtual void train(Model& model, const Records& train, Host& host) = 0;
 };
 
+// Optional trainer capability (SDK 1.2), offered through Plugin::extension(data_parallel_id):
+// the trainer can fit one model across several processes (data-parallel). The host then
+// runs the same pipeline in every process and, before train(), resolves the launcher's
+// variables into the ones torchrun sets: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
+// MASTER_ADDR, MASTER_PORT. Rank 0 alone has a run directory (output_dir() throws on the
+// others) and writes what the trainer leaves; every rank must end with the same model.
+// A pipeline run across processes with a trainer that lacks this is refused before any work.
+inline constexpr std::string_view data_parallel_id = "sigx.trainer.data_parallel/1";
+class DataParallel {
+public:
+    virtual ~DataParallel() = default;
+    // Empty when this trainer can fit `model` across processes; otherwise why not, in one
+    // line (asked before any work).
+    virtual std::string refusal(Model& model) = 0;
+};
+inline DataParallel* data_parallel(Plugin& trainer) {
+    return static_cast<DataParallel*>(trainer.extension(data_parallel_id));
+}
+
 // One model's results: how long it took to fit and its predictions,
 // predictions[test set index][record index], in the Dataset's order.
 using Artifacts = std::map<std::string, std::filesystem::path>;

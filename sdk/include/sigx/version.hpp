@@ -8,7 +8,7 @@
 #pragma once
 
 #define SIGX_SDK_VERSION_MAJOR 1
-#define SIGX_SDK_VERSION_MINOR 1
+#define SIGX_SDK_VERSION_MINOR 2
 #define SIGX_SDK_VERSION_PATCH 0
 #define SIGX_ABI_VERSION 2
 

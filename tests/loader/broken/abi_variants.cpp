@@ -3,8 +3,8 @@
 // sigx::Record in the layout fingerprint (what a packing flag would give); 3 the record an
 // SDK 0.x library exported (a "sigx_library" variable, no sigx_plugin_library). The host
 // must refuse each with the reason named, without calling anything in them. And one it
-// must accept: 4, a library of the previous minor SDK (1.0), whose fingerprint is the
-// prefix of the host's that SDK 1.0 described (before the streaming types).
+// must accept: 4, a library of the previous minor SDK (1.1), whose fingerprint is the
+// prefix of the host's that SDK 1.1 described (before the data-parallel type).
 #include <sigx/abi.hpp>
 
 #include <algorithm>
@@ -30,9 +30,9 @@ sigx_abi_record record_abi() {
 #if SIGX_TEST_VARIANT == 1
     r.sdk_minor += 1;
 #elif SIGX_TEST_VARIANT == 4
-    static_assert(SIGX_SDK_VERSION_MINOR == 1, "the previous minor's fingerprint below is SDK 1.0's");
-    r.sdk_minor = 0;
-    r.type_count = 50;
+    static_assert(SIGX_SDK_VERSION_MINOR == 2, "the previous minor's fingerprint below is SDK 1.1's");
+    r.sdk_minor = 1;
+    r.type_count = 54;
 #else
     r.types = types.data();
 #endif

@@ -23,6 +23,8 @@ public:
 
     explicit Console(bool quiet = false);
     void open_log(const std::filesystem::path& file);
+    // Starts every line, e.g. "[rank 1] " in one rank of a run across processes.
+    void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }
     void log(LogLevel level, std::string_view source, std::string_view message);
     void progress(std::string_view source, const Progress& p);
     // A line from a plugin: as log(), within plugin_log_cap for that source.
@@ -40,6 +42,7 @@ private:
     bool quiet_ = false;
     bool live_line_ = false;
     std::string stage_;
+    std::string prefix_;
     std::chrono::steady_clock::time_point stage_start_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <sigx/host/console.hpp>
 #include <sigx/host/pipeline.hpp>
+#include <sigx/host/world.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -53,12 +54,23 @@ struct RunResult {
 struct RunTarget {
     std::filesystem::path parent = "runs";
     std::filesystem::path resume;  // empty: a new run
+    World world;                   // the processes of the run (a data-parallel run: several)
 };
+
+// A run across several processes fits every model that has a trainer with all of them
+// (data-parallel), and nothing else anywhere but rank 0. Refuses (ConfigError, before any
+// work) a pipeline with no model that has a trainer, a trainer that does not offer
+// sigx::DataParallel, or a model that its trainer cannot fit across processes.
+void check_data_parallel(const Pipeline& p, Instances& in, const World& world);
 
 // Runs everything. A model that fails does not stop the others: their metrics and report
 // are written to the temporary directory, the failure stated in it, and the error then
 // propagates. On any failure the temporary directory stays (with its log); on Ctrl-C,
 // Interrupted names that directory for --resume.
+// Across processes (target.world.size > 1) the models with a trainer are fitted first, by
+// every rank together, and a failure there ends the run. Rank 0 does the rest and writes
+// the run directory; the other ranks make the same data, train, and write only their log
+// lines (prefixed with their rank) to standard error; their result has no directory.
 RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console);
 
 }  // namespace sigx::host

@@ -35,6 +35,8 @@ public:
 // that adding a model never changes another model's draws.
 std::uint64_t derive_seed(std::int64_t pipeline_seed, const std::string& section);
 
+// `dir` empty: a process without a run directory (rank > 0 of a data-parallel run), where
+// output_dir() throws.
 class Services final : public Host {
 public:
     Services(Console& console, std::string source, std::filesystem::path dir, std::uint64_t seed)
