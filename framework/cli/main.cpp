@@ -40,6 +40,7 @@ namespace {
 // stopped by itself. Sweep points are passed the signal.
 int signal_pipe[2] = {-1, -1};
 std::atomic<int> stop_grace_seconds{5};
+std::atomic<bool> announce_stop{true};  // false in ranks > 0: rank 0 and the launcher say it
 
 void on_signal(int) {
     cancel_flag().store(true);
@@ -60,8 +61,9 @@ void watch_signals() {
     char c;
     while (::read(signal_pipe[0], &c, 1) != 1) {}
     signal_children(SIGTERM);
-    std::fprintf(stderr, "\nstopping at the next checkpoint (at most %d s); press Ctrl-C again to stop now\n",
-                 stop_grace_seconds.load());
+    if (announce_stop)
+        std::fprintf(stderr, "\nstopping at the next checkpoint (at most %d s); press Ctrl-C again to stop now\n",
+                     stop_grace_seconds.load());
     pollfd p{signal_pipe[0], POLLIN, 0};
     ::poll(&p, 1, stop_grace_seconds.load() * 1000);  // a second signal, or the grace period over
     stop_now();
@@ -280,7 +282,7 @@ int cmd_run(Options o) {
     const World world = world_from_env();
     if (world.size > 1) {
         export_world(world);  // the trainer reads torchrun's variables, whichever launcher set the world
-        if (world.rank > 0) console.set_prefix(fmt::format("[rank {}] ", world.rank));
+        if (world.rank > 0) console.set_prefix(fmt::format("[rank {}] ", world.rank)), announce_stop = false;
     }
     RunResult r = run_pipeline(pipeline, registry, {o.out, o.resume, world}, console);
     if (world.rank > 0) return exit_ok;  // rank 0 reports

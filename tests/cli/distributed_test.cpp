@@ -203,6 +203,16 @@ TEST_CASE("runs across processes are refused before any work when nothing can be
                     quote(sigx::test::sigx_exe().string()) + " run " +
                     quote((sigx::test::data_dir() / "small_lstm.toml").string()) + out);
     CHECK(r.status == 2);
-    CHECK_THAT(r.output, Contains("needs MASTER_ADDR"));
+    CHECK_THAT(r.output, Contains("needs MASTER_ADDR") && Contains("(rank 0 from RANK/WORLD_SIZE)"));
+    // Slurm's and Open MPI's variables where torchrun's are absent.
+    for (const std::string vars : {"SLURM_PROCID=1 SLURM_NTASKS=4", "OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=4"}) {
+        r = run_command("env -u SIGX_PLUGIN_PATH -u MASTER_ADDR -u RANK -u WORLD_SIZE " + vars + " " +
+                        quote(sigx::test::sigx_exe().string()) + " run " +
+                        quote((sigx::test::data_dir() / "small_lstm.toml").string()) + out);
+        CHECK(r.status == 2);
+        const std::string from =
+            vars.rfind("SLURM", 0) == 0 ? "SLURM_PROCID/SLURM_NTASKS" : "OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE";
+        CHECK_THAT(r.output, Contains(fmt::format("a run of 4 processes (rank 1 from {}) needs MASTER_ADDR", from)));
+    }
     CHECK(fs::is_empty(dir.path()));  // nothing written
 }
