@@ -5,11 +5,10 @@
 //   build/bench/sigx_bench_allreduce
 #include "../plugins/torch_trainer/ranks.hpp"
 
+#include <sigx/host/world.hpp>
+
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,20 +17,13 @@
 #include <vector>
 
 int main() {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(s);
+    const int port = sigx::host::free_loopback_port();
     const pid_t child = ::fork();
     const int rank = child == 0 ? 1 : 0;
     ::setenv("RANK", std::to_string(rank).c_str(), 1);
     ::setenv("WORLD_SIZE", "2", 1);
     ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-    ::setenv("MASTER_PORT", std::to_string(ntohs(a.sin_port)).c_str(), 1);
+    ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
     torch::set_num_threads(1);
     auto ranks = sigx::torch_trainer::Ranks::join(std::chrono::seconds(30));
     if (rank == 0)

@@ -264,8 +264,10 @@ int cmd_run(Options o) {
             throw ConfigError({"--nproc"},
                               "this process is already one rank of a launcher's world (RANK, "
                               "SLURM_PROCID or OMPI_COMM_WORLD_RANK is set): leave --nproc out");
-        Instances in = instantiate(pipeline, registry);  // refused here once, not once per rank
-        check_data_parallel(pipeline, in, {0, o.nproc, 0, o.nproc, "127.0.0.1", 0, "--nproc"});
+        {  // refused here once, not once per rank; the instances go before the ranks start
+            Instances in = instantiate(pipeline, registry);
+            check_data_parallel(pipeline, in, {0, o.nproc, 0, o.nproc, "127.0.0.1", 0, "--nproc"});
+        }
         stop_grace_seconds = 2 * stop_grace_seconds;  // the ranks stop first, each within its own grace
         std::vector<std::string> args = {std::filesystem::read_symlink("/proc/self/exe").string()};
         for (const auto& path : o.plugin_paths) args.insert(args.end(), {"--plugin-path", path});

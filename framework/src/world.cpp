@@ -63,22 +63,6 @@ std::optional<std::tuple<int, int, std::string>> from_env(const std::pair<const 
     return std::nullopt;
 }
 
-// A TCP port free on the loopback address now (the kernel's pick).
-int free_port() {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        if (s >= 0) ::close(s);
-        throw std::runtime_error("--nproc: no free TCP port on the loopback address for the rendezvous");
-    }
-    ::close(s);
-    return ntohs(a.sin_port);
-}
-
 std::string exit_text(int status) {
     if (WIFSIGNALED(status))
         return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -134,8 +118,23 @@ std::pair<int, int> sweep_shard(const std::string& given) {
     return {0, 0};
 }
 
+int free_loopback_port() {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (s < 0 || ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        if (s >= 0) ::close(s);
+        throw std::runtime_error("no free TCP port on the loopback address for a rendezvous");
+    }
+    ::close(s);
+    return ntohs(a.sin_port);
+}
+
 int run_local_ranks(const std::vector<std::string>& args, int nproc, Console& console) {
-    const int port = free_port();
+    const int port = free_loopback_port();
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(nproc)));
     std::map<pid_t, int> ranks;  // running children

@@ -3,13 +3,12 @@
 // launcher would, a rank killed mid-training, a rank that never comes, and the refusals.
 #include "support/support.hpp"
 
+#include <sigx/host/world.hpp>
+
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,18 +51,6 @@ std::vector<std::vector<double>> curve(const fs::path& run) {
         rows.push_back(row);
     }
     return rows;
-}
-
-int free_port() {
-    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(s);
-    return ntohs(a.sin_port);
 }
 
 // `sigx run ARGS` as rank `rank` of 2, started as a launcher would; its output to `log`.
@@ -123,7 +110,7 @@ TEST_CASE("sigx run --nproc 2: identical weights on both ranks and the loss curv
 TEST_CASE("a rank killed mid-training stops the other within its timeout and names it: the run resumes",
           "[torch][distributed]") {
     TempDir dir;
-    const int port = free_port();
+    const int port = sigx::host::free_loopback_port();
     const std::string args =
         small_pipeline(150, "trainers.adam.timeout=20") + " --out " + quote((dir.path() / "runs").string());
     const pid_t rank0 = start_rank(0, port, args, dir.path() / "rank0.log");
@@ -163,7 +150,7 @@ TEST_CASE("a rank that never joins: the other stops within its timeout and names
     const auto r =
         run_command(fmt::format("env -u SIGX_PLUGIN_PATH RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 "
                                 "MASTER_PORT={} {} run -q {} --out {}",
-                                free_port(), quote(sigx::test::sigx_exe().string()),
+                                sigx::host::free_loopback_port(), quote(sigx::test::sigx_exe().string()),
                                 small_pipeline(3, "trainers.adam.timeout=2"), quote(dir.path().string())));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     INFO(r.output);

@@ -38,6 +38,9 @@ void clear_launcher_env();
 // SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or OMPI_COMM_WORLD_RANK/SIZE; {0, 0} for none.
 std::pair<int, int> sweep_shard(const std::string& given);
 
+// A TCP port free on the loopback address now (the kernel's pick), for a rendezvous.
+int free_loopback_port();
+
 // Runs `args` (a sigx command line, its executable first) as `nproc` ranks on this
 // machine: rendezvous on the loopback address at a free port, the cores split between
 // them (OMP_NUM_THREADS, unless set). Signals are passed on. Returns rank 0's exit status,
