@@ -97,22 +97,23 @@ std::shared_ptr<Ranks> Ranks::join(std::chrono::seconds timeout) {
     return r;
 }
 
-void Ranks::sum(torch::Tensor& t, const char* what) {
+// Runs one collective of the process group on `t` and waits for it; a failure becomes
+// failed()'s error naming the missing rank.
+template <class Collective> void Ranks::run(torch::Tensor& t, const char* what, Collective collective) {
     try {
         std::vector<at::Tensor> ts{t};
-        group_->pg->allreduce(ts)->wait();
+        collective(*group_->pg, ts)->wait();
     } catch (const std::exception& e) {
         failed(what, e);
     }
 }
 
+void Ranks::sum(torch::Tensor& t, const char* what) {
+    run(t, what, [](c10d::ProcessGroupGloo& pg, std::vector<at::Tensor>& ts) { return pg.allreduce(ts); });
+}
+
 void Ranks::broadcast(torch::Tensor& t, const char* what) {
-    try {
-        std::vector<at::Tensor> ts{t};
-        group_->pg->broadcast(ts)->wait();
-    } catch (const std::exception& e) {
-        failed(what, e);
-    }
+    run(t, what, [](c10d::ProcessGroupGloo& pg, std::vector<at::Tensor>& ts) { return pg.broadcast(ts); });
 }
 
 std::string Ranks::broadcast(const std::string& bytes, const char* what) {

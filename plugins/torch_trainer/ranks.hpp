@@ -38,6 +38,7 @@ public:
 
 private:
     Ranks() = default;
+    template <class Collective> void run(torch::Tensor& t, const char* what, Collective collective);
     [[noreturn]] void failed(const char* what, const std::exception& e);
     int rank_ = 0, size_ = 1, local_size_ = 1;
     std::chrono::seconds timeout_{60};
