@@ -2,6 +2,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +25,7 @@ Vector vector_of(const std::vector<float>& w, std::int64_t rows) { return matrix
 struct CausalLstmStream::Net {
     std::int64_t frame, streams, hidden;
     Matrix w_frame;                  // layer 0's input weights for the frame: [4H, frame]
+    Matrix w_track;                  // hybrid: layer 0's input weights for the tracker's frame: [4H, frame]
     Matrix bias0;                    // layer 0's bias per stream, its selector's input column included: [4H, streams]
     std::vector<Matrix> w_ih, w_hh;  // w_ih[0] unused
     std::vector<Vector> bias;        // layers 1..
@@ -34,6 +36,13 @@ struct CausalLstmStream::Net {
     std::vector<Matrix> h, c;  // [H, streams] per layer
     Matrix gates, features, y;
     Vector frame_in, pre0;
+    // The hybrid's tracker, its output gain per stream, and its frame of estimates [frame, streams].
+    std::optional<classical::KalmanFit> fit;
+    std::optional<classical::KalmanTracker> tracker;
+    std::vector<std::complex<double>> track_gains, w;
+    Matrix track_in;
+    double handover = 1, full = 1;       // seconds; in steps once configured
+    std::int64_t steps = 0;              // since the start
     std::int64_t filled = 0, taken = 0;  // samples in frame_in; outputs of y given out
     bool have_output = false;
 
@@ -53,6 +62,7 @@ struct CausalLstmStream::Net {
         gates.noalias() = w_hh[0] * h[0];
         gates += bias0;
         gates.colwise() += pre0;
+        if (tracker) gates.noalias() += w_track * track_in;
         cell(0);
         for (std::size_t l = 1; l < h.size(); ++l) {
             gates.noalias() = w_ih[l] * h[l - 1];
@@ -67,6 +77,11 @@ struct CausalLstmStream::Net {
             y.noalias() = head_w * h.back();
         }
         y.colwise() += head_b;
+        if (tracker) {  // the network learns a correction to the tracker, while it locks on
+            const double k = static_cast<double>(steps++), weight = std::clamp(2.0 * (full - k) / full, 0.0, 1.0);
+            y *= static_cast<float>(weight);
+            y += track_in;
+        }
     }
 };
 
@@ -75,8 +90,11 @@ CausalLstmStream::CausalLstmStream(const CausalNetWeights& w) : net_(std::make_u
     const std::int64_t H = w.hidden, G = 4 * H, F = w.frame, S = w.selectors;
     if (w.layers.empty() || H < 1 || F < 1 || S < 1) throw std::runtime_error("native LSTM: an empty network");
     n.frame = F, n.streams = S, n.hidden = H;
-    const Matrix w_ih0 = matrix_of(w.layers[0].w_ih, G, w.film ? F : F + S);
+    const std::int64_t T = w.tracker ? F : 0;  // the tracker's columns
+    const Matrix w_ih0 = matrix_of(w.layers[0].w_ih, G, w.film ? F + T : F + T + S);
     n.w_frame = w_ih0.leftCols(F);
+    n.handover = w.handover;
+    if (w.tracker) n.fit = w.tracker, n.w_track = w_ih0.middleCols(F, T), n.track_in = Matrix::Zero(F, S);
     n.bias0 = vector_of(w.layers[0].bias, G).replicate(1, S);
     if (!w.film) n.bias0 += w_ih0.rightCols(S);  // the one-hot selector picks one column per stream
     n.w_ih.resize(w.layers.size()), n.w_hh.resize(w.layers.size()), n.bias.resize(w.layers.size());
@@ -109,7 +127,21 @@ std::size_t CausalLstmStream::configure(const StreamConfig& config) {
     if (static_cast<std::int64_t>(config.task.size()) != net_->streams)
         throw std::runtime_error("trained for " + std::to_string(net_->streams) + " components, the task has " +
                                  std::to_string(config.task.size()));
-    return static_cast<std::size_t>(net_->frame - 1);
+    Net& n = *net_;
+    if (n.fit) {
+        const auto& gains = n.fit->gains;
+        if (!gains.empty() && gains.size() != config.task.size())
+            throw std::runtime_error("the tracker was calibrated for " + std::to_string(gains.size()) +
+                                     " components, the task has " + std::to_string(config.task.size()));
+        n.tracker.emplace(config.task, config.sample_rate, config.start_time, n.fit->settings);
+        n.track_gains.clear();
+        for (std::size_t k = 0; k < config.task.size(); ++k)
+            n.track_gains.push_back(gains.empty() ? 1.0 / config.task.components[k].gain : gains[k]);
+        n.w.resize(config.task.size());
+        n.full = handover_steps(n.handover, config.sample_rate, n.frame);
+    }
+    reset();
+    return static_cast<std::size_t>(n.frame - 1);
 }
 
 void CausalLstmStream::reset() {
@@ -117,6 +149,8 @@ void CausalLstmStream::reset() {
     for (auto& m : net_->c) m.setZero();
     net_->filled = net_->taken = 0;
     net_->have_output = false;
+    net_->steps = 0;
+    if (net_->tracker) net_->tracker->reset();
 }
 
 // Sample t completes a frame when it is the frame's last: the frame's F outputs then go
@@ -124,6 +158,13 @@ void CausalLstmStream::reset() {
 void CausalLstmStream::process(const ConstBlock& in, const Block& out) {
     Net& n = *net_;
     for (std::size_t t = 0; t < in.frames; ++t) {
+        if (n.tracker) {
+            n.tracker->push(in.channels[0][t], n.w.data());
+            for (std::int64_t s = 0; s < n.streams; ++s) {
+                const auto k = static_cast<std::size_t>(s);
+                n.track_in(n.filled, s) = static_cast<float>((n.track_gains[k] * n.w[k]).real());
+            }
+        }
         n.frame_in[n.filled++] = static_cast<float>(in.channels[0][t]);
         if (n.filled == n.frame) {
             n.step();

@@ -21,10 +21,24 @@
 // Conditioning: lstm.stateful appends the one-hot selector to every step's input;
 // lstm.film feeds the LSTM the mix alone and scales and shifts its hidden features by
 // gamma(selector) and beta(selector) (FiLM).
+//
+// tracker = "kalman" makes a hybrid: the causal Kalman tracker (../classical/kalman.hpp),
+// calibrated on the training records, runs on the mix beside the network; each step also
+// reads the frame of the tracker's estimate of its stream's component, and the network's
+// output is a correction added to that estimate. Once the tracker has locked on, the
+// network only has to learn to leave it alone; while it locks on, the network can do
+// better. Training restarts the tracker wherever it restarts the network's state, so both
+// practise locking on together, as at a record's start.
 #include "causal_lstm.hpp"
 #include "common.hpp"
 
+#include "../classical/kalman.hpp"
+
+#include <sigx/files.hpp>
+
+#include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 
 namespace sigx::lstm {
@@ -37,16 +51,18 @@ using LstmState = c10::optional<std::tuple<torch::Tensor, torch::Tensor>>;
 
 struct StreamNetImpl : torch::nn::Module {
     StreamNetImpl(std::int64_t frame_size, std::int64_t selectors, std::int64_t hidden, std::int64_t layers,
-                  double dropout, bool bidirectional, Conditioning cond)
+                  double dropout, bool bidirectional, Conditioning cond, bool with_tracker)
         : frame(frame_size),
+          signal(with_tracker ? 2 * frame_size : frame_size),
+          tracked(with_tracker),
           conditioning(cond),
           lstm(register_module(
-              "lstm", torch::nn::LSTM(torch::nn::LSTMOptions(
-                                          cond == Conditioning::input ? frame_size + selectors : frame_size, hidden)
-                                          .num_layers(layers)
-                                          .batch_first(true)
-                                          .bidirectional(bidirectional)
-                                          .dropout(layers > 1 ? dropout : 0.0)))),
+              "lstm",
+              torch::nn::LSTM(torch::nn::LSTMOptions(cond == Conditioning::input ? signal + selectors : signal, hidden)
+                                  .num_layers(layers)
+                                  .batch_first(true)
+                                  .bidirectional(bidirectional)
+                                  .dropout(layers > 1 ? dropout : 0.0)))),
           drop(register_module("drop", torch::nn::Dropout(dropout))),
           head(register_module("head", torch::nn::Linear(hidden, frame_size))) {
         const std::int64_t features = bidirectional ? 2 * hidden : hidden;
@@ -60,24 +76,31 @@ struct StreamNetImpl : torch::nn::Module {
         }
     }
 
-    // x: [streams, steps, frame + selectors]; returns [streams, steps, frame].
-    torch::Tensor forward(const torch::Tensor& x, LstmState& state) {
-        torch::Tensor in = conditioning == Conditioning::input ? x : x.narrow(2, 0, frame);
+    // x: [streams, steps, frame (+ tracker's frame) + selectors]; returns [streams, steps, frame].
+    // fade (hybrid, causal): the correction's weight per step, [1, steps, 1].
+    torch::Tensor forward(const torch::Tensor& x, LstmState& state, const torch::Tensor& fade = {}) {
+        torch::Tensor in = conditioning == Conditioning::input ? x : x.narrow(2, 0, signal);
         auto [h, new_state] = lstm->forward(in, state);
         state = new_state;
         if (conditioning == Conditioning::film) {
-            auto sel = x.select(1, 0).narrow(1, frame, x.size(2) - frame);  // [streams, selectors]
+            auto sel = x.select(1, 0).narrow(1, signal, x.size(2) - signal);  // [streams, selectors]
             h = h * (1 + gamma->forward(sel).unsqueeze(1)) + beta->forward(sel).unsqueeze(1);
         }
         h = drop->forward(h);
-        if (!gate) return head->forward(h);
+        // Hybrid: the tracker's estimate plus the network's correction, weighted by fade.
+        const auto base = tracked ? x.narrow(2, frame, frame) : torch::zeros({}, x.options());
+        const auto weight = fade.defined() ? fade.to(x.device()) : torch::ones({}, x.options());
+        if (!gate) return base + weight * head->forward(h);
         const auto hidden = h.size(2) / 2;
-        directions = {head->forward(h.narrow(2, 0, hidden)), backward_head->forward(h.narrow(2, hidden, hidden))};
+        const auto ahead = head->forward(h.narrow(2, 0, hidden)),
+                   back = backward_head->forward(h.narrow(2, hidden, hidden));
+        directions = {base + weight * ahead, base + weight * back};
         const auto g = torch::sigmoid(gate->forward(h));
-        return g * directions[0] + (1 - g) * directions[1];
+        return base + weight * (g * ahead + (1 - g) * back);
     }
 
-    std::int64_t frame;
+    std::int64_t frame, signal;  // samples per step; input features before the selector
+    bool tracked;                // the tracker's frame follows the mix's, and its estimate is the output's base
     Conditioning conditioning;
     torch::nn::LSTM lstm;
     torch::nn::Dropout drop;
@@ -88,11 +111,16 @@ struct StreamNetImpl : torch::nn::Module {
 };
 TORCH_MODULE(StreamNet);
 
-// Records of one length, as stacked streams: input [streams, steps, frame + C], target
-// [streams, steps, frame].
+// Records of one length, as stacked streams: input [streams, steps, frame (+ frame) + C],
+// target [streams, steps, frame].
 struct StreamGroup {
     torch::Tensor input, target;
     std::int64_t train_steps = 0;  // steps before the validation part
+    // Hybrid: the records (their C streams are consecutive rows), and the tracker's
+    // estimates from each record's start alone: [streams, steps, frame].
+    std::vector<std::pair<Input, Task>> records;
+    torch::Tensor tracked;
+    bool restarted = false;  // input holds estimates restarted within the record
 };
 
 class StreamModel : public SavedTorchModel, public Streaming {
@@ -112,6 +140,14 @@ public:
         p.push_back(
             ParamSpec::boolean("bidirectional", false)
                 .help("also read backwards (non-causal): windows of bptt steps, overlapping by half in prediction"));
+        p.push_back(ParamSpec::string("tracker", "none")
+                        .one_of({"none", "kalman"})
+                        .help("kalman: a hybrid that also reads the causal Kalman tracker's estimate (calibrated on "
+                              "the training records) and learns a correction to it"));
+        p.push_back(ParamSpec::real("handover", 1.0)
+                        .range(1e-3, 1e6)
+                        .help("hybrid: seconds after a start in which the network corrects the tracker (fully in the "
+                              "first half, fading out in the second), the time it takes to lock on"));
         p.push_back(
             ParamSpec::string("inference", "native")
                 .one_of({"native", "torch"})
@@ -129,7 +165,9 @@ public:
           dropout_(p.real("dropout")),
           train_segment_(p.integer("train_segment")),
           bidirectional_(p.boolean("bidirectional")),
-          native_inference_(p.string("inference") == "native") {}
+          tracked_(p.string("tracker") == "kalman"),
+          native_inference_(p.string("inference") == "native"),
+          handover_(p.real("handover")) {}
 
     void* extension(std::string_view id) override {
         if (id == streaming_id) return static_cast<Streaming*>(this);
@@ -154,21 +192,40 @@ public:
     torch::nn::Module& module() override { return *net(); }
 
     std::vector<std::string> state_params() const override {
-        return {"hidden", "layers", "samples_per_step", "bidirectional"};
+        return {"hidden", "layers", "samples_per_step", "bidirectional", "tracker", "handover"};
+    }
+    // The hybrid's tracker calibration is saved beside the weights.
+    void save_state(const std::filesystem::path& dir) override {
+        SavedTorchModel::save_state(dir);
+        if (tracker_) write_file_atomic(dir / "tracker.txt", tracker_->text());
+    }
+    void load_state(const std::filesystem::path& dir, std::size_t components) override {
+        SavedTorchModel::load_state(dir, components);
+        if (!tracked_) return;
+        const auto file = dir / "tracker.txt";
+        std::ifstream in(file);
+        if (!in) throw std::runtime_error(file.string() + ": missing (the hybrid's tracker calibration)");
+        tracker_ = classical::KalmanFit::read(in, file, components);
     }
 
     void prepare(const Records& train, double validation_fraction) override {
         build(component_count(train));
+        // The tracker is (re)calibrated on the records the network is trained on.
+        if (tracked_) tracker_ = classical::fit_kalman(train, {}, 0, 0, true);
         groups_.clear();
         std::map<std::size_t, std::vector<const Record*>> by_length;
         for (const auto& r : train) by_length[r.size()].push_back(&r);
         for (const auto& [length, records] : by_length) {
             std::vector<torch::Tensor> in, out;
             for (const Record* r : records) {
-                in.push_back(streams(r->input));
+                in.push_back(streams(r->input, r->task));
                 out.push_back(targets(*r->truth, r->size()));
             }
-            StreamGroup g{torch::cat(in), torch::cat(out), 0};
+            StreamGroup g{torch::cat(in), torch::cat(out), 0, {}, {}, false};
+            if (tracker_) {
+                for (const Record* r : records) g.records.emplace_back(r->input, r->task);
+                g.tracked = g.input.narrow(2, frame_, frame_).clone();
+            }
             const auto steps = g.input.size(1);
             g.train_steps = std::max<std::int64_t>(
                 1, static_cast<std::int64_t>(static_cast<double>(steps) * (1.0 - validation_fraction)));
@@ -184,6 +241,8 @@ public:
     std::int64_t begin_pass(Split split, std::int64_t batch_size, std::uint64_t seed) override {
         pass_.clear();
         std::mt19937_64 rng(seed);
+        for (auto& g : groups_)  // the tracker from each record's start, unless restarted below
+            if (g.restarted) g.input.narrow(2, frame_, frame_).copy_(g.tracked), g.restarted = false;
         for (std::size_t g = 0; g < groups_.size(); ++g) {
             const auto& grp = groups_[g];
             const std::int64_t end = split == Split::train ? grp.train_steps : grp.input.size(1);
@@ -192,29 +251,40 @@ public:
             const std::int64_t rows = grp.input.size(0), block = std::max<std::int64_t>(1, batch_size) * selectors_;
             for (std::int64_t r = 0; r < rows; r += block) {
                 const std::int64_t n = std::min(block, rows - r);
-                // A causal model's validation first warms its state up over the training part.
-                if (split == Split::validation && !bidirectional_) pass_.push_back({g, r, n, 0, start, true, false});
-                // Restart points: the record's start and, with train_segment, every segment.
+                // Restart points: the record's start and, with train_segment, every segment: at
+                // a random offset in training, from the validation part's start in validation,
+                // which then scores locking on as often as training practises it. Without,
+                // a causal model's validation first warms its state up over the training part.
+                const bool segmented = train_segment_ > 0 && !bidirectional_;
+                if (split == Split::validation && !bidirectional_ && !segmented)
+                    pass_.push_back({g, r, n, 0, start, true, false, 0});
                 std::int64_t next_restart = end;
-                const bool segmented = split == Split::train && train_segment_ > 0 && !bidirectional_;
                 if (segmented)
-                    next_restart = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(train_segment_)) + 1;
+                    next_restart =
+                        split == Split::validation
+                            ? start + train_segment_
+                            : static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(train_segment_)) + 1;
                 if (bidirectional_ && split == Split::train) {
                     const std::int64_t len = std::min(bptt_, end - start), windows = (end - start + len - 1) / len;
                     for (std::int64_t w = 0; w < windows; ++w) {
                         const auto offset =
                             static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(end - start - len + 1));
-                        pass_.push_back({g, r, n, start + offset, len, true, true});
+                        pass_.push_back({g, r, n, start + offset, len, true, true, start + offset});
                     }
                     continue;
                 }
+                std::vector<std::size_t> restarts;  // samples where the tracker restarts with the state
+                std::int64_t restarted = 0;         // the step of the last restart
                 for (std::int64_t s = start; s < end;) {
                     const std::int64_t len = std::min({bptt_, end - s, segmented ? next_restart - s : bptt_});
                     const bool restart = segmented && s == next_restart - train_segment_;
-                    pass_.push_back({g, r, n, s, len, s == 0 || bidirectional_ || restart, true});
+                    if (restart) restarted = s;
+                    if (restart && s > 0) restarts.push_back(static_cast<std::size_t>(s * frame_));
+                    pass_.push_back({g, r, n, s, len, s == 0 || bidirectional_ || restart, true, s - restarted});
                     s += len;
                     if (segmented && s == next_restart) next_restart += train_segment_;
                 }
+                if (segmented) track(groups_[g], r, n, restarts);
             }
         }
         if (bidirectional_ && split == Split::train) std::shuffle(pass_.begin(), pass_.end(), rng);
@@ -225,10 +295,11 @@ public:
         const Chunk& c = pass_.at(static_cast<std::size_t>(index));
         const auto& g = groups_[c.group];
         auto cut = [&](const torch::Tensor& t) { return t.narrow(0, c.row, c.rows).narrow(1, c.start, c.steps); };
+        if (tracker_) fade_ = fade(c.since, c.steps, g.records.front().first.sample_rate);
         return {cut(g.input), cut(g.target), c.reset, c.score};
     }
 
-    torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input, state_); }
+    torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input, state_, fade_); }
     // Bidirectional: each direction's head is also scored on its own, so each stays a
     // usable estimate where the other has seen nothing and the gate has something to pick.
     torch::Tensor loss(const torch::Tensor& output, const TorchBatch& b) override {
@@ -246,10 +317,11 @@ public:
         if (!bidirectional_ && native_inference_) return predict_by_streaming(*this, record, task);
         torch::NoGradGuard no_grad;
         net()->eval();
-        const torch::Tensor input = streams(record).to(device());
+        const torch::Tensor input = streams(record, task).to(device());
         auto run = [&](std::int64_t start, std::int64_t steps) {
             LstmState state;
-            return net()->forward(input.narrow(1, start, steps), state);  // [C, steps, frame]
+            const auto f = tracker_ ? fade(start, steps, record.sample_rate) : torch::Tensor();
+            return net()->forward(input.narrow(1, start, steps), state, f);  // [C, steps, frame]
         };
         const std::int64_t steps = input.size(1);
         torch::Tensor y;
@@ -280,6 +352,7 @@ private:
         std::int64_t row, rows;     // streams
         std::int64_t start, steps;  // time
         bool reset, score;
+        std::int64_t since;  // steps since the state last restarted, at start
     };
 
     CausalNetWeights native_weights() {
@@ -288,8 +361,9 @@ private:
             return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
         };
         StreamNetImpl& n = *net();
-        CausalNetWeights w{frame_, selectors_, hidden_, conditioning_ == Conditioning::film, {}, {}, {}, {},
-                           {},     {},         {}};
+        CausalNetWeights w{
+            frame_, selectors_, hidden_, conditioning_ == Conditioning::film, tracker_, handover_, {}, {}, {}, {},
+            {},     {},         {}};
         const auto p = n.lstm->named_parameters();
         for (std::int64_t l = 0; l < layers_; ++l) {
             const std::string i = std::to_string(l);
@@ -307,7 +381,7 @@ private:
     StreamNet& net() {
         if (!net_) {
             if (selectors_ == 0) throw std::runtime_error("the network is built when the data is known (prepare)");
-            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, bidirectional_, conditioning_);
+            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, bidirectional_, conditioning_, tracked_);
         }
         return net_;
     }
@@ -316,12 +390,44 @@ private:
         return (static_cast<std::int64_t>(samples) + frame_ - 1) / frame_;
     }
     // One record as C streams (one per selector), the record padded to whole frames:
-    // [C, steps, frame + C].
-    torch::Tensor streams(const Input& r) const {
+    // [C, steps, frame (+ the tracker's frame) + C].
+    torch::Tensor streams(const Input& r, const Task& task) const {
         const std::int64_t steps = steps_of(r.size()), pad = steps * frame_ - static_cast<std::int64_t>(r.size());
         auto frames = tensor_of(mix_of(r), 0, pad).view({1, steps, frame_}).expand({selectors_, steps, frame_});
         auto sel = torch::eye(selectors_).unsqueeze(1).expand({selectors_, steps, selectors_});
-        return torch::cat({frames, sel}, 2).contiguous();
+        if (!tracker_) return torch::cat({frames, sel}, 2).contiguous();
+        return torch::cat({frames, tracked(r, task, {}), sel}, 2).contiguous();
+    }
+    // The tracker's estimate of each component over the record padded to whole frames (the
+    // padding is zeros through the tracker, as a stream's flush gives it), restarted at
+    // `restarts` (samples): [C, steps, frame].
+    torch::Tensor tracked(const Input& r, const Task& task, const std::vector<std::size_t>& restarts) const {
+        const std::int64_t steps = steps_of(r.size());
+        Input padded = r;
+        padded.channels.at(0).resize(static_cast<std::size_t>(steps * frame_), 0.0);
+        std::vector<torch::Tensor> out;
+        for (const auto& e : tracker_->estimates(padded, task, restarts))
+            out.push_back(tensor_of(e).view({steps, frame_}));
+        return torch::stack(out);
+    }
+    // The hybrid's correction weight for `steps` steps from `since` steps after a start: 1
+    // for the first half of `handover` seconds, then falling linearly to 0 at its end (a
+    // correction trained on lock-on would otherwise add its noise to the locked-on tracker).
+    // [1, steps, 1].
+    torch::Tensor fade(std::int64_t since, std::int64_t steps, double sample_rate) const {
+        const double full = handover_steps(handover_, sample_rate, frame_);
+        auto k = torch::arange(since, since + steps, torch::kFloat64);
+        return (2.0 * (full - k) / full).clamp(0.0, 1.0).to(torch::kFloat32).view({1, steps, 1});
+    }
+    // The tracker's estimates for the records in rows [row, row + rows) of a group,
+    // restarted at `restarts`.
+    void track(StreamGroup& g, std::int64_t row, std::int64_t rows, const std::vector<std::size_t>& restarts) {
+        if (!tracker_ || restarts.empty()) return;
+        for (std::int64_t first = row; first < row + rows; first += selectors_) {
+            const auto& [input, task] = g.records.at(static_cast<std::size_t>(first / selectors_));
+            g.input.narrow(0, first, selectors_).narrow(2, frame_, frame_).copy_(tracked(input, task, restarts));
+        }
+        g.restarted = true;
     }
     // Its references the same way: [C, steps, frame].
     torch::Tensor targets(const Truth& truth, std::size_t samples) const {
@@ -335,11 +441,14 @@ private:
     std::int64_t frame_, bptt_, hidden_, layers_;
     double dropout_;
     std::int64_t train_segment_;
-    bool bidirectional_, native_inference_;
+    bool bidirectional_, tracked_, native_inference_;
+    double handover_;                              // seconds
+    std::optional<classical::KalmanFit> tracker_;  // the hybrid's, once calibrated
     std::unique_ptr<CausalLstmStream> stream_;
     StreamNet net_{nullptr};
     std::vector<StreamGroup> groups_;
     std::vector<Chunk> pass_;
+    torch::Tensor fade_;  // the hybrid's correction weight for the current batch
     LstmState state_;
 };
 

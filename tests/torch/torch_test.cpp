@@ -1,6 +1,7 @@
 // The LSTM extractors and the torch trainer: shapes and state handling, learning, the
 // checkpoint round trip, resume == uninterrupted, early stopping and plateau LR on a
 // crafted validation curve, and a third-party torch model defined only here.
+#include "../../plugins/classical/kalman.hpp"
 #include "support/support.hpp"
 
 #include <sigx/torch.hpp>
@@ -601,7 +602,11 @@ TEST_CASE("causal LSTMs stream on their own inference path, equal to LibTorch's 
     for (const Case& c :
          {Case{"lstm.stateful", Params({{"hidden", std::int64_t{16}}, {"samples_per_step", std::int64_t{10}}})},
           Case{"lstm.stateful", Params({{"hidden", std::int64_t{8}}, {"layers", std::int64_t{2}}})},
-          Case{"lstm.film", Params({{"hidden", std::int64_t{12}}, {"samples_per_step", std::int64_t{4}}})}}) {
+          Case{"lstm.film", Params({{"hidden", std::int64_t{12}}, {"samples_per_step", std::int64_t{4}}})},
+          Case{"lstm.stateful", Params({{"hidden", std::int64_t{8}},
+                                        {"samples_per_step", std::int64_t{5}},
+                                        {"tracker", std::string("kalman")},
+                                        {"handover", 0.3}})}}) {
         INFO(c.model << " " << c.params.integer("hidden") << " hidden");
         TempDir t;
         TestHost host(t.path());
@@ -627,4 +632,74 @@ TEST_CASE("causal LSTMs stream on their own inference path, equal to LibTorch's 
     StreamConfig config{r.input.sample_rate, 1, 0, r.task, 16};
     CHECK_THROWS_WITH(streaming(*bi)->configure(config),
                       Catch::Contains("bidirectional = true") && Catch::Contains("non-causal"));
+}
+
+TEST_CASE(
+    "lstm hybrid: reads the Kalman tracker's estimate, restarts it with its state, corrects it only while "
+    "locking on",
+    "[torch][lstm]") {
+    const Dataset data = small_data(2);  // 1-s records at 1 kHz
+    TestHost host;
+    auto kalman = make_plugin<Model>("kalman", Kind::model);
+    kalman->fit(data.train, host);
+    auto hybrid = make_model("lstm.stateful", Params({{"hidden", std::int64_t{8}},
+                                                      {"samples_per_step", std::int64_t{5}},
+                                                      {"train_segment", std::int64_t{60}},
+                                                      {"tracker", std::string("kalman")},
+                                                      {"handover", 0.2}}));
+    auto& e = ext(*hybrid);
+    torch::manual_seed(3);
+    e.prepare(data.train, 0.2);
+    const auto fit = classical::fit_kalman(data.train, {}, 0, 0, true);
+    // The tracker's frame, sample j of step s of stream c, against its estimates.
+    auto worst = [](const torch::Tensor& input, std::int64_t from, std::int64_t steps,
+                    const std::vector<std::vector<double>>& estimates) {
+        double d = 0;
+        for (std::int64_t c = 0; c < 4; ++c)
+            for (std::int64_t s = 0; s < steps; ++s)
+                for (std::int64_t j = 0; j < 5; ++j)
+                    d = std::max(
+                        d,
+                        std::abs(input[c][s][5 + j].item<double>() -
+                                 estimates[static_cast<std::size_t>(c)][static_cast<std::size_t>((from + s) * 5 + j)]));
+        return d;
+    };
+    const Record& first = data.train.at(0);
+    SECTION("each step reads 5 mix samples, the tracker's 5, the selector; restarts restart the tracker") {
+        for (std::uint64_t seed : {1u, 2u}) {
+            const std::int64_t n = e.begin_pass(Split::train, 1, seed);
+            std::int64_t t = 0;
+            for (std::int64_t i = 0; i < n && t < 160; ++i) {  // the first record's 160 training steps
+                TorchBatch b = e.batch(i);
+                CHECK(b.input.size(2) == 14);
+                if (b.reset && t > 0) {  // the tracker restarted here, as a stream would at its start
+                    const auto restarted = fit.estimates(first.input, first.task, {static_cast<std::size_t>(t * 5)});
+                    CHECK(worst(b.input, t, b.input.size(1), restarted) <= 1e-6);
+                    CHECK(worst(b.input, t, b.input.size(1), fit.estimates(first.input, first.task)) > 1e-3);
+                }
+                t += b.input.size(1);
+            }
+        }
+        // Validation restarts at its start and every 60 steps, scoring every step.
+        const std::int64_t v = e.begin_pass(Split::validation, 1, 0);
+        TorchBatch b = e.batch(0);
+        CHECK(b.reset);
+        CHECK(b.score);
+        const auto cold = fit.estimates(first.input, first.task, {800});
+        CHECK(worst(b.input, 160, b.input.size(1), cold) <= 1e-6);
+        CHECK(v == 2);  // 40 validation steps per record, one chunk each
+    }
+    SECTION("after the handover the hybrid is the tracker; before its half, the network corrects it") {
+        const Record& r = data.tests.at(1).records.at(0);
+        const Prediction h = hybrid->predict(r.input, r.task, host), k = kalman->predict(r.input, r.task, host);
+        double early = 0, late = 0;
+        for (std::size_t c = 0; c < 4; ++c)
+            for (std::size_t t = 0; t < r.size(); ++t) {
+                const double d = std::abs(h.components[c][t] - k.components[c][t]);
+                if (t < 100) early = std::max(early, d);
+                if (t >= 200) late = std::max(late, d);
+            }
+        CHECK(late <= 1e-5);  // the same estimate, in float32
+        CHECK(early > 1e-3);  // an untrained correction is far from zero
+    }
 }

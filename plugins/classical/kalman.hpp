@@ -1,0 +1,77 @@
+// The causal tracker: each tone's contribution to the mix is a_k cos(w_k t) + b_k sin(w_k t);
+// a Kalman filter tracks the in-phase and quadrature amplitudes (a_k, b_k) of every tone
+// from the mix, sample by sample, as a random walk (process noise `q` per sample) seen
+// through white observation noise `r`. One joint filter over all tones (2K states, full
+// covariance), or one 2-state filter per tone sharing the innovation (`joint = false`).
+// `rls` is recursive least squares with forgetting factor `forgetting` instead.
+// Calibrated on training records like lsq: a complex gain per component maps its estimate
+// onto the clean target. Shared by the kalman model and the LSTMs' hybrid input.
+#pragma once
+
+#include "lsq.hpp"
+#include "phasor.hpp"
+
+#include <complex>
+#include <filesystem>
+#include <istream>
+#include <string>
+#include <vector>
+
+namespace sigx::classical {
+
+struct KalmanSettings {
+    bool rls = false;
+    bool joint = true;
+    double q = 0;           // kalman: process noise variance per sample, per state
+    double r = 1;           // kalman: observation noise variance
+    double forgetting = 1;  // rls
+    double p0 = 1;          // initial state variance (kalman); rls: P0 = p0 I too
+};
+
+// The filter over one stream. Allocates in its constructor only.
+class KalmanTracker {
+public:
+    KalmanTracker(const Task& task, double sample_rate, double start_time, const KalmanSettings& settings);
+    // Back to before the first sample.
+    void reset();
+    // Forgets the amplitudes (state and covariance back to the prior) but keeps the time:
+    // the filter locks on again from the next sample, as at a record's start.
+    void restart();
+    // Takes the next sample; writes each tone's analytic estimate W_k (Re W_k = a cos + b sin).
+    void push(double x, std::complex<double>* w);
+
+private:
+    void update(std::size_t from, std::size_t count, double innovation_variance, double e);
+    KalmanSettings s_;
+    std::size_t kc_, n_;
+    std::vector<Phasor> phasors0_, phasors_;
+    std::vector<double> h_, ph_, state_, p_;
+};
+
+// The tracker's W over a whole record, restarted (restart()) at each sample index in
+// `restarts` (ascending).
+Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
+                         const std::vector<std::size_t>& restarts = {});
+
+// What fitting finds: the settings (noise levels, q) and the gains (empty without calibration).
+struct KalmanFit {
+    KalmanSettings settings;
+    std::vector<std::complex<double>> gains;
+    double mix_power = 0;
+
+    // Calibrated (or, without gains, divided by each component's nominal gain) estimates:
+    // Re(g_k W_k) per component, per sample.
+    std::vector<std::vector<double>> estimates(const Input& input, const Task& task,
+                                               const std::vector<std::size_t>& restarts = {}) const;
+    // Bit for bit, as text (hexadecimal floating point); read throws naming `file`.
+    std::string text() const;
+    static KalmanFit read(std::istream& in, const std::filesystem::path& file, std::size_t components);
+};
+
+// Fits on training records (one input channel each): r (unless given, > 0) from the
+// residual of a whole-record least-squares fit, the prior variance from the fitted tones'
+// power, then (kalman, q not given) q as the best of a grid by the calibrated MSE after the
+// first second, and the gains (with `calibrate`, which needs each record's truth).
+KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_given, double r_given, bool calibrate);
+
+}  // namespace sigx::classical
