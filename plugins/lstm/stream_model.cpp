@@ -25,10 +25,13 @@
 // tracker = "kalman" makes a hybrid: the causal Kalman tracker (../classical/kalman.hpp),
 // calibrated on the training records, runs on the mix beside the network; each step also
 // reads the frame of the tracker's estimate of its stream's component, and the network's
-// output is a correction added to that estimate. Once the tracker has locked on, the
-// network only has to learn to leave it alone; while it locks on, the network can do
-// better. Training restarts the tracker wherever it restarts the network's state, so both
-// practise locking on together, as at a record's start.
+// output is a correction added to that estimate, weighted fully in the first half of
+// `handover` seconds after a start and fading out over the second half: a locked-on
+// tracker beats any correction from a network trained mostly on lock-on, while it locks on
+// the network does far better. Training restarts the tracker wherever it restarts the network's state, so both
+// practise locking on together, as at a record's start. A bidirectional hybrid restarts
+// the tracker at the start of every training and validation window, and corrects it in
+// the first `handover` seconds of a record only, where the tracker is still locking on.
 #include "causal_lstm.hpp"
 #include "common.hpp"
 
@@ -269,7 +272,7 @@ public:
                     for (std::int64_t w = 0; w < windows; ++w) {
                         const auto offset =
                             static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(end - start - len + 1));
-                        pass_.push_back({g, r, n, start + offset, len, true, true, start + offset});
+                        pass_.push_back({g, r, n, start + offset, len, true, true, 0});
                     }
                     continue;
                 }
@@ -295,8 +298,19 @@ public:
         const Chunk& c = pass_.at(static_cast<std::size_t>(index));
         const auto& g = groups_[c.group];
         auto cut = [&](const torch::Tensor& t) { return t.narrow(0, c.row, c.rows).narrow(1, c.start, c.steps); };
-        if (tracker_) fade_ = fade(c.since, c.steps, g.records.front().first.sample_rate);
-        return {cut(g.input), cut(g.target), c.reset, c.score};
+        if (!tracker_) return {cut(g.input), cut(g.target), c.reset, c.score};
+        fade_ = fade(bidirectional_ ? 0 : c.since, c.steps, g.records.front().first.sample_rate);
+        if (!bidirectional_) return {cut(g.input), cut(g.target), c.reset, c.score};
+        // A bidirectional hybrid's window starts as a record does: the tracker restarts there.
+        auto input = cut(g.input).clone();
+        std::vector<torch::Tensor> restarted;
+        for (std::int64_t first = c.row; first < c.row + c.rows; first += selectors_) {
+            const auto& [record, task] = g.records.at(static_cast<std::size_t>(first / selectors_));
+            restarted.push_back(
+                tracked(record, task, {static_cast<std::size_t>(c.start * frame_)}).narrow(1, c.start, c.steps));
+        }
+        input.narrow(2, frame_, frame_).copy_(torch::cat(restarted));
+        return {input, cut(g.target), c.reset, c.score};
     }
 
     torch::Tensor forward(const TorchBatch& b) override { return net()->forward(b.input, state_, fade_); }

@@ -702,4 +702,38 @@ TEST_CASE(
         CHECK(late <= 1e-5);  // the same estimate, in float32
         CHECK(early > 1e-3);  // an untrained correction is far from zero
     }
+    SECTION("a bidirectional hybrid restarts the tracker at every window's start") {
+        auto bi = make_model("lstm.stateful", Params({{"hidden", std::int64_t{4}},
+                                                      {"samples_per_step", std::int64_t{5}},
+                                                      {"bptt", std::int64_t{40}},
+                                                      {"bidirectional", true},
+                                                      {"tracker", std::string("kalman")},
+                                                      {"handover", 0.2}}));
+        ext(*bi).prepare(data.train, 0.2);
+        const std::int64_t n = ext(*bi).begin_pass(Split::train, 1, 7);
+        int checked = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const TorchBatch b = ext(*bi).batch(i);
+            // Which window of the first record is this? Its first mix frame says.
+            for (std::int64_t start = 0; start + b.input.size(1) <= 160; ++start) {
+                bool same = true;
+                for (std::int64_t j = 0; j < 5 && same; ++j)
+                    same = b.input[0][0][j].item<float>() ==
+                           static_cast<float>(first.input.channels[0][static_cast<std::size_t>(start * 5 + j)]);
+                if (!same) continue;
+                const auto restarted = fit.estimates(first.input, first.task, {static_cast<std::size_t>(start * 5)});
+                CHECK(worst(b.input, start, b.input.size(1), restarted) <= 1e-6);
+                ++checked;
+                break;
+            }
+        }
+        CHECK(checked >= 2);  // 160 training steps in windows of 40: 4 windows per record
+        const Record& r = data.tests.at(1).records.at(0);
+        const Prediction h = bi->predict(r.input, r.task, host), k = kalman->predict(r.input, r.task, host);
+        double late = 0;
+        for (std::size_t c = 0; c < 4; ++c)
+            for (std::size_t t = 200; t < r.size(); ++t)
+                late = std::max(late, std::abs(h.components[c][t] - k.components[c][t]));
+        CHECK(late <= 1e-5);  // after the handover, the tracker's estimate
+    }
 }
