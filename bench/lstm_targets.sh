@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Issue-3 targets, measured on this machine and printed beside their references:
+# Issue-3 targets, measured on this machine and printed beside their references (issue
+# 12's frontier targets, with seed spread: bench/frontier.sh):
 #  1. the best shipped LSTM pipeline: test MSE <= 1e-3 (seed 2) and <= 2e-3 (unseen phase);
 #  2. some shipped LSTM pipeline reaches the reference's 0.06 in <= 60 s of training;
 #  3. training throughput of the reference configuration (lstm.sequence, L = 50) against
