@@ -5,7 +5,7 @@
 # target beside its figure, met or not:
 #   causal LSTM (pipelines/lstm_stateful.toml): whole record <= 2.5e-3, steady <= 5e-5
 #   bidirectional LSTM (pipelines/lstm_bidirectional.toml): <= 1e-4 on both sets
-#   quickstart LSTM (pipelines/quickstart.toml, ~10 s of training): <= 1e-3 test, <= 5e-3 unseen
+#   quickstart LSTM (pipelines/quickstart.toml, ~12 s of training): <= 1e-3 test, <= 5e-3 unseen
 # About 13 minutes on 2 cores; nothing else may run meanwhile.
 # Usage: bash bench/frontier.sh [pipeline ...]   (default: all three)
 set -euo pipefail
