@@ -27,9 +27,9 @@
 // reads the frame of the tracker's estimate of its stream's component, and the network's
 // output is a correction added to that estimate, weighted fully in the first half of
 // `handover` seconds after a start and fading out over the second half: a locked-on
-// tracker beats any correction from a network trained mostly on lock-on, while it locks on
-// the network does far better. Training restarts the tracker wherever it restarts the network's state, so both
-// practise locking on together, as at a record's start. A bidirectional hybrid restarts
+// tracker beats any correction from a network trained mostly on lock-on, while it locks
+// on the network does far better. Training restarts the tracker wherever it restarts the
+// network's state, so both practise locking on together, as at a record's start. A bidirectional hybrid restarts
 // the tracker at the start of every training and validation window, and corrects it in
 // the first `handover` seconds of a record only, where the tracker is still locking on.
 #include "causal_lstm.hpp"
@@ -80,7 +80,7 @@ struct StreamNetImpl : torch::nn::Module {
     }
 
     // x: [streams, steps, frame (+ tracker's frame) + selectors]; returns [streams, steps, frame].
-    // fade (hybrid, causal): the correction's weight per step, [1, steps, 1].
+    // fade (hybrid): the correction's weight per step, [1, steps, 1].
     torch::Tensor forward(const torch::Tensor& x, LstmState& state, const torch::Tensor& fade = {}) {
         torch::Tensor in = conditioning == Conditioning::input ? x : x.narrow(2, 0, signal);
         auto [h, new_state] = lstm->forward(in, state);
@@ -91,15 +91,17 @@ struct StreamNetImpl : torch::nn::Module {
         }
         h = drop->forward(h);
         // Hybrid: the tracker's estimate plus the network's correction, weighted by fade.
-        const auto base = tracked ? x.narrow(2, frame, frame) : torch::zeros({}, x.options());
-        const auto weight = fade.defined() ? fade.to(x.device()) : torch::ones({}, x.options());
-        if (!gate) return base + weight * head->forward(h);
+        auto output = [&](const torch::Tensor& correction) {
+            if (!tracked) return correction;
+            return x.narrow(2, frame, frame) + (fade.defined() ? fade.to(x.device()) * correction : correction);
+        };
+        if (!gate) return output(head->forward(h));
         const auto hidden = h.size(2) / 2;
         const auto ahead = head->forward(h.narrow(2, 0, hidden)),
                    back = backward_head->forward(h.narrow(2, hidden, hidden));
-        directions = {base + weight * ahead, base + weight * back};
+        directions = {output(ahead), output(back)};
         const auto g = torch::sigmoid(gate->forward(h));
-        return base + weight * (g * ahead + (1 - g) * back);
+        return output(g * ahead + (1 - g) * back);
     }
 
     std::int64_t frame, signal;  // samples per step; input features before the selector
