@@ -29,6 +29,10 @@ void KalmanTracker::restart() {
     for (std::size_t i = 0; i < n_; ++i) p_[i * n_ + i] = s_.p0;
 }
 
+void KalmanTracker::skip() {
+    for (auto& p : phasors_) p.advance();
+}
+
 void KalmanTracker::push(double x, Complex* w) {
     for (std::size_t k = 0; k < kc_; ++k) {  // h: cos, sin of each tone; z = e^{-i w t}
         const Complex z = phasors_[k].value();
@@ -80,7 +84,7 @@ void KalmanTracker::update(std::size_t from, std::size_t count, double innovatio
 }
 
 Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
-                         const std::vector<std::size_t>& restarts) {
+                         const std::vector<std::size_t>& restarts, std::size_t from) {
     if (input.channels.size() != 1)
         throw std::runtime_error(
             fmt::format("kalman reads one input channel, '{}' has {}", input.name, input.channels.size()));
@@ -88,7 +92,8 @@ Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSetti
     Analytic out(task.size(), std::vector<Complex>(input.size()));
     std::vector<Complex> w(task.size());
     auto next = restarts.begin();
-    for (std::size_t t = 0; t < input.size(); ++t) {
+    for (std::size_t t = 0; t < std::min(from, input.size()); ++t) tracker.skip();
+    for (std::size_t t = from; t < input.size(); ++t) {
         for (; next != restarts.end() && *next <= t; ++next)
             if (*next == t) tracker.restart();
         tracker.push(input.channels[0][t], w.data());
@@ -98,11 +103,12 @@ Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSetti
 }
 
 std::vector<std::vector<double>> KalmanFit::estimates(const Input& input, const Task& task,
-                                                      const std::vector<std::size_t>& restarts) const {
+                                                      const std::vector<std::size_t>& restarts,
+                                                      std::size_t from) const {
     if (!gains.empty() && gains.size() != task.size())
         throw std::runtime_error(
             fmt::format("the tracker was calibrated for {} components, the task has {}", gains.size(), task.size()));
-    const auto w = kalman_analytic(input, task, settings, restarts);
+    const auto w = kalman_analytic(input, task, settings, restarts, from);
     std::vector<std::vector<double>> out(task.size(), std::vector<double>(input.size()));
     for (std::size_t k = 0; k < task.size(); ++k) {
         const Complex g = gains.empty() ? Complex(1.0 / task.components[k].gain, 0.0) : gains[k];

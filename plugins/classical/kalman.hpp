@@ -37,6 +37,8 @@ public:
     // Forgets the amplitudes (state and covariance back to the prior) but keeps the time:
     // the filter locks on again from the next sample, as at a record's start.
     void restart();
+    // Lets the next sample go by unread: the time advances, the amplitudes do not.
+    void skip();
     // Takes the next sample; writes each tone's analytic estimate W_k (Re W_k = a cos + b sin).
     void push(double x, std::complex<double>* w);
 
@@ -48,10 +50,11 @@ private:
     std::vector<double> h_, ph_, state_, p_;
 };
 
-// The tracker's W over a whole record, restarted (restart()) at each sample index in
-// `restarts` (ascending).
+// The tracker's W over a record, restarted (restart()) at each sample index in `restarts`
+// (ascending). With `from`, it starts at that sample, exactly as if restarted there, and
+// the samples before it are skipped (their W is 0) instead of filtered.
 Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
-                         const std::vector<std::size_t>& restarts = {});
+                         const std::vector<std::size_t>& restarts = {}, std::size_t from = 0);
 
 // What fitting finds: the settings (noise levels, q) and the gains (empty without calibration).
 struct KalmanFit {
@@ -62,7 +65,8 @@ struct KalmanFit {
     // Calibrated (or, without gains, divided by each component's nominal gain) estimates:
     // Re(g_k W_k) per component, per sample.
     std::vector<std::vector<double>> estimates(const Input& input, const Task& task,
-                                               const std::vector<std::size_t>& restarts = {}) const;
+                                               const std::vector<std::size_t>& restarts = {},
+                                               std::size_t from = 0) const;
     // Bit for bit, as text (hexadecimal floating point); read throws naming `file`.
     std::string text() const;
     static KalmanFit read(std::istream& in, const std::filesystem::path& file, std::size_t components);

@@ -308,8 +308,7 @@ public:
         std::vector<torch::Tensor> restarted;
         for (std::int64_t first = c.row; first < c.row + c.rows; first += selectors_) {
             const auto& [record, task] = g.records.at(static_cast<std::size_t>(first / selectors_));
-            restarted.push_back(
-                tracked(record, task, {static_cast<std::size_t>(c.start * frame_)}).narrow(1, c.start, c.steps));
+            restarted.push_back(tracked(record, task, {}, c.start, c.steps));
         }
         input.narrow(2, frame_, frame_).copy_(torch::cat(restarted));
         return {input, cut(g.target), c.reset, c.score};
@@ -416,14 +415,16 @@ private:
     }
     // The tracker's estimate of each component over the record padded to whole frames (the
     // padding is zeros through the tracker, as a stream's flush gives it), restarted at
-    // `restarts` (samples): [C, steps, frame].
-    torch::Tensor tracked(const Input& r, const Task& task, const std::vector<std::size_t>& restarts) const {
-        const std::int64_t steps = steps_of(r.size());
-        Input padded = r;
-        padded.channels.at(0).resize(static_cast<std::size_t>(steps * frame_), 0.0);
+    // `restarts` (samples): [C, steps, frame]. With `from`, only `steps` steps from there,
+    // the tracker starting afresh at `from` (a window that starts as a record does).
+    torch::Tensor tracked(const Input& r, const Task& task, const std::vector<std::size_t>& restarts,
+                          std::int64_t from = 0, std::int64_t steps = -1) const {
+        if (steps < 0) steps = steps_of(r.size()) - from;
+        Input padded = r;  // padded, or cut at the last step wanted
+        padded.channels.at(0).resize(static_cast<std::size_t>((from + steps) * frame_), 0.0);
         std::vector<torch::Tensor> out;
-        for (const auto& e : tracker_->estimates(padded, task, restarts))
-            out.push_back(tensor_of(e).view({steps, frame_}));
+        for (const auto& e : tracker_->estimates(padded, task, restarts, static_cast<std::size_t>(from * frame_)))
+            out.push_back(tensor_of(e).narrow(0, from * frame_, steps * frame_).view({steps, frame_}));
         return torch::stack(out);
     }
     // The hybrid's correction weight for `steps` steps from `since` steps after a start: 1

@@ -148,3 +148,16 @@ TEST_CASE("kalman tracker: a restart forgets the amplitudes but keeps the time",
     std::istringstream short_text("0x1p-3 0x1p-2\n");
     CHECK_THROWS_WITH(classical::KalmanFit::read(short_text, "tracker.txt", 4), Catch::Contains("tracker.txt"));
 }
+
+TEST_CASE("kalman tracker: starting at a sample equals a restart there, without filtering the samples before",
+          "[kalman]") {
+    const Dataset d = noisy(0.01, 9, 1, 2.0);
+    const Record& r = d.train.at(0);
+    const auto fit = classical::fit_kalman(d.train, {}, 0, 0, true);
+    const std::size_t m = 777;
+    const auto restarted = fit.estimates(r.input, r.task, {m}), started = fit.estimates(r.input, r.task, {}, m);
+    for (std::size_t k = 0; k < r.task.size(); ++k) {
+        for (std::size_t t = 0; t < m; ++t) REQUIRE(started[k][t] == 0.0);
+        for (std::size_t t = m; t < r.size(); ++t) REQUIRE(started[k][t] == restarted[k][t]);  // bit for bit
+    }
+}
