@@ -40,6 +40,8 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, const
                                       model_state_id));
     m.saved.name = m.saved.dir.filename().string();  // a folder that exists, so a safe name, whatever the manifest says
     m.task.components = m.saved.components;
+    if (const auto problem = task_problem(m.task, m.saved.sample_rate); !problem.empty())
+        throw std::runtime_error(fmt::format("{}: {}", manifest.string(), problem));
     try {
         state->load_state(m.saved.state(), m.task.size());
     } catch (const std::exception& e) {
@@ -120,6 +122,13 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registr
         for (const auto& c : p.components) channels.push_back(&c);
         audio::write_wav(wav, in.sample_rate, channels);
         written.push_back(wav);
+        if (!p.frequencies.empty()) {  // a tracker's frequency estimates, Hz
+            channels.clear();
+            for (const auto& f : p.frequencies) channels.push_back(&f);
+            const fs::path freq = fs::path(base).concat(".frequency.wav");
+            audio::write_wav(freq, in.sample_rate, channels);
+            written.push_back(freq);
+        }
         if (!o.csv) continue;
         std::string text = "time";
         for (const auto& c : m.task.components) text += "," + c.label;

@@ -65,6 +65,14 @@ nlohmann::ordered_json sets_json(const std::vector<SetSummary>& sets) {
     return a;
 }
 
+// What the evaluators say each non-model row of `set` is.
+std::vector<const ReportRow*> rows_of(const RunSummary& run, const std::string& set) {
+    std::vector<const ReportRow*> out;
+    for (const auto& r : run.rows)
+        if (r.test_set.empty() || r.test_set == set) out.push_back(&r);
+    return out;
+}
+
 std::string scored_line(const SetSummary& s) {
     const char* plural = s.records == 1 ? "" : "s";
     if (s.scored == s.records) return fmt::format("{} record{}, all scored against their truth.\n", s.records, plural);
@@ -157,6 +165,11 @@ std::string report_markdown(const RunSummary& run) {
             if (any) body.push_back(std::move(cells));
         }
         out += fmt::format("\n### `{}`: mean over components\n\n{}", set, table(header, body));
+        std::string legend;
+        for (const ReportRow* r : rows_of(run, set))
+            if (std::any_of(body.begin(), body.end(), [&](const auto& cells) { return cells.front() == r->name; }))
+                legend += fmt::format("- `{}`: {}\n", r->name, r->description);
+        if (!legend.empty()) out += "\nRows that are not models:\n\n" + legend;
 
         std::vector<std::string> comp_header = {"mse"};
         comp_header.insert(comp_header.end(), components.begin(), components.end());
@@ -196,6 +209,8 @@ std::string report_json(const RunSummary& run) {
     auto& sets = j["test_sets"] = nlohmann::ordered_json::object();
     for (const auto& s : run.sets)
         sets[s.name] = {{"description", s.description}, {"records", s.records}, {"scored", s.scored}};
+    for (const auto& s : run.sets)
+        for (const ReportRow* r : rows_of(run, s.name)) sets[s.name]["rows"][r->name] = r->description;
     for (const auto& m : run.metrics) {
         auto& set = sets[m.test_set];
         if (m.component == "mean")

@@ -97,10 +97,28 @@ void write_outputs(const OutputOptions& o, const Dataset& data, const std::vecto
                 std::vector<const Samples*> channels;
                 for (const auto& c : out.predictions[s][r].components) channels.push_back(&c);
                 audio::write_wav(folder / (rec.input.name + ".wav"), rec.input.sample_rate, channels);
+                channels.clear();  // a tracker's frequency estimates, Hz, beside them
+                for (const auto& f : out.predictions[s][r].frequencies) channels.push_back(&f);
+                if (!channels.empty())
+                    audio::write_wav(folder / (rec.input.name + ".frequency.wav"), rec.input.sample_rate, channels);
             }
         }
     notes.push_back(
         "extracted components: extracted/MODEL/SET/RECORD.wav (float WAV, one channel per component, in task order)");
+}
+
+// Where the task lets tones stray, each model that assumes exact frequencies is named.
+void warn_drift(const Pipeline& p, const Task& task, Console& console) {
+    std::vector<std::string> bands;
+    for (const auto& c : task.components)
+        if (c.tolerance > 0) bands.push_back(fmt::format("{} +-{} Hz", c.label, c.tolerance));
+    if (bands.empty()) return;
+    for (const auto& use : p.models)
+        if (!use.info->descriptor->follows_drift)
+            console.log(LogLevel::warning, use.name,
+                        fmt::format("model '{}' ({}) assumes each tone at its stated frequency; the task lets them "
+                                    "stray ({}): it does not follow that drift, except as far as it learns it",
+                                    use.name, use.plugin, fmt::join(bands, ", ")));
 }
 
 std::string toml_text(const toml::table& t) {
@@ -126,6 +144,21 @@ void check_prediction(const std::string& model, const Task& task, std::size_t sa
                     fmt::format("model '{}' returned a non-finite value ({}) for component '{}' at "
                                 "sample {}",
                                 model, ch[n], task.components[c].label, n));
+    }
+    if (p.frequencies.empty()) return;
+    if (p.frequencies.size() != task.size())
+        throw std::runtime_error(fmt::format("model '{}' returned {} frequency tracks for a record with {} components",
+                                             model, p.frequencies.size(), task.size()));
+    for (std::size_t c = 0; c < p.frequencies.size(); ++c) {
+        const Samples& f = p.frequencies[c];
+        if (f.size() != samples)
+            throw std::runtime_error(fmt::format(
+                "model '{}' returned a frequency track of {} samples for a record of {}", model, f.size(), samples));
+        for (std::size_t n = 0; n < f.size(); ++n)
+            if (!std::isfinite(f[n]))
+                throw std::runtime_error(fmt::format(
+                    "model '{}' returned a non-finite frequency ({}) for component '{}' at sample {}", model, f[n],
+                    task.components[c].label, n));
     }
 }
 
@@ -174,13 +207,17 @@ void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t
             if (auto problem = name_problem("component label", c.label); !problem.empty()) fail(where + ": " + problem);
             if (!labels.insert(c.label).second)
                 fail(fmt::format("{}: component label '{}' is used twice; labels must be unique", where, c.label));
-            if (k >= first.task.size() || c.label != first.task.components[k].label)
+            if (k >= first.task.size() || c.label != first.task.components[k].label ||
+                c.tolerance != first.task.components[k].tolerance ||
+                c.fundamental != first.task.components[k].fundamental)
                 fail(fmt::format("{}: its components differ from the first training record's", where));
             if (!std::isfinite(c.frequency) || c.frequency < 0 || !std::isfinite(c.gain))
                 fail(fmt::format("{}: component '{}' has no finite frequency and gain", where, c.label));
         }
         if (r.task.size() != first.task.size())
             fail(fmt::format("{}: its components differ from the first training record's", where));
+        if (&r == &first)
+            if (const auto problem = task_problem(r.task, in.sample_rate); !problem.empty()) fail(where + ": " + problem);
         if (!r.truth) return;
         if (r.truth->references.size() != r.task.size())
             fail(fmt::format("{}: its truth has {} references for {} components", where, r.truth->references.size(),
@@ -193,6 +230,19 @@ void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t
             for (std::size_t n = 0; n < ref.size(); ++n)
                 if (!std::isfinite(ref[n]))
                     fail(fmt::format("{}: the reference of '{}' has a non-finite sample at sample {}", where,
+                                     r.task.components[k].label, n));
+        }
+        const auto& freqs = r.truth->frequencies;
+        if (!freqs.empty() && freqs.size() != r.task.size())
+            fail(fmt::format("{}: its truth has {} frequency tracks for {} components", where, freqs.size(),
+                             r.task.size()));
+        for (std::size_t k = 0; k < freqs.size(); ++k) {
+            if (freqs[k].size() != in.size())
+                fail(fmt::format("{}: the frequency track of '{}' has {} samples, the input {}", where,
+                                 r.task.components[k].label, freqs[k].size(), in.size()));
+            for (std::size_t n = 0; n < freqs[k].size(); ++n)
+                if (!std::isfinite(freqs[k][n]) || freqs[k][n] < 0)
+                    fail(fmt::format("{}: the frequency track of '{}' has no frequency at sample {}", where,
                                      r.task.components[k].label, n));
         }
     };
@@ -358,6 +408,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     check_dataset(p.source.plugin, generated, in.source->channels());
     const Dataset data = std::move(generated);
     check_saved_fit(p, data);
+    warn_drift(p, data.train.front().task, console);
     check_cancel(dir);
     for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
         Services host = services(p.evaluators[i]);
@@ -443,12 +494,15 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     }
 
     RunResult result;
+    std::vector<ReportRow> rows;
     if (!outputs.empty()) {
         for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
             Services host = services(p.evaluators[i]);
             auto ms =
                 call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->evaluate(data, outputs, host); });
             result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
+            auto rs = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->rows(); });
+            rows.insert(rows.end(), rs.begin(), rs.end());
             check_cancel(dir);
         }
     }
@@ -466,7 +520,8 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
                 figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
     }
     std::sort(figures.begin(), figures.end());
-    RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}, p.output.components == "wav"};
+    RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}, p.output.components == "wav",
+                   rows};
     write_outputs(p.output, data, outputs, dir.path(), run.notes, console);
     result.report = report_markdown(run);
     write_file_atomic(dir.path() / "metrics.json", metrics_json(run));

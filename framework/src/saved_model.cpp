@@ -19,7 +19,9 @@ std::string sdk_version() {
 
 std::string components_text(const std::vector<Component>& cs) {
     std::vector<std::string> parts;
-    for (const auto& c : cs) parts.push_back(fmt::format("{} ({} Hz)", c.label, c.frequency));
+    for (const auto& c : cs)
+        parts.push_back(c.tolerance > 0 ? fmt::format("{} ({} Hz +- {})", c.label, c.frequency, c.tolerance)
+                                        : fmt::format("{} ({} Hz)", c.label, c.frequency));
     return fmt::format("{}", fmt::join(parts, ", "));
 }
 
@@ -43,7 +45,11 @@ void save_model(const fs::path& dir, const PluginUse& use, Model& model, const R
     j["state_params"] = state->state_params();
     auto& comps = j["components"] = nlohmann::ordered_json::array();
     for (const auto& c : fitted_on.task.components)
-        comps.push_back({{"label", c.label}, {"frequency", c.frequency}, {"gain", c.gain}});
+        comps.push_back({{"label", c.label},
+                         {"frequency", c.frequency},
+                         {"gain", c.gain},
+                         {"tolerance", c.tolerance},
+                         {"fundamental", c.fundamental}});
     j["sample_rate"] = fitted_on.input.sample_rate;
     j["channels"] = fitted_on.input.channels.size();
     write_file_atomic(dir / "manifest.json", j.dump(2) + "\n");
@@ -65,8 +71,9 @@ SavedModel read_saved_model(const fs::path& dir) {
         m.params = j.at("params").get<std::map<std::string, std::string>>();
         m.state_params = j.at("state_params").get<std::vector<std::string>>();
         for (const auto& c : j.at("components"))
-            m.components.push_back(
-                {c.at("label").get<std::string>(), c.at("frequency").get<double>(), c.at("gain").get<double>()});
+            m.components.push_back({c.at("label").get<std::string>(), c.at("frequency").get<double>(),
+                                    c.at("gain").get<double>(), c.value("tolerance", 0.0),
+                                    c.value("fundamental", std::int64_t{-1})});
         m.sample_rate = j.at("sample_rate").get<double>();
         m.channels = j.at("channels").get<std::uint32_t>();
         return m;
@@ -99,7 +106,9 @@ std::string task_mismatch(const SavedModel& saved, const Record& record) {
     const auto& now = record.task.components;
     bool same = now.size() == saved.components.size();
     for (std::size_t k = 0; same && k < now.size(); ++k)
-        same = now[k].label == saved.components[k].label && now[k].frequency == saved.components[k].frequency;
+        same = now[k].label == saved.components[k].label && now[k].frequency == saved.components[k].frequency &&
+               now[k].tolerance == saved.components[k].tolerance &&
+               now[k].fundamental == saved.components[k].fundamental;
     if (!same)
         return fmt::format("fitted for the components {}, the data has {}", components_text(saved.components),
                            components_text(now));

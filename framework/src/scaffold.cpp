@@ -35,7 +35,7 @@ if(NOT CMAKE_BUILD_TYPE)
   set(CMAKE_BUILD_TYPE Release)
 endif()
 
-find_package(sigx 1.0 REQUIRED)
+find_package(sigx 2.0 REQUIRED)
 
 set(SIGX_PLUGIN_OUTPUT_DIR "${CMAKE_BINARY_DIR}/plugins")
 sigx_add_plugin(@BASE@ SOURCES src/plugin.cpp)

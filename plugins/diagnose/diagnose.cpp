@@ -4,12 +4,16 @@
 // near-optimal classical estimator, or predicting zero where that is better) reaches on
 // the test sets, against the floor of predicting zero. When even that estimator stays
 // near the floor, it says in plain words that no model can learn the task. Its numbers go
-// into the report as rows:
-//   (classical bound)  calibrated whole-record least squares: non-causal
+// into the report as rows, each with a line saying what it is (rows()):
+//   (classical bound)  calibrated whole-record least squares: non-causal; a bound where
+//                      the generator states its model of the data and the tones are
+//                      stationary in it (noisy_sinusoid without drift); elsewhere (a
+//                      recording, drifting tones) the same fit is named
+//                      "(whole-record lsq)", a reference and not a bound
 //   (causal bound)     the Bayes estimate that reads each record only up to the present,
 //                      under the generator's own model (classical/causal_bound.hpp), where
-//                      the generator states it; "(causal bound, per tone)" where the
-//                      frequencies share no period (then an upper estimate)
+//                      the generator states it and it has no drift; "(causal bound, per
+//                      tone)" where the frequencies share no period (then an upper estimate)
 // each over the whole record, after the warm-up (`@steady`) and in the time bins of the
 // metrics evaluator; and a figure per test set, mse_over_time_<set>: every model's MSE
 // and both bounds against time since the record's start.
@@ -36,6 +40,7 @@ using sigx::classical::TimedMoments;
 struct Bound {
     std::string row;  // "(classical bound)", ...
     std::vector<TimedMoments> per_component;
+    std::string description;  // what it is, for the report
 };
 
 std::string file_safe(const std::string& s) {
@@ -47,6 +52,7 @@ std::string file_safe(const std::string& s) {
 class Diagnose final : public sigx::Evaluator {
 public:
     static constexpr const char* classical_row = "(classical bound)";
+    static constexpr const char* reference_row = "(whole-record lsq)";
 
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
@@ -119,6 +125,13 @@ public:
         return out;
     }
 
+    std::vector<sigx::ReportRow> rows() const override {
+        std::vector<sigx::ReportRow> out;
+        for (std::size_t s = 0; s < bounds_.size() && s < set_names_.size(); ++s)
+            for (const Bound& b : bounds_[s]) out.push_back({set_names_[s], b.row, b.description});
+        return out;
+    }
+
 private:
     static double correlation(const sigx::Records& records, std::size_t k) {
         double n = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
@@ -175,10 +188,24 @@ private:
         }
         const sigx::classical::LsqOptions whole_record;
         const auto gains = sigx::classical::fit_calibration(data.train, whole_record);
+        set_names_.clear();
         for (const auto& set : data.tests) {
+            set_names_.push_back(set.name);
             auto& bounds = bounds_.emplace_back();
             const auto records = scored(set);
             if (records.empty()) continue;
+            // The model the generator states, where every record has one and it keeps the
+            // tones stationary: only under it are these fits bounds.
+            std::optional<sigx::classical::ToneNoiseModel> model;
+            for (const auto* r : records) {
+                const auto m = sigx::classical::noise_model_of(r->truth->metadata);
+                const auto drift = r->truth->metadata.find("model.drift");
+                if (!m || (drift != r->truth->metadata.end() && drift->second != "none")) {
+                    model.reset();
+                    break;
+                }
+                model = m;
+            }
             const auto edges = edges_of(records);
             // The better of calibrated least squares and predicting zero, per component: a
             // calibration fitted to noise (phase_scale = 1, one training record) can do worse
@@ -191,18 +218,25 @@ private:
             });
             for (std::size_t k = 0; k < lsq.size(); ++k)
                 if (lsq[k].whole.mse() > zero[k].whole.mse()) lsq[k] = zero[k];
-            bounds.push_back({classical_row, std::move(lsq)});
-
-            std::optional<sigx::classical::ToneNoiseModel> model;
-            for (const auto* r : records) {
-                const auto m = sigx::classical::noise_model_of(r->truth->metadata);
-                if (!m) {
-                    model.reset();
-                    break;
-                }
-                model = m;
+            const std::string fit =
+                "calibrated least squares over each whole record at the stated frequencies (non-causal; per "
+                "component, predicting zero where that is better)";
+            if (model) {
+                bounds.push_back({classical_row, std::move(lsq),
+                                  fit + ": a bound, under the generator's model (stationary tones in noise drawn "
+                                        "afresh at every sample), as its maximum-likelihood estimate"});
+            } else {
+                const bool drifting = std::any_of(records.begin(), records.end(), [](const sigx::Record* r) {
+                    return !r->truth->frequencies.empty() || r->truth->metadata.count("model.drift");
+                });
+                bounds.push_back(
+                    {reference_row, std::move(lsq),
+                     fit + ": a reference, not a bound: " +
+                         (drifting ? "the tones drift, and a whole-record fit at fixed frequencies does not follow them"
+                                   : "the generator states no model of these data under which it is optimal (real "
+                                     "recordings), and a model that follows the tones' changes can beat it")});
+                continue;  // no causal bound either: it needs the generator's stationary model
             }
-            if (!model) continue;  // the generator states no model: no causal bound
             const auto& first = *records.front();
             const auto period = sigx::classical::common_period(first.task, first.input.sample_rate);
             if (!period)
@@ -210,10 +244,16 @@ private:
                     fmt::format("'{}': the frequencies share no period of at most 200000 samples: the causal "
                                 "bound is per tone, other tones counted as noise (an upper estimate)",
                                 set.name));
-            bounds.push_back({period ? "(causal bound)" : "(causal bound, per tone)",
-                              moments(records, edges, [&](const sigx::Record& r) {
-                                  return sigx::classical::causal_bayes(r.input, r.task, *model, period);
-                              })});
+            bounds.push_back(
+                {period ? "(causal bound)" : "(causal bound, per tone)",
+                 moments(records, edges,
+                         [&](const sigx::Record& r) {
+                             return sigx::classical::causal_bayes(r.input, r.task, *model, period);
+                         }),
+                 period ? "the Bayes estimate from each record up to the present: a bound for causal models, under "
+                          "the generator's model, where only the record's start is unknown"
+                        : "the Bayes estimate per tone, the other tones counted as noise: an upper estimate of the "
+                          "causal bound under the generator's model, not a bound"});
         }
     }
 
@@ -301,6 +341,7 @@ private:
     bool render_;
     bool computed_ = false;
     std::vector<std::vector<Bound>> bounds_;  // [test set]: classical, then causal where there is one
+    std::vector<std::string> set_names_;      // of bounds_
     std::string why_not_;                     // why there is no bound, when there is none
     std::filesystem::path dir_;
 };

@@ -7,6 +7,11 @@
 //                 component's power in the mix, gain * reference, / the power of
 //                 everything else in the mix). Meaningful when the mix holds the component
 //                 coherently; at phase_scale = 1 it does not, and even the floor "gains".
+//  freq_rms_hz    for a model that tracks frequency, where the truth has the tones'
+//                 instantaneous frequencies: the RMS error of its estimate, Hz
+// and, over the components together ("mean"):
+//  sum_rel_floor  the MSE of the components' sum relative to that of predicting zero:
+//                 what a line remover leaves of the lines (mains hum and its harmonics)
 // and the floor itself as the pseudo-model "(predict zero)".
 // Each is also given over time since the record's start, in the bins of
 // classical/time_bins.hpp ("mse@0.1-0.2s"), and after a warm-up ("mse@steady", from
@@ -124,17 +129,69 @@ public:
                         model, part([&](const TimedMoments& x) -> const Moments& { return x.bins[b]; }), is_model,
                         [&](const std::string& n) { return sigx::classical::binned_name(n, edges[b], edges[b + 1]); });
             };
-            for (const auto& o : outputs)
+            for (const auto& o : outputs) {
                 emit(o.model, pooled([&](std::size_t r, std::size_t c, std::size_t n) {
                          return o.predictions[s][r].components[c][n];
                      }),
                      true);
+                emit_sum_and_frequency(set, scored, o.predictions[s], o.model, out);
+            }
             emit(floor_model, pooled([](std::size_t, std::size_t, std::size_t) { return 0.0; }), false);
         }
         return out;
     }
 
+    std::vector<sigx::ReportRow> rows() const override {
+        return {{"", floor_model, "predicting 0 for every component: the floor every useful model must beat"}};
+    }
+
 private:
+    // sum_rel_floor (whole and steady) and, where both the truth and the model give
+    // frequencies, freq_rms_hz per component and their mean (whole and steady).
+    void emit_sum_and_frequency(const sigx::RecordSet& set, const std::vector<std::size_t>& scored,
+                                const std::vector<sigx::Prediction>& predictions, const std::string& model,
+                                std::vector<sigx::Metric>& out) const {
+        const auto& comps = set.records[scored.front()].task.components;
+        Moments sum, sum_steady;
+        std::vector<Moments> freq(comps.size()), freq_steady(comps.size());
+        bool tracked = true;
+        for (std::size_t r : scored) {
+            const auto& rec = set.records[r];
+            const auto& p = predictions[r];
+            tracked = tracked && !rec.truth->frequencies.empty() && !p.frequencies.empty();
+            for (std::size_t n = 0; n < rec.size(); ++n) {
+                double y = 0, t = 0;
+                for (std::size_t c = 0; c < comps.size(); ++c)
+                    y += p.components[c][n], t += rec.truth->references[c][n];
+                const bool steady = static_cast<double>(n) / rec.input.sample_rate >= warmup_;
+                sum.add(y, t);
+                if (steady) sum_steady.add(y, t);
+                if (!tracked) continue;
+                for (std::size_t c = 0; c < comps.size(); ++c) {
+                    freq[c].add(p.frequencies[c][n], rec.truth->frequencies[c][n]);
+                    if (steady) freq_steady[c].add(p.frequencies[c][n], rec.truth->frequencies[c][n]);
+                }
+            }
+        }
+        const std::string mean = "mean";
+        out.push_back({set.name, model, mean, "sum_rel_floor", sum.mse() / sum.floor_mse()});
+        if (sum_steady.n > 0)
+            out.push_back({set.name, model, mean, sigx::classical::steady_name("sum_rel_floor"),
+                           sum_steady.mse() / sum_steady.floor_mse()});
+        if (!tracked) return;
+        auto emit = [&](const std::vector<Moments>& m, const std::string& name) {
+            if (m.front().n == 0) return;
+            double total = 0;
+            for (std::size_t c = 0; c < comps.size(); ++c) {
+                out.push_back({set.name, model, comps[c].label, name, std::sqrt(m[c].mse())});
+                total += m[c].mse();
+            }
+            out.push_back({set.name, model, mean, name, std::sqrt(total / static_cast<double>(comps.size()))});
+        };
+        emit(freq, "freq_rms_hz");
+        emit(freq_steady, sigx::classical::steady_name("freq_rms_hz"));
+    }
+
     double warmup_;
 };
 

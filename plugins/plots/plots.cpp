@@ -4,6 +4,8 @@
 //   <set>_components    every component in one grid (zoomed)
 //   <set>_errors        distribution of each model's error
 //   <set>_spectrum      magnitude spectrum of the mix and of each model's extracted components
+//   <set>_frequency     each frequency tracker's estimate of every component's frequency
+//                       against time, beside the true frequency where the truth has it
 //   training_curves     train loss and validation MSE per epoch, for trained models
 // Without gnuplot the run still succeeds, keeps data and scripts, and says how to render.
 #include <sigx/gnuplot.hpp>
@@ -57,6 +59,7 @@ public:
             components(set, s, outputs);
             errors(set, s, outputs);
             spectrum(set, s, outputs);
+            frequency(set, s, outputs);
         }
         training_curves(outputs);
 
@@ -230,6 +233,47 @@ private:
             body +=
                 fmt::format(", \"{}\" using 1:{} with linespoints title \"{}\"", dat, j + 3, label(outputs[j].model));
         script(base + "_spectrum", body + "\n");
+    }
+
+    // The first record: per component, the true frequency (where the truth has it) and
+    // every tracker's estimate, at most 4000 points along the record.
+    void frequency(const sigx::RecordSet& set, std::size_t s, const std::vector<sigx::ModelOutput>& outputs) {
+        std::vector<std::size_t> trackers;
+        for (std::size_t j = 0; j < outputs.size(); ++j)
+            if (!outputs[j].predictions[s][0].frequencies.empty()) trackers.push_back(j);
+        if (trackers.empty()) return;
+        const sigx::Record& rec = set.records.front();
+        const auto& comps = rec.task.components;
+        const bool truth = rec.truth && !rec.truth->frequencies.empty();
+        const std::size_t step = std::max<std::size_t>(1, rec.size() / 4000);
+        fmt::memory_buffer b;
+        fmt::format_to(std::back_inserter(b), "# time, then per component: true frequency (Hz), each tracker's\n");
+        for (std::size_t n = 0; n < rec.size(); n += step) {
+            fmt::format_to(std::back_inserter(b), "{:.6f}", rec.input.time(n));
+            for (std::size_t c = 0; c < comps.size(); ++c) {
+                fmt::format_to(std::back_inserter(b), " {:.9g}", truth ? rec.truth->frequencies[c][n] : std::nan(""));
+                for (std::size_t j : trackers)
+                    fmt::format_to(std::back_inserter(b), " {:.9g}", outputs[j].predictions[s][0].frequencies[c][n]);
+            }
+            b.push_back('\n');
+        }
+        const std::string base = file_safe(set.name), dat = base + "_frequency.dat";
+        write(dat, fmt::to_string(b));
+        std::string body = fmt::format(
+            "  set multiplot layout {},1 title \"{}: frequency against time (record 0)\"\n  set grid\n"
+            "  set key outside right\n  set ylabel \"Hz\"\n",
+            comps.size(), label(set.name));
+        for (std::size_t c = 0; c < comps.size(); ++c) {
+            const std::size_t col = 2 + c * (trackers.size() + 1);
+            body += fmt::format("  set title \"{}\"\n", label(comps[c].label));
+            if (c + 1 == comps.size()) body += "  set xlabel \"time (s)\"\n";
+            body += fmt::format("  plot \"{}\" using 1:{} with lines lw 2 lc rgb \"black\" title \"true\"", dat, col);
+            for (std::size_t j = 0; j < trackers.size(); ++j)
+                body += fmt::format(", \"{}\" using 1:{} with lines title \"{}\"", dat, col + 1 + j,
+                                    label(outputs[trackers[j]].model));
+            body += "\n";
+        }
+        script(base + "_frequency", body, 1000, 250 * static_cast<int>(std::max<std::size_t>(2, comps.size())));
     }
 
     void training_curves(const std::vector<sigx::ModelOutput>& outputs) {

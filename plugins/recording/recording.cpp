@@ -83,6 +83,7 @@ struct Source {
     std::size_t channels = 0;       // input channels it offers: a sound file's, a CSV's mix columns
     std::uint64_t frames = 0;       // a sound file's length; a CSV's data lines (an upper bound)
     std::optional<fs::path> truth;  // sound: the truth file
+    std::optional<fs::path> frequency;  // sound: the truth's instantaneous frequencies
     // CSV
     std::size_t columns = 0;
     std::optional<std::size_t> time_column;
@@ -132,17 +133,30 @@ public:
                  ParamSpec::real("sample_rate", 0.0)
                      .at_least(0.0)
                      .help("Hz, for CSV files without a `time` column; 0: from the time column. Where a file "
-                           "states its rate, the two must agree")},
+                           "states its rate, the two must agree"),
+                 ParamSpec::real("tolerance", 0.0)
+                     .at_least(0.0)
+                     .help("Hz: how far each tone may stray from its frequency (a harmonic: its multiple of this); "
+                           "0: the tones sit exactly at their frequencies"),
+                 ParamSpec::boolean("harmonics", false)
+                     .help("components at whole multiples (2, 3, ...) of the lowest frequency are its harmonics: they "
+                           "drift with it (mains hum: 100 and 150 Hz with 50 Hz)"),
+                 ParamSpec::string("truth_frequency", "")
+                     .help("each scored sound file's instantaneous frequencies: a sound file with one channel per "
+                           "component, in Hz, e.g. \"{dir}/truth/{stem}.frequency.wav\" (placeholders as in "
+                           "train_truth; relative: to the input's folder); empty: none")},
                 false};
     }
 
     explicit Recording(const sigx::Params& p)
         : frequencies_(p.real_list("frequencies")),
           templates_{{"train", p.string("train_truth")}, {"test", p.string("test_truth")}},
+          frequency_template_(p.string("truth_frequency")),
           sample_rate_(p.real("sample_rate")) {
-        make_task(p.string_list("labels"), p.real_list("gains"));
+        make_task(p.string_list("labels"), p.real_list("gains"), p.real("tolerance"), p.boolean("harmonics"));
         make_selection(p.real_list("channels"));
         for (const auto& [set, t] : templates_) check_template(set + "_truth", t);
+        check_template("truth_frequency", frequency_template_);
         const auto add = [&](const std::string& key) {
             const sigx::PathList& files = p.path_list(key);
             const std::vector<std::string> names = record_names(files);
@@ -151,6 +165,8 @@ public:
         };
         add("train");
         add("test");
+        if (const auto problem = sigx::task_problem(task_, rate_); !problem.empty())
+            throw sigx::ParamError(p.real("tolerance") > 0 ? "tolerance" : "frequencies", problem);
         check_channels();
         for (const auto* list : {&train_, &test_})
             for (const Source& s : *list) {
@@ -180,7 +196,7 @@ public:
     }
 
 private:
-    void make_task(const sigx::StringList& labels, const sigx::RealList& gains) {
+    void make_task(const sigx::StringList& labels, const sigx::RealList& gains, double tolerance, bool harmonics) {
         const std::size_t k = frequencies_.size();
         if (!labels.empty() && labels.size() != k)
             throw sigx::ParamError("labels", fmt::format("{} labels for {} frequencies: give one label per frequency, "
@@ -210,7 +226,16 @@ private:
             }
             if (!seen_l.insert(label).second)
                 throw sigx::ParamError("labels", fmt::format("label '{}' is used twice", label));
-            task_.components.push_back({std::move(label), f, gains.empty() ? 1.0 : gains[i]});
+            task_.components.push_back({std::move(label), f, gains.empty() ? 1.0 : gains[i], tolerance, -1});
+        }
+        if (!harmonics || k == 0) return;
+        const auto lowest = static_cast<std::size_t>(
+            std::min_element(frequencies_.begin(), frequencies_.end()) - frequencies_.begin());
+        for (std::size_t i = 0; i < k; ++i) {
+            const double multiple = frequencies_[i] / frequencies_[lowest];
+            if (i == lowest || std::abs(multiple - std::round(multiple)) > 1e-9 * multiple) continue;
+            task_.components[i].fundamental = static_cast<std::int64_t>(lowest);
+            task_.components[i].tolerance = tolerance * multiple;
         }
     }
 
@@ -327,6 +352,25 @@ private:
                                  "component ({}), in order",
                                  truth.string(), t.channels, t.channels == 1 ? "" : "s", task_.size(), labels_text()));
         s.truth = truth;
+        if (frequency_template_.empty()) return;
+        const fs::path freq = truth_file(s.file, frequency_template_);
+        if (!fs::is_regular_file(freq, ec))
+            throw sigx::ParamError("truth_frequency",
+                                   fmt::format("{}: its frequency file {} does not exist (truth_frequency = \"{}\")",
+                                               s.file.string(), freq.string(), frequency_template_));
+        try {
+            t = sigx::audio::info(freq);
+        } catch (const std::exception& e) {
+            throw sigx::ParamError("truth_frequency", fmt::format("frequencies of {}: {}", s.file.string(), e.what()));
+        }
+        if (t.frames != info.frames || t.sample_rate != info.sample_rate || t.channels != task_.size())
+            throw sigx::ParamError(
+                "truth_frequency",
+                fmt::format("{} has {} channel(s) of {} frames at {} Hz; expected {} (one per component) of {} at {} "
+                            "Hz, as its input {}",
+                            freq.string(), t.channels, t.frames, t.sample_rate, task_.size(), info.frames,
+                            info.sample_rate, s.file.string()));
+        s.frequency = freq;
     }
 
     // The header, and the rate from the time column's first two rows.
@@ -457,6 +501,16 @@ private:
         r.truth->start_time = 0.0;
         r.truth->references = std::move(t.channels);
         r.truth->metadata = {{"file", s.truth->string()}};
+        if (!s.frequency) return;
+        sigx::audio::Audio f = sigx::audio::read(*s.frequency);
+        if (f.channels.size() != task_.size() || f.channels.front().size() != r.input.size())
+            throw std::runtime_error(fmt::format("{}: changed since the pipeline was checked", s.frequency->string()));
+        for (const auto& ch : f.channels)
+            for (std::size_t n = 0; n < ch.size(); ++n)
+                if (!(ch[n] > 0) || !std::isfinite(ch[n]))
+                    throw std::runtime_error(fmt::format("{}: channel {} has no frequency (a value {}) at frame {}",
+                                                         s.frequency->string(), &ch - f.channels.data() + 1, ch[n], n));
+        r.truth->frequencies = std::move(f.channels);
     }
 
     void read_csv(const Source& s, sigx::Record& r) const {
@@ -473,6 +527,7 @@ private:
 
     sigx::RealList frequencies_;
     std::map<std::string, std::string> templates_;  // by set ("train", "test"): the truth file template
+    std::string frequency_template_;                // the truth's frequencies
     double sample_rate_;
     sigx::Task task_;
     std::vector<std::size_t> selection_;  // 0-based; empty: every channel

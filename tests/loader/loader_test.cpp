@@ -80,7 +80,7 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
 
     CHECK(reason_for(r, "test_not_elf.so") == "not a shared library (no ELF header)");
     CHECK_THAT(reason_for(r, "test_abi99.so"),
-               StartsWith("ABI mismatch: expected ABI version 2, found 99 (built with SDK 1.2.0, host has SDK 1.2.0)"));
+               StartsWith("ABI mismatch: expected ABI version 3, found 99 (built with SDK 2.0.0, host has SDK 2.0.0)"));
     const std::string undefined = reason_for(r, "sigx_test_undefined.so");
     CHECK_THAT(undefined, StartsWith("cannot be loaded: "));
     CHECK_THAT(undefined, Contains("undefined symbol: sigx_test_symbol_defined_nowhere"));
@@ -90,9 +90,12 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
     CHECK_THAT(
         reason_for(r, "test_sdk_newer.so"),
         StartsWith(
-            "SDK version mismatch: built with SDK 1.3.0, host has SDK 1.2.0 (needs same major, minor <= host's)"));
-    // A library of the previous minor describes a prefix of the fingerprint: accepted.
-    CHECK(reason_for(r, "test_sdk_older.so").empty());
+            "SDK version mismatch: built with SDK 2.1.0, host has SDK 2.0.0 (needs same major, minor <= host's)"));
+    // A library of the previous major (SDK 1.2, ABI 2) must be rebuilt.
+    CHECK(reason_for(r, "test_sdk_older.so") ==
+          "ABI mismatch: expected ABI version 3, found 2 (built with SDK 1.2.0, host has SDK 2.0.0)");
+    // Only an older minor may describe a prefix of the fingerprint.
+    CHECK_THAT(reason_for(r, "test_sdk_prefix.so"), StartsWith("ABI mismatch: the library describes "));
     // The layout fingerprint: one type's alignment differs.
     CHECK(reason_for(r, "test_size_mismatch.so") ==
           fmt::format("ABI mismatch: sigx::Record has size {0} and alignment 4 in the library, size {0} and alignment "
@@ -107,12 +110,12 @@ TEST_CASE("loader: each broken library is refused with its reason and the host g
                       "headers?)",
                       sizeof(std::string), alignof(std::string)));
     CHECK(reason_for(r, "test_sdk0.so") ==
-          "built with SDK 0.x (ABI 1); this host has SDK 1.2 (ABI 2): rebuild the plugin against it");
+          "built with SDK 0.x (ABI 1); this host has SDK 2.0 (ABI 3): rebuild the plugin against it");
     CHECK(reason_for(r, "sigx_test_describe_throws.so") == "plugin #0: describe() threw a non-standard exception");
     CHECK_THAT(reason_for(r, "sigx_test_bad_name.so"),
                StartsWith("plugin #0: plugin name '../escape' starts with '.'"));
     CHECK(r.find("test.beside_thrower"));  // the healthy plugin in the thrower's library
-    CHECK(r.rejections().size() == 11);
+    CHECK(r.rejections().size() == 13);
     for (const auto& rej : r.rejections()) {
         CHECK(rej.reason.find('\n') == std::string::npos);  // one line each
         CHECK(rej.file.is_absolute());

@@ -146,7 +146,7 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
         const auto manifest = nlohmann::json::parse(read_text(run / m / "manifest.json"));
         CHECK(manifest["sample_rate"] == 1000.0);
         CHECK(manifest["components"].size() == 4);
-        CHECK(manifest["abi"] == 2);
+        CHECK(manifest["abi"] == 3);
     }
 
     SECTION("a pipeline that starts every model from the run: no fitting, identical metrics") {

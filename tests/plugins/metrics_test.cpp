@@ -108,8 +108,9 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
         got[key] = m.value;
         if (m.name.find('@') == std::string::npos) ++whole_record;  // not over time
     }
-    // Per set: 2 models x (2 components + mean) x 4 metrics + floor: 2 components + mean, mse only.
-    CHECK(whole_record == 2 * (2 * 3 * 4 + 3));
+    // Per set: 2 models x ((2 components + mean) x 4 metrics + the sum's) + floor: 2 components
+    // + mean, mse only.
+    CHECK(whole_record == 2 * (2 * (3 * 4 + 1) + 3));
     const auto value = [&](const std::string& key) {
         INFO(key);
         REQUIRE(got.count(key) == 1);
@@ -135,6 +136,11 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     CHECK(value("test/(predict zero)/mean/mse") == close((mean_square(ta) + mean_square(tb)) / 2));
     CHECK(got.count("test/(predict zero)/a/pearson") == 0);
     CHECK(value("test/m1/a/mse_rel_floor") == close(mse(p1a, ta) / mean_square(ta)));
+    // The components' sum (what a line remover removes) against the sum of the targets.
+    Samples p1sum = p1a, tsum = ta;
+    for (std::size_t n = 0; n < tsum.size(); ++n) p1sum[n] += p1b[n], tsum[n] += tb[n];
+    CHECK(value("test/m1/mean/sum_rel_floor") == close(mse(p1sum, tsum) / mean_square(tsum)));
+    CHECK(got.count("test/m1/mean/freq_rms_hz") == 0);  // no frequencies: none scored
     // SNR gain: output SNR (target power / error power) minus input SNR (the component's
     // power in the mix / the power of the rest of the mix: the other component + 0.1).
     Samples rest_a = tb;
@@ -150,6 +156,32 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     CHECK(value("extra/m1/b/pearson") == close(pearson(pb3, b3)));
     CHECK(value("extra/(predict zero)/b/mse") == close(mean_square(b3)));
     CHECK(value("extra/(predict zero)/b/mse") == close(11.0));  // (1 + 4 + 9 + 16 + 25) / 5
+}
+
+TEST_CASE("metrics: a tracker's frequency error is the RMS of its estimate against the truth's, in Hz", "[metrics]") {
+    Dataset d;
+    Record r;
+    r.input.sample_rate = 2;  // 1 s of warm-up is 2 samples
+    r.input.channels = {{0, 0, 0, 0}};
+    r.task.components = {{"a", 1.0, 1.0, 0.1, -1}, {"b", 2.0, 1.0, 0.2, 0}};
+    r.truth.emplace();
+    r.truth->references = {{1, 0, -1, 0}, {0, 1, 0, -1}};
+    r.truth->frequencies = {{1.0, 1.0, 1.05, 1.05}, {2.0, 2.0, 2.1, 2.1}};
+    d.train.push_back(r);
+    d.tests.push_back({"test", "", {r}});
+    Prediction p{r.truth->references};
+    p.frequencies = {{1.0, 1.1, 1.0, 1.05}, {2.0, 2.2, 2.1, 2.1}};
+    const ModelOutput tracker{"tracker", 0, {{p}}, {}};
+    TestHost host;
+    std::map<std::string, double> got;
+    for (const auto& m : make_plugin<Evaluator>("metrics", Kind::evaluator)->evaluate(d, {tracker}, host))
+        got[m.model + "/" + m.component + "/" + m.name] = m.value;
+    const auto close = [](double x) { return Approx(x).epsilon(1e-12).margin(1e-15); };
+    CHECK(got.at("tracker/a/freq_rms_hz") == close(std::sqrt((0.01 + 0.0025) / 4)));
+    CHECK(got.at("tracker/b/freq_rms_hz") == close(std::sqrt(0.04 / 4)));
+    CHECK(got.at("tracker/mean/freq_rms_hz") == close(std::sqrt(((0.01 + 0.0025) / 4 + 0.04 / 4) / 2)));
+    CHECK(got.at("tracker/a/freq_rms_hz@steady") == close(std::sqrt(0.0025 / 2)));
+    CHECK(got.at("tracker/mean/sum_rel_floor") == 0.0);  // the components themselves are exact
 }
 
 TEST_CASE("metrics over time: time bins and the steady part agree with predictions.csv", "[metrics]") {

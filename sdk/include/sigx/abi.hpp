@@ -94,6 +94,7 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(sigx::DatasetSize),
     SIGX_TYPE_LAYOUT(sigx::ModelState),
     SIGX_TYPE_LAYOUT(sigx::Metric),
+    SIGX_TYPE_LAYOUT(sigx::ReportRow),
     SIGX_TYPE_LAYOUT(sigx::Artifacts),
     SIGX_TYPE_LAYOUT(sigx::ModelOutput),
     SIGX_TYPE_LAYOUT(sigx::LogLevel),
@@ -117,12 +118,12 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(std::optional<double>),
     SIGX_TYPE_LAYOUT(std::optional<std::size_t>),
     SIGX_TYPE_LAYOUT(std::vector<std::vector<sigx::Prediction>>),
-    // SDK 1.1: streaming (sigx/stream.hpp)
+    // streaming (sigx/stream.hpp; SDK 1.1)
     SIGX_TYPE_LAYOUT(sigx::ConstBlock),
     SIGX_TYPE_LAYOUT(sigx::Block),
     SIGX_TYPE_LAYOUT(sigx::StreamConfig),
     SIGX_TYPE_LAYOUT(sigx::Streaming),
-    // SDK 1.2: data-parallel trainers
+    // data-parallel trainers (SDK 1.2)
     SIGX_TYPE_LAYOUT(sigx::DataParallel),
 };
 #undef SIGX_TYPE_LAYOUT

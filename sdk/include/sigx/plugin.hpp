@@ -49,6 +49,10 @@ struct Descriptor {
     // Models: how many input channels a record must have; 0 accepts any number. The host
     // refuses a pipeline whose generator gives another count before any work is done.
     std::uint32_t input_channels = 1;
+    // Models: whether it follows a tone within the task's frequency tolerance
+    // (Component::tolerance). The host warns, naming the model, when the task lets a tone
+    // stray and a model that assumes exact frequencies is asked to extract it.
+    bool follows_drift = false;
 };
 
 class SIGX_API Plugin {
@@ -134,7 +138,7 @@ public:
     virtual void train(Model& model, const Records& train, Host& host) = 0;
 };
 
-// Optional trainer capability (SDK 1.2), offered through Plugin::extension(data_parallel_id):
+// Optional trainer capability, offered through Plugin::extension(data_parallel_id):
 // the trainer can fit one model across several processes (data-parallel). The host then
 // runs the same pipeline in every process and, before train(), resolves the launcher's
 // variables into the ones torchrun sets: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
@@ -175,6 +179,15 @@ struct Metric {
     double value = 0;
 };
 
+// A row an evaluator's metrics add to the report beside the models (a bound, a floor,
+// a reference), and what it is in one line: how it is computed, whether it is a bound
+// and under which model of the data. The report prints it as the row's legend.
+struct ReportRow {
+    std::string test_set;     // the set it describes; "" for every set
+    std::string name;         // the Metric::model it reports under, e.g. "(classical bound)"
+    std::string description;
+};
+
 // Turns predictions and references into metrics, and may write artifacts (plots, tables)
 // into host.output_dir(). Only records with a truth can be scored; the others are
 // skipped, never given an invented metric.
@@ -184,6 +197,8 @@ public:
     // can judge the task itself here (and warn before minutes of training are spent).
     virtual void inspect(const Dataset& /*data*/, Host& /*host*/) {}
     virtual std::vector<Metric> evaluate(const Dataset& data, const std::vector<ModelOutput>& outputs, Host& host) = 0;
+    // The rows its last evaluate() added besides the models, with what each is.
+    virtual std::vector<ReportRow> rows() const { return {}; }
 };
 
 SIGX_ABI_NAMESPACE_END

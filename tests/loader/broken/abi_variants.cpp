@@ -2,9 +2,11 @@
 // file with SIGX_TEST_VARIANT: 1 a newer SDK minor version; 2 another alignment of
 // sigx::Record in the layout fingerprint (what a packing flag would give); 3 the record an
 // SDK 0.x library exported (a "sigx_library" variable, no sigx_plugin_library). The host
-// must refuse each with the reason named, without calling anything in them. And one it
-// must accept: 4, a library of the previous minor SDK (1.1), whose fingerprint is the
-// prefix of the host's that SDK 1.1 described (before the data-parallel type).
+// must refuse each with the reason named, without calling anything in them. 4: a library
+// of the previous major, SDK 1.2 (ABI 2), which must be rebuilt (SDK 2.0 added the
+// frequency tolerance to Component). 5: the same minor SDK with only a prefix of the
+// fingerprint (what an older minor would describe): refused, since only an older minor
+// may describe a prefix.
 #include <sigx/abi.hpp>
 
 #include <algorithm>
@@ -30,9 +32,9 @@ sigx_abi_record record_abi() {
 #if SIGX_TEST_VARIANT == 1
     r.sdk_minor += 1;
 #elif SIGX_TEST_VARIANT == 4
-    static_assert(SIGX_SDK_VERSION_MINOR == 2, "the previous minor's fingerprint below is SDK 1.1's");
-    r.sdk_minor = 1;
-    r.type_count = 54;
+    r.abi_version = 2, r.sdk_major = 1, r.sdk_minor = 2, r.sdk_patch = 0;
+#elif SIGX_TEST_VARIANT == 5
+    r.type_count -= 1;
 #else
     r.types = types.data();
 #endif

@@ -33,6 +33,7 @@ struct RunSummary {
     std::vector<std::string> figures;  // relative to the run directory
     std::vector<std::string> notes;    // lines for the report, e.g. an output left out
     bool extracted = true;             // extracted/MODEL/SET/RECORD.wav were written
+    std::vector<ReportRow> rows;       // what the evaluators' rows beside the models are
 };
 
 // {"pipeline", "models": [...], "test_sets": [...], "results": {test set: {model:
@@ -41,12 +42,14 @@ std::string metrics_json(const RunSummary& run);
 
 // Markdown: per test set, what it is and how many records were scored, a
 // models-by-metrics table of the "mean" rows (pseudo-models such as the classical bound
-// and the predict-zero floor after the real ones), then MSE per component; then links to
-// the figures.
+// and the predict-zero floor after the real ones) with a legend saying what each such
+// row is (a bound, and under which model, or not), then MSE per component; then links
+// to the figures.
 std::string report_markdown(const RunSummary& run);
 
 // The same content as JSON: {"pipeline", "models", "test_sets": {set: {"description",
-// "records", "scored", "mean": {...}, "per_component": {...}}}, "figures", "notes"}.
+// "records", "scored", "rows": {row: what it is}, "mean": {...}, "per_component": {...}}},
+// "figures", "notes"}.
 std::string report_json(const RunSummary& run);
 
 // Rows of predictions_csv: one per test sample and component.
