@@ -1,4 +1,5 @@
 #include <sigx/files.hpp>
+#include <sigx/stream.hpp>
 #include <sigx/host/saved_model.hpp>
 
 #include <fmt/format.h>
@@ -27,6 +28,20 @@ std::string components_text(const std::vector<Component>& cs) {
 
 }  // namespace
 
+std::string why_not_causal(Model& model, const Record& like) {
+    Streaming* s = streaming(model);
+    if (!s) return "it offers no streaming (sigx.model.stream/1)";
+    try {
+        s->configure(StreamConfig{like.input.sample_rate, static_cast<std::uint32_t>(like.input.channels.size()), 0.0,
+                                  like.task, 256});
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "it refuses to stream";
+    }
+    return {};
+}
+
 void save_model(const fs::path& dir, const PluginUse& use, Model& model, const Record& fitted_on) {
     ModelState* state = model_state(model);
     if (!state) return;
@@ -40,6 +55,11 @@ void save_model(const fs::path& dir, const PluginUse& use, Model& model, const R
     j["abi"] = SIGX_ABI_VERSION;
     const char* torch = torch_version_of(model);
     j["torch"] = torch ? torch : "";
+    // Causal: it streams (it offers sigx.model.stream/1, and accepts this task in it).
+    const std::string non_causal = why_not_causal(model, fitted_on);
+    j["causal"] = non_causal.empty();
+    if (!non_causal.empty()) j["non_causal"] = non_causal;
+    j["trained"] = !use.trainer.empty();
     auto& params = j["params"] = nlohmann::ordered_json::object();
     for (const auto& [k, v] : use.params.values()) params[k] = param_text(v);
     j["state_params"] = state->state_params();

@@ -381,24 +381,29 @@ TrackerFit fit_tracker(const Records& train, const TrackerSearch& search, bool s
                        const std::function<bool()>& cancelled) {
     if (train.empty()) throw std::runtime_error("the tracker needs training records to set its noise levels");
     const std::size_t kc = train.front().task.size();
-    // A whole-record least-squares fit per training record: each component's fitted power
-    // is its prior, the residual the observation noise.
+    // Each component's power in the mix is its prior, and what else the mix holds the
+    // observation noise: from the truth where the records have one (the component is its
+    // nominal gain times its reference), else from a whole-record least-squares fit at the
+    // nominal frequencies (which a drifting tone escapes in part).
     double power = 0, residual = 0, samples = 0;
     std::vector<double> tone_power(kc, 0.0);
     for (const auto& r : train) {
         if (r.input.channels.size() != 1)
             throw std::runtime_error(fmt::format("the tracker reads one input channel, '{}' has {}", r.input.name,
                                                  r.input.channels.size()));
-        const auto w = lsq_analytic(r.input, r.task, {});
-        for (std::size_t k = 0; k < kc; ++k)
-            if (!w[k].empty()) tone_power[k] += std::norm(w[k].front()) / 2 / static_cast<double>(train.size());
+        const bool truth = calibrate && r.truth;
+        const auto w = truth ? Analytic{} : lsq_analytic(r.input, r.task, {});
         for (std::size_t t = 0; t < r.size(); ++t) {
             double fitted = 0;
-            for (const auto& wk : w) fitted += wk[t].real();
+            for (std::size_t k = 0; k < kc; ++k) {
+                const double part = truth ? r.task.components[k].gain * r.truth->references[k][t] : w[k][t].real();
+                fitted += part, tone_power[k] += part * part;
+            }
             const double x = r.input.channels[0][t];
             power += x * x, residual += (x - fitted) * (x - fitted), samples += 1;
         }
     }
+    for (double& p : tone_power) p /= samples;
     power /= samples, residual /= samples;
     TrackerFit fit;
     fit.mix_power = power;

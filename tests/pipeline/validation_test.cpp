@@ -115,6 +115,43 @@ TEST_CASE("validation: frequency at or above Nyquist is refused by the generator
         {"[source] plugin 'noisy_sinusoid': frequency 600 Hz is at or above Nyquist (500 Hz = sample_rate / 2)"});
 }
 
+TEST_CASE("validation: a tolerance reaching the Nyquist frequency, or overlapping tones, is refused at its line",
+          "[validation]") {
+    expect_error("tolerance_nyquist.toml", 7, 13,
+                 {"[source] plugin 'noisy_sinusoid': the tolerance of '490Hz' (480 to 500 Hz) reaches the Nyquist "
+                  "frequency (500 Hz)"});
+    expect_error("tolerance_overlap.toml", 6, 13,
+                 {"the tolerance bands of '5Hz' (4 to 6 Hz) and '7Hz' (5.6 to 8.4 Hz) overlap"});
+    // Drift the task does not admit: refused at the section, which lacks the tolerance.
+    expect_error("drift_without_tolerance.toml", 2, 1, {"the tones drift: give the tolerance that covers it"});
+}
+
+TEST_CASE("task_problem: tolerances, harmonics and bands, in one line naming the components", "[validation]") {
+    Task t;
+    t.components = {{"a", 50, 1, 1, -1}, {"b", 100, 1, 2, 0}, {"c", 150, 1, 3, 0}};
+    CHECK(task_problem(t, 16000).empty());
+    t.components[2].tolerance = 2.5;  // not 3 x the fundamental's
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("is not its multiple of its fundamental 'a''s (3 Hz)"));
+    t.components[2].tolerance = 3, t.components[2].fundamental = 1;
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("'c' is a harmonic of 'b', itself a harmonic"));
+    t.components[2].fundamental = 2;
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("not another component"));
+    t.components[2].fundamental = 7;
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("not another component"));
+    t.components[2].fundamental = 0;
+    CHECK_THAT(task_problem(t, 300), Catch::Contains("reaches the Nyquist frequency (150 Hz)"));
+    t.components[0].tolerance = 60, t.components[1].tolerance = 120, t.components[2].tolerance = 180;
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("reaches 0 Hz"));
+    t.components = {{"a", 50, 1, 0, -1}, {"b", 50.5, 1, 0, -1}};
+    CHECK(task_problem(t, 16000).empty());  // exact tones never meet
+    t.components[1].tolerance = 1;           // a band over an exact tone
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("the tolerance bands of 'b' (49.5 to 51.5 Hz) and 'a' (50 Hz)"));
+    t.components = {{"x", 150, 1, 0, -1}, {"wide", 100, 1, 40, -1}, {"y", 139, 1, 0, -1}};  // y inside wide's band
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("'wide' (60 to 140 Hz) and 'y' (139 Hz)"));
+    t.components[0].tolerance = std::nan("");
+    CHECK_THAT(task_problem(t, 16000), Catch::Contains("not a finite number"));
+}
+
 TEST_CASE("validation: negative duration", "[validation]") {
     expect_error("negative_duration.toml", 3, 12, {"'source.duration': value -2 is out of range: must be > 0"});
 }

@@ -26,6 +26,10 @@ struct SavedModel {
     std::filesystem::path state() const { return dir / "state"; }
 };
 
+// Why a fitted model is not causal, or empty when it is: it streams records like `like`
+// (it offers sigx.model.stream/1 and its configure() accepts them; a refusal says why).
+std::string why_not_causal(Model& model, const Record& like);
+
 // Saves a fitted model: its state through the ModelState extension, then the manifest.
 // `fitted_on` is a training record (its task and sample rate go into the manifest).
 void save_model(const std::filesystem::path& dir, const PluginUse& use, Model& model, const Record& fitted_on);
