@@ -46,7 +46,7 @@ public:
 
     void* extension(std::string_view id) override {
         if (id == sigx::model_state_id) return &sigx::no_fitted_state();
-        if (id == sigx::streaming_id && !zero_phase_) return static_cast<sigx::Streaming*>(this);
+        if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
     }
 
@@ -56,6 +56,9 @@ public:
     }
 
     std::size_t configure(const sigx::StreamConfig& config) override {
+        if (zero_phase_)
+            throw std::runtime_error("zero_phase = true also filters each record backwards, so each estimate depends on "
+                                     "later samples (non-causal); zero_phase = false streams");
         if (config.channels != 1)
             throw std::runtime_error(fmt::format("notch reads one input channel, the stream has {}", config.channels));
         filter_.emplace(sigx::classical::design_notches(config.task, config.sample_rate, q_, comb_));

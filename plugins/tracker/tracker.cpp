@@ -69,7 +69,7 @@ public:
 
     void* extension(std::string_view id) override {
         if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
-        if (id == sigx::streaming_id && !smooth_) return static_cast<sigx::Streaming*>(this);
+        if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
     }
 
@@ -107,6 +107,9 @@ public:
     }
 
     std::size_t configure(const sigx::StreamConfig& config) override {
+        if (smooth_)
+            throw std::runtime_error("smooth = true also runs each record backwards, so each estimate depends on later "
+                                     "samples (non-causal); smooth = false streams");
         if (config.channels != 1)
             throw std::runtime_error(fmt::format("tracker reads one input channel, the stream has {}", config.channels));
         check_fitted(config.task.size());

@@ -218,7 +218,7 @@ render = false
     CHECK(causal["components"][1]["tolerance"] == 2.0);
     const auto smooth = nlohmann::json::parse(read_text(run / "smooth" / "manifest.json"));
     CHECK(smooth["causal"] == false);
-    CHECK_THAT(smooth["non_causal"].get<std::string>(), Contains("no streaming"));
+    CHECK_THAT(smooth["non_causal"].get<std::string>(), Contains("smooth = true also runs each record backwards"));
     // sigx apply writes the tracker's frequencies beside its components.
     const auto applied = run_sigx("apply " + quote(run.string()) + " --model tracker " +
                                   quote((t.path() / "data" / "test.wav").string()) + " --out " +

@@ -351,9 +351,13 @@ TEST_CASE("the drift models stream as they predict, and restore bit for bit", "[
             for (const auto& rec : set.records)
                 CHECK(same_bits(fitted->predict(rec.input, rec.task, host), restored->predict(rec.input, rec.task, host)));
     }
-    // The non-causal forms refuse to stream, or offer no stream at all.
-    CHECK(streaming(*make_plugin<Model>("tracker", Kind::model, Params({{"smooth", true}}))) == nullptr);
-    CHECK(streaming(*make_plugin<Model>("notch", Kind::model, Params({{"zero_phase", true}}))) == nullptr);
+    // The non-causal forms refuse to stream, saying why, or offer no stream at all.
+    const StreamConfig config{r.input.sample_rate, 1, 0, r.task, 16};
+    CHECK_THROWS_WITH(streaming(*make_plugin<Model>("tracker", Kind::model, Params({{"smooth", true}})))->configure(config),
+                      Catch::Contains("smooth = true also runs each record backwards") && Catch::Contains("non-causal"));
+    CHECK_THROWS_WITH(
+        streaming(*make_plugin<Model>("notch", Kind::model, Params({{"zero_phase", true}})))->configure(config),
+        Catch::Contains("zero_phase = true also filters each record backwards") && Catch::Contains("non-causal"));
     CHECK(streaming(*make_plugin<Model>("multitaper", Kind::model)) == nullptr);
 }
 
