@@ -59,7 +59,7 @@ constexpr double gap = 0.5;       // s of silence between repetitions of the spe
 struct Harmonic {
     double multiple, amplitude;
 };
-constexpr double grid = 50.0;  // Hz, the nominal mains frequency
+constexpr double grid = 50.0;                                       // Hz, the nominal mains frequency
 constexpr Harmonic harmonics[] = {{1, 0.1}, {2, 0.05}, {3, 0.03}};  // multiple of the grid, amplitude
 
 [[noreturn]] void usage(const std::string& why) {
@@ -89,8 +89,8 @@ double parse_seconds(const std::string& s) { return parse_number("SECONDS", s, 0
 // How the grid's frequency moves (see the file comment).
 struct Drift {
     enum Kind { none, offset, walk, sweep } kind = walk;
-    double hz = 0.05;       // offset; walk: standard deviation; sweep: half the excursion
-    double seconds = 2.0;   // walk: correlation time
+    double hz = 0.05;      // offset; walk: standard deviation; sweep: half the excursion
+    double seconds = 2.0;  // walk: correlation time
 };
 
 Drift parse_drift(int argc, char** argv) {
@@ -98,11 +98,16 @@ Drift parse_drift(int argc, char** argv) {
     if (argc <= 6) return d;
     const std::string kind = argv[6];
     const int expected = kind == "none" ? 7 : kind == "walk" ? 9 : 8;
-    if (kind == "none") d.kind = Drift::none;
-    else if (kind == "offset") d.kind = Drift::offset;
-    else if (kind == "walk") d.kind = Drift::walk;
-    else if (kind == "sweep") d.kind = Drift::sweep;
-    else usage(fmt::format("DRIFT '{}' is not one of none, offset, walk, sweep", kind));
+    if (kind == "none")
+        d.kind = Drift::none;
+    else if (kind == "offset")
+        d.kind = Drift::offset;
+    else if (kind == "walk")
+        d.kind = Drift::walk;
+    else if (kind == "sweep")
+        d.kind = Drift::sweep;
+    else
+        usage(fmt::format("DRIFT '{}' is not one of none, offset, walk, sweep", kind));
     if (argc != expected) usage(fmt::format("DRIFT {} takes {} value(s)", kind, expected - 7));
     if (d.kind == Drift::none) return d;
     d.hz = parse_number("HZ", argv[7], d.kind == Drift::offset ? -10.0 : 0.0, 10.0);
@@ -170,7 +175,8 @@ sigx::Samples grid_frequency(const Drift& drift, std::uint64_t seed, std::size_t
         for (double& x : f) x += drift.hz;
     if (drift.kind == Drift::sweep)
         for (std::size_t n = 0; n < frames; ++n)
-            f[n] += drift.hz * (frames > 1 ? 2.0 * static_cast<double>(n) / static_cast<double>(frames - 1) - 1.0 : 0.0);
+            f[n] +=
+                drift.hz * (frames > 1 ? 2.0 * static_cast<double>(n) / static_cast<double>(frames - 1) - 1.0 : 0.0);
     if (drift.kind == Drift::walk) {
         std::mt19937_64 engine(seed + 0x6772696400ull);
         auto uniform = [&] { return (static_cast<double>(engine() >> 11) + 0.5) * 0x1.0p-53; };  // (0, 1)
@@ -250,10 +256,11 @@ void run(int argc, char** argv) {
     sigx::audio::write_wav(truth_file, rate, {&hum[0], &hum[1], &hum[2]});
     sigx::audio::write_wav(frequency_file(truth_file), rate, {&frequency[0], &frequency[1], &frequency[2]});
     const auto [lo, hi] = std::minmax_element(grid_hz.begin(), grid_hz.end());
-    fmt::print("{}: {:.2f} s at {} Hz, speech from {} (peak 0.5), hum at 50/100/150 Hz from seed {}, grid {:.3f} to "
-               "{:.3f} Hz; truth {}\n",
-               mix_file.string(), static_cast<double>(mix.size()) / rate, rate, speech_file.string(), seed, *lo, *hi,
-               truth_file.string());
+    fmt::print(
+        "{}: {:.2f} s at {} Hz, speech from {} (peak 0.5), hum at 50/100/150 Hz from seed {}, grid {:.3f} to "
+        "{:.3f} Hz; truth {}\n",
+        mix_file.string(), static_cast<double>(mix.size()) / rate, rate, speech_file.string(), seed, *lo, *hi,
+        truth_file.string());
 }
 
 }  // namespace

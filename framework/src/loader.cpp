@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <stdexcept>
 
 namespace sigx::host {
 
@@ -197,6 +198,12 @@ const PluginInfo& Registry::require(const std::string& name, Kind kind) const {
                                       to_string(info->descriptor->kind), to_string(kind), to_string(kind), known));
     throw PluginError(fmt::format("no {} plugin named '{}'; known {} plugins: {}", to_string(kind), name,
                                   to_string(kind), known.empty() ? "none" : known));
+}
+
+void Registry::check_kind(const PluginInfo& info, Kind wanted) {
+    if (info.descriptor->kind != wanted)
+        throw std::logic_error(fmt::format("plugin '{}' ({}) is of kind {}, not {}", info.descriptor->name,
+                                           info.file.string(), to_string(info.descriptor->kind), to_string(wanted)));
 }
 
 void* Registry::create_raw(const PluginInfo& info, const Params& params) const {

@@ -9,16 +9,22 @@ namespace sigx::host {
 
 namespace {
 
-const std::string steady_mse = "mse@steady";  // the metrics evaluator's MSE after its warm-up
-
 template <class T> void add_unique(std::vector<T>& v, const T& x) {
     if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
+// A metric and a window: a column of the report.
+struct Column {
+    std::string name, window;
+    bool operator==(const Column& o) const { return name == o.name && window == o.window; }
+};
+
 const Metric* find_metric(const std::vector<Metric>& ms, const std::string& set, const std::string& model,
-                          const std::string& component, const std::string& name) {
+                          const std::string& component, const Column& column) {
     for (const auto& m : ms)
-        if (m.test_set == set && m.model == model && m.component == component && m.name == name) return &m;
+        if (m.test_set == set && m.model == model && m.component == component && m.name == column.name &&
+            m.window == column.window)
+            return &m;
     return nullptr;
 }
 
@@ -84,6 +90,8 @@ std::string scored_line(const SetSummary& s) {
 
 }  // namespace
 
+std::string metric_key(const Metric& m) { return m.window.empty() ? m.name : m.name + "@" + m.window; }
+
 std::vector<SetSummary> summarise_sets(const Dataset& data) {
     std::vector<SetSummary> out;
     for (const auto& set : data.tests) {
@@ -101,31 +109,36 @@ std::string metrics_json(const RunSummary& run) {
     j["models"] = models_json(run.models);
     j["test_sets"] = sets_json(run.sets);
     auto& results = j["results"] = nlohmann::ordered_json::object();
-    for (const auto& m : run.metrics) results[m.test_set][m.model][m.component][m.name] = m.value;
+    for (const auto& m : run.metrics) results[m.test_set][m.model][m.component][metric_key(m)] = m.value;
+    j["headline"] = {{"metric", run.headline.metric}, {"windows", run.headline.windows}};
+    auto& rows = j["rows"] = nlohmann::ordered_json::array();  // the rows that are not models
+    for (const auto& r : run.rows)
+        if (std::find(rows.begin(), rows.end(), r.name) == rows.end()) rows.push_back(r.name);
     return j.dump(2) + "\n";
 }
 
 std::string report_markdown(const RunSummary& run) {
     const auto& models = run.models;
     const auto& metrics = run.metrics;
-    std::vector<std::string> sets, rows, names, components;
+    std::vector<std::string> sets, rows, components;
+    std::vector<Column> columns;
     for (const auto& s : run.sets) sets.push_back(s.name);
     for (const auto& m : models) rows.push_back(m.name);
+    // The table: every whole-record metric of the components' mean, the headline first with
+    // its windows beside it (metrics over other windows, e.g. time bins, stay in
+    // metrics.json); then the headline per component.
+    const Headline& lead = run.headline;
+    if (!lead.metric.empty()) {
+        columns.push_back({lead.metric, ""});
+        for (const auto& w : lead.windows) columns.push_back({lead.metric, w});
+    }
     for (const auto& m : metrics) {
         add_unique(sets, m.test_set);
-        add_unique(rows, m.model);  // pseudo-models such as "(predict zero)" after the real ones
-        // Metrics over time ("mse@0.1-0.2s") stay in metrics.json; the table shows the
-        // whole-record ones and, beside the MSE, the steady MSE (after the warm-up).
-        const bool timed = m.name.find('@') != std::string::npos;
-        if (m.component == "mean" && (!timed || m.name == steady_mse))
-            add_unique(names, m.name);
-        else if (m.component != "mean")
+        add_unique(rows, m.model);  // rows that are not models, such as "(predict zero)", after the models
+        if (m.component == "mean" && m.window.empty())
+            add_unique(columns, Column{m.name, ""});
+        else if (m.component != "mean" && m.name == lead.metric)
             add_unique(components, m.component);
-    }
-    if (auto s = std::find(names.begin(), names.end(), steady_mse); s != names.end()) {
-        names.erase(s);
-        const auto mse = std::find(names.begin(), names.end(), "mse");
-        names.insert(mse == names.end() ? mse : mse + 1, steady_mse);
     }
     auto fit_time = [&](const std::string& model) -> std::string {
         for (const auto& m : models)
@@ -147,18 +160,18 @@ std::string report_markdown(const RunSummary& run) {
                         body.push_back(
                             {m.name, fmt::format("{:.2f}", m.fit_seconds),
                              run.extracted ? fmt::format("extracted/{}/{}/", m.name, set) : "(not written)"});
-                out += "\n" + table({"model", "fit s", "extracted components"}, body);
+                out.append("\n").append(table({"model", "fit s", "extracted components"}, body));
                 continue;
             }
         }
         std::vector<std::string> header = {"model", "fit s"};
-        for (const auto& n : names) header.push_back(n == steady_mse ? "steady mse" : n);
+        for (const auto& c : columns) header.push_back(c.window.empty() ? c.name : c.window + " " + c.name);
         std::vector<std::vector<std::string>> body;
         for (const auto& r : rows) {
             std::vector<std::string> cells = {r, fit_time(r)};
             bool any = false;
-            for (const auto& n : names) {
-                const Metric* m = find_metric(metrics, set, r, "mean", n);
+            for (const auto& c : columns) {
+                const Metric* m = find_metric(metrics, set, r, "mean", c);
                 cells.push_back(m ? number(m->value) : "");
                 any = any || m;
             }
@@ -169,23 +182,23 @@ std::string report_markdown(const RunSummary& run) {
         for (const ReportRow* r : rows_of(run, set))
             if (std::any_of(body.begin(), body.end(), [&](const auto& cells) { return cells.front() == r->name; }))
                 legend += fmt::format("- `{}`: {}\n", r->name, r->description);
-        if (!legend.empty()) out += "\nRows that are not models:\n\n" + legend;
+        if (!legend.empty()) out.append("\nRows that are not models:\n\n").append(legend);
 
-        std::vector<std::string> comp_header = {"mse"};
+        std::vector<std::string> comp_header = {lead.metric};
         comp_header.insert(comp_header.end(), components.begin(), components.end());
         std::vector<std::vector<std::string>> comp_body;
         for (const auto& r : rows) {
             std::vector<std::string> cells = {r};
             bool any = false;
             for (const auto& c : components) {
-                const Metric* m = find_metric(metrics, set, r, c, "mse");
+                const Metric* m = find_metric(metrics, set, r, c, {lead.metric, ""});
                 cells.push_back(m ? number(m->value) : "");
                 any = any || m;
             }
             if (any) comp_body.push_back(std::move(cells));
         }
         if (!comp_body.empty())
-            out += fmt::format("\n### `{}`: MSE per component\n\n{}", set, table(comp_header, comp_body));
+            out += fmt::format("\n### `{}`: {} per component\n\n{}", set, lead.metric, table(comp_header, comp_body));
     }
     std::string failed;
     for (const auto& m : models)
@@ -214,9 +227,9 @@ std::string report_json(const RunSummary& run) {
     for (const auto& m : run.metrics) {
         auto& set = sets[m.test_set];
         if (m.component == "mean")
-            set["mean"][m.model][m.name] = m.value;
+            set["mean"][m.model][metric_key(m)] = m.value;
         else
-            set["per_component"][m.model][m.component][m.name] = m.value;
+            set["per_component"][m.model][m.component][metric_key(m)] = m.value;
     }
     j["figures"] = run.figures;
     j["notes"] = run.notes;

@@ -30,6 +30,8 @@ template <class Base> std::shared_ptr<Base> construct(const PluginUse& use, cons
         return registry.create<Base>(*use.info, use.params);
     } catch (const ParamError& e) {
         throw ConfigError(use.origin_of(e.key), fmt::format("[{}] plugin '{}': {}", use.section, use.plugin, e.what()));
+    } catch (const ParamAccessError& e) {
+        throw failed(std::string(e.what()) + ": a bug in the plugin, not in the pipeline");
     } catch (const std::exception& e) {
         throw failed(e.what());
     } catch (...) {
@@ -156,9 +158,9 @@ void check_prediction(const std::string& model, const Task& task, std::size_t sa
                 "model '{}' returned a frequency track of {} samples for a record of {}", model, f.size(), samples));
         for (std::size_t n = 0; n < f.size(); ++n)
             if (!std::isfinite(f[n]))
-                throw std::runtime_error(fmt::format(
-                    "model '{}' returned a non-finite frequency ({}) for component '{}' at sample {}", model, f[n],
-                    task.components[c].label, n));
+                throw std::runtime_error(
+                    fmt::format("model '{}' returned a non-finite frequency ({}) for component '{}' at sample {}",
+                                model, f[n], task.components[c].label, n));
     }
 }
 
@@ -217,7 +219,8 @@ void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t
         if (r.task.size() != first.task.size())
             fail(fmt::format("{}: its components differ from the first training record's", where));
         if (&r == &first)
-            if (const auto problem = task_problem(r.task, in.sample_rate); !problem.empty()) fail(where + ": " + problem);
+            if (const auto problem = task_problem(r.task, in.sample_rate); !problem.empty())
+                fail(where + ": " + problem);
         if (!r.truth) return;
         if (r.truth->references.size() != r.task.size())
             fail(fmt::format("{}: its truth has {} references for {} components", where, r.truth->references.size(),
@@ -292,7 +295,7 @@ void check_channels(const Pipeline& p, const Instances& in) {
 }
 
 void check_memory(const Pipeline& p, const Instances& in) {
-    const auto* size = static_cast<const DatasetSize*>(in.source->extension(dataset_size_id));
+    const auto* size = dataset_size(*in.source);
     if (!size) return;  // the generator does not say; nothing to estimate from
     const double values = static_cast<double>(size->samples) * static_cast<double>(1 + size->components);
     const double data = values * sizeof(double);
@@ -495,6 +498,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
 
     RunResult result;
     std::vector<ReportRow> rows;
+    Headline headline;
     if (!outputs.empty()) {
         for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
             Services host = services(p.evaluators[i]);
@@ -503,14 +507,16 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
             result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
             auto rs = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->rows(); });
             rows.insert(rows.end(), rs.begin(), rs.end());
+            if (headline.metric.empty())
+                headline = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->headline(); });
             check_cancel(dir);
         }
     }
     for (const auto& m : result.metrics)
         if (!std::isfinite(m.value))
-            console.log(
-                LogLevel::warning, "sigx",
-                fmt::format("metric {} of '{}' on '{}' ({}) is {}", m.name, m.model, m.test_set, m.component, m.value));
+            console.log(LogLevel::warning, "sigx",
+                        fmt::format("metric {} of '{}' on '{}' ({}) is {}", metric_key(m), m.model, m.test_set,
+                                    m.component, m.value));
 
     std::vector<std::string> figures;  // PNGs the evaluators drew, relative to the run directory
     for (const auto& e : p.evaluators) {
@@ -521,7 +527,7 @@ RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTar
     }
     std::sort(figures.begin(), figures.end());
     RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}, p.output.components == "wav",
-                   rows};
+                   rows,   headline};
     write_outputs(p.output, data, outputs, dir.path(), run.notes, console);
     result.report = report_markdown(run);
     write_file_atomic(dir.path() / "metrics.json", metrics_json(run));

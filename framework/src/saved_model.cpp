@@ -1,6 +1,6 @@
 #include <sigx/files.hpp>
-#include <sigx/stream.hpp>
 #include <sigx/host/saved_model.hpp>
+#include <sigx/stream.hpp>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -67,8 +67,10 @@ namespace @BASE@_plugin {
 class @CLASS@ final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
-        return {"@NAME@", sigx::Kind::model, "0.1.0", "exponential moving average of the mix, per component",
-                {sigx::ParamSpec::real("alpha", 0.1).range(0.0, 1.0).help("smoothing factor: weight of each new sample")}, false};
+        return {.name = "@NAME@",
+                .version = "0.1.0",
+                .description = "exponential moving average of the mix, per component",
+                .params = {sigx::ParamSpec::real("alpha", 0.1).range(0.0, 1.0).help("smoothing factor: weight of each new sample")}};
     }
     explicit @CLASS@(const sigx::Params& p) : alpha_(p.real("alpha")) {}
 
@@ -106,12 +108,13 @@ namespace @BASE@_plugin {
 class @CLASS@ final : public sigx::Generator {
 public:
     static sigx::Descriptor describe() {
-        return {"@NAME@", sigx::Kind::generator, "0.1.0", "one sinusoid in white noise",
-                {sigx::ParamSpec::real("frequency", 5.0).positive().help("Hz"),
-                 sigx::ParamSpec::real("noise", 0.1).at_least(0.0).help("standard deviation of the noise"),
-                 sigx::ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
-                 sigx::ParamSpec::real("duration", 2.0).positive().help("seconds per record")},
-                false};
+        return {.name = "@NAME@",
+                .version = "0.1.0",
+                .description = "one sinusoid in white noise",
+                .params = {sigx::ParamSpec::real("frequency", 5.0).positive().help("Hz"),
+                           sigx::ParamSpec::real("noise", 0.1).at_least(0.0).help("standard deviation of the noise"),
+                           sigx::ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
+                           sigx::ParamSpec::real("duration", 2.0).positive().help("seconds per record")}};
     }
     explicit @CLASS@(const sigx::Params& p)
         : f_(p.real("frequency")), noise_(p.real("noise")), fs_(p.real("sample_rate")), duration_(p.real("duration")) {
@@ -156,8 +159,10 @@ namespace @BASE@_plugin {
 class @CLASS@ final : public sigx::Trainer {
 public:
     static sigx::Descriptor describe() {
-        return {"@NAME@", sigx::Kind::trainer, "0.1.0", "lets the model fit itself, and logs how long it took",
-                {sigx::ParamSpec::boolean("verbose", true).help("log a line per fit")}, false};
+        return {.name = "@NAME@",
+                .version = "0.1.0",
+                .description = "lets the model fit itself, and logs how long it took",
+                .params = {sigx::ParamSpec::boolean("verbose", true).help("log a line per fit")}};
     }
     explicit @CLASS@(const sigx::Params& p) : verbose_(p.boolean("verbose")) {}
 
@@ -185,8 +190,10 @@ namespace @BASE@_plugin {
 class @CLASS@ final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"@NAME@", sigx::Kind::evaluator, "0.1.0", "largest absolute error per component",
-                {sigx::ParamSpec::real("scale", 1.0).positive().help("multiplies every reported value")}, false};
+        return {.name = "@NAME@",
+                .version = "0.1.0",
+                .description = "largest absolute error per component",
+                .params = {sigx::ParamSpec::real("scale", 1.0).positive().help("multiplies every reported value")}};
     }
     explicit @CLASS@(const sigx::Params& p) : scale_(p.real("scale")) {}
 

@@ -19,6 +19,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -102,14 +103,24 @@ Spread spread_of(const std::vector<double>& v) {
     return s;
 }
 
+// What the points' reports lead with (metrics.json's "headline": a metric, shown also over
+// `window`, e.g. the MSE and its steady part) and the rows that are not models (bounds,
+// floors: never the best model).
+struct Lead {
+    std::string metric, window;
+    std::set<std::string> references;
+    std::string window_key() const { return window.empty() ? "" : metric + "@" + window; }
+    std::string window_label() const { return window + " " + metric; }
+};
+
 // Per group of points that differ only in their repeat, per test set: each model's mean
-// and standard deviation of its whole-record and steady MSE over the repeats, and its
-// per-repeat differences from the group's best model (lowest mean MSE): whether the gap
-// exceeds twice the standard error of those differences.
+// and standard deviation of the headline metric (whole record, and over its window) over
+// the repeats, and its per-repeat differences from the group's best model (lowest mean):
+// whether the gap exceeds twice the standard error of those differences.
 template <class MetricOf> std::string repeats_summary(const std::vector<std::vector<std::string>>& overrides,
                                                       const std::vector<std::string>& sets,
                                                       const std::vector<std::string>& models, MetricOf metric_of,
-                                                      nlohmann::ordered_json& json) {
+                                                      const Lead& lead, nlohmann::ordered_json& json) {
     std::map<std::vector<std::string>, std::vector<std::size_t>> groups;  // other overrides -> points
     std::vector<std::vector<std::string>> order;
     for (std::size_t i = 0; i < overrides.size(); ++i) {
@@ -124,40 +135,43 @@ template <class MetricOf> std::string repeats_summary(const std::vector<std::vec
         for (const auto& set : sets) {
             md += fmt::format("\n## `{}`{}: {} repeats, mean ± standard deviation\n\n", set,
                               key.empty() ? "" : fmt::format(" at {}", fmt::join(key, " ")), members.size());
-            std::map<std::string, std::vector<std::optional<double>>> mse;  // per model, per repeat
-            std::string best;  // the lowest mean MSE among real models (not the bound rows)
+            std::map<std::string, std::vector<std::optional<double>>> value;  // per model, per repeat
+            std::string best;  // the lowest mean among models (not the rows that are not models)
             double best_mean = 0;
             for (const auto& m : models) {
                 std::vector<double> v;
                 for (std::size_t i : members) {
-                    mse[m].push_back(metric_of(i, set, m, "mse"));
-                    if (mse[m].back()) v.push_back(*mse[m].back());
+                    value[m].push_back(metric_of(i, set, m, lead.metric));
+                    if (value[m].back()) v.push_back(*value[m].back());
                 }
-                if (v.empty() || m.front() == '(') continue;
+                if (v.empty() || lead.references.count(m)) continue;
                 if (const double mean = spread_of(v).mean; best.empty() || mean < best_mean) best = m, best_mean = mean;
             }
             md += fmt::format(
-                "| model | n | mse | steady mse | minus {} (per repeat) | gap beyond 2 SE |\n"
+                "| model | n | {} | {} | minus {} (per repeat) | gap beyond 2 SE |\n"
                 "|---|---:|---:|---:|---:|---|\n",
-                best.empty() ? "best" : best);
+                lead.metric, lead.window.empty() ? "" : lead.window_label(), best.empty() ? "best" : best);
             for (const auto& m : models) {
-                std::vector<double> whole, steady, diff;
+                std::vector<double> whole, windowed, diff;
                 for (std::size_t j = 0; j < members.size(); ++j) {
-                    if (const auto& x = mse[m][j]) whole.push_back(*x);
-                    if (auto y = metric_of(members[j], set, m, "mse@steady")) steady.push_back(*y);
-                    if (!best.empty() && mse[m][j] && mse[best][j]) diff.push_back(*mse[m][j] - *mse[best][j]);
+                    if (const auto& x = value[m][j]) whole.push_back(*x);
+                    if (!lead.window.empty())
+                        if (auto y = metric_of(members[j], set, m, lead.window_key())) windowed.push_back(*y);
+                    if (!best.empty() && value[m][j] && value[best][j]) diff.push_back(*value[m][j] - *value[best][j]);
                 }
                 if (whole.empty()) continue;
-                const Spread w = spread_of(whole), st = spread_of(steady), d = spread_of(diff);
-                const bool paired = m != best && m.front() != '(' && d.n >= 2;
+                const Spread w = spread_of(whole), st = spread_of(windowed), d = spread_of(diff);
+                const bool paired = m != best && !lead.references.count(m) && d.n >= 2;
                 const bool beyond = paired && std::abs(d.mean) > 2 * d.sd / std::sqrt(static_cast<double>(d.n));
                 md += fmt::format("| {} | {} | {:.3e} ± {:.1e} | {} | {} | {} |\n", m, w.n, w.mean, w.sd,
-                                  steady.empty() ? "" : fmt::format("{:.3e} ± {:.1e}", st.mean, st.sd),
+                                  windowed.empty() ? "" : fmt::format("{:.3e} ± {:.1e}", st.mean, st.sd),
                                   paired ? fmt::format("{:+.3e} ± {:.1e}", d.mean, d.sd) : "",
                                   paired ? (beyond ? "yes" : "no") : "");
-                nlohmann::ordered_json e = {{"overrides", key}, {"test_set", set},    {"model", m},
-                                            {"n", w.n},         {"mse_mean", w.mean}, {"mse_sd", w.sd}};
-                if (!steady.empty()) e["steady_mse_mean"] = st.mean, e["steady_mse_sd"] = st.sd;
+                nlohmann::ordered_json e = {{"overrides", key}, {"test_set", set}, {"model", m}, {"n", w.n}};
+                e[lead.metric + "_mean"] = w.mean, e[lead.metric + "_sd"] = w.sd;
+                if (!windowed.empty())
+                    e[lead.window + "_" + lead.metric + "_mean"] = st.mean,
+                                                        e[lead.window + "_" + lead.metric + "_sd"] = st.sd;
                 if (paired)
                     e["versus_best"] = {{"best", best},
                                         {"difference_mean", d.mean},
@@ -418,14 +432,23 @@ SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>&
         points.push_back(std::move(p));
     }
 
-    // Summary: mean MSE per model, per test set, per point.
+    // Summary: the headline metric per model, per test set, per point.
     std::vector<std::string> models, sets;
     std::vector<nlohmann::ordered_json> results(points.size());  // keeps the report's model order
+    Lead lead;
     for (std::size_t i = 0; i < points.size(); ++i) {
         if (points[i].status != 0 || points[i].run_dir.empty()) continue;
         std::ifstream in(points[i].run_dir / "metrics.json");
         try {
-            results[i] = nlohmann::ordered_json::parse(in).at("results");
+            const auto j = nlohmann::ordered_json::parse(in);
+            results[i] = j.at("results");
+            if (lead.metric.empty() && j.contains("headline")) {
+                lead.metric = j["headline"].at("metric").get<std::string>();
+                const auto& w = j["headline"].at("windows");
+                if (!w.empty()) lead.window = w.front().get<std::string>();
+            }
+            if (j.contains("rows"))
+                for (const auto& row : j["rows"]) lead.references.insert(row.get<std::string>());
         } catch (const std::exception& e) {  // a point's bad file must not cost the summary
             console.log(LogLevel::warning, "sweep",
                         fmt::format("{}: unreadable metrics.json: {}", points[i].name, e.what()));
@@ -456,11 +479,16 @@ SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>&
             return std::nullopt;  // e.g. a NaN, which JSON writes as null
         return v["mean"][metric].get<double>();
     };
-    auto mse_of = [&](std::size_t i, const std::string& set, const std::string& model) {
-        return metric_of(i, set, model, "mse");
+    auto headline_of = [&](std::size_t i, const std::string& set, const std::string& model) {
+        return metric_of(i, set, model, lead.metric);
     };
+    if (lead.metric.empty() && !sets.empty())
+        md +=
+            "\nNo evaluator of the pipeline names a headline metric (metrics.json's \"headline\"): nothing to "
+            "summarise.\n";
     for (const auto& set : sets) {
-        md += fmt::format("\n## `{}`: mean MSE\n\n| point |", set);
+        if (lead.metric.empty()) break;
+        md += fmt::format("\n## `{}`: mean {}\n\n| point |", set, lead.metric);
         for (const auto& a : axes) md += fmt::format(" {} |", a.key);
         for (const auto& m : models) md += fmt::format(" {} |", m);
         md += "\n|---|";
@@ -470,14 +498,14 @@ SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>&
             md += fmt::format("| {} |", points[i].name);
             for (const auto& o : points[i].overrides) md += fmt::format(" {} |", o.substr(o.find('=') + 1));
             for (const auto& m : models) {
-                auto v = mse_of(i, set, m);
+                auto v = headline_of(i, set, m);
                 md += v ? fmt::format(" {:.3e} |", *v) : (points[i].status != 0 ? " failed |" : " |");
             }
             md += "\n";
         }
     }
-    if (!axes.empty() && axes.back().key == "repeat")
-        md += repeats_summary(points_overrides(points), sets, models, metric_of, summary_json["repeats"]);
+    if (!axes.empty() && axes.back().key == "repeat" && !lead.metric.empty())
+        md += repeats_summary(points_overrides(points), sets, models, metric_of, lead, summary_json["repeats"]);
     for (std::size_t i = 0; i < points.size(); ++i) {
         nlohmann::ordered_json pj = {
             {"name", points[i].name}, {"overrides", points[i].overrides}, {"exit", points[i].status}};
@@ -501,10 +529,11 @@ SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>&
         summary_json["missing"] = missing;
     }
 
-    // MSE against the swept value, log-log, one line per model (first axis, numeric).
-    if (!sets.empty() && !models.empty()) {
+    // The headline against the swept value, log-log, one line per model (first axis, numeric).
+    if (!sets.empty() && !models.empty() && !lead.metric.empty()) {
         const std::string& set = sets.front();
-        std::string dat = "# swept value, then mean MSE per model: " + fmt::format("{}\n", fmt::join(models, " "));
+        std::string dat =
+            fmt::format("# swept value, then mean {} per model: {}\n", lead.metric, fmt::join(models, " "));
         bool numeric = true;
         for (std::size_t i = 0; i < points.size(); ++i) {
             const std::string v = points[i].overrides.front().substr(points[i].overrides.front().find('=') + 1);
@@ -513,7 +542,7 @@ SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>&
             numeric = numeric && end && *end == '\0' && x > 0;
             dat += v;
             for (const auto& m : models) {
-                auto y = mse_of(i, set, m);
+                auto y = headline_of(i, set, m);
                 dat += y ? fmt::format(" {:.6g}", *y) : " NaN";
             }
             dat += "\n";
@@ -521,16 +550,16 @@ SweepResult collect_sweep(const fs::path& dir, const std::map<std::string, int>&
         if (numeric) {
             write_file_atomic(dir / "sweep.dat", dat);
             std::string body = fmt::format(
-                "  set termoption noenhanced\n  set title \"{}: mean MSE on '{}'\"\n  set grid\n"
-                "  set logscale xy\n  set format y \"%.0e\"\n  set xlabel \"{}\"\n  set ylabel \"MSE\"\n  set key "
+                "  set termoption noenhanced\n  set title \"{}: mean {} on '{}'\"\n  set grid\n"
+                "  set logscale xy\n  set format y \"%.0e\"\n  set xlabel \"{}\"\n  set ylabel \"{}\"\n  set key "
                 "outside right\n  plot ",
-                name, set, axes.front().key);
+                name, lead.metric, set, axes.front().key, lead.metric);
             for (std::size_t m = 0; m < models.size(); ++m)
                 body += fmt::format("{}\"sweep.dat\" using 1:{} with linespoints lw 2 title \"{}\"", m ? ", " : "",
                                     m + 2, models[m]);
             write_file_atomic(dir / "sweep.gp", gnuplot_begin("sweep") + body + "\n" + gnuplot_end());
             if (render_gnuplot(dir / "sweep.gp"))
-                md += "\n![MSE against the swept value](sweep.png)\n";
+                md += fmt::format("\n![{} against the swept value](sweep.png)\n", lead.metric);
             else
                 console.log(LogLevel::warning, "sweep", gnuplot_missing_hint(dir));
         }

@@ -20,8 +20,9 @@ Biquad iirnotch(double frequency, double q, double sample_rate) {
 Comb iircomb(double frequency, double q, double sample_rate) {
     const double period = std::round(sample_rate / frequency);
     if (period < 2 || std::abs(frequency - sample_rate / period) / sample_rate > 1e-14)
-        throw std::runtime_error(fmt::format(
-            "a comb at {} Hz needs a sample rate that is a whole multiple of it ({} Hz is not)", frequency, sample_rate));
+        throw std::runtime_error(
+            fmt::format("a comb at {} Hz needs a sample rate that is a whole multiple of it ({} Hz is not)", frequency,
+                        sample_rate));
     const double w_delta = two_pi * frequency / sample_rate / q;
     const double beta = std::tan(period * w_delta / 4);
     return {static_cast<std::size_t>(period), 1 / (1 + beta), (1 - beta) / (1 + beta)};

@@ -193,7 +193,8 @@ public:
         for (std::size_t n = 0; n < length; ++n) {
             if (n % 256 == 0) z = std::polar(1.0, -two_pi * f0 * static_cast<double>(n));
             const std::size_t bi = n / block;
-            const double first = static_cast<double>(bi * block), last = static_cast<double>(std::min(length, bi * block + block) - 1);
+            const double first = static_cast<double>(bi * block),
+                         last = static_cast<double>(std::min(length, bi * block + block) - 1);
             const double centre = 0.5 * (first + last), dn = static_cast<double>(n) - centre;
             centres_[bi] = centre;
             const Complex xz = x[n] * z;
@@ -278,7 +279,8 @@ MultitaperFit multitaper_lines(const Input& input, const Task& task, const Multi
     MultitaperFit out{std::vector<std::vector<double>>(kc, std::vector<double>(n, 0.0)),
                       std::vector<std::vector<double>>(kc, std::vector<double>(n, 0.0))};
     if (n < 4) {
-        for (std::size_t k = 0; k < kc; ++k) std::fill(out.frequency[k].begin(), out.frequency[k].end(), task.components[k].frequency);
+        for (std::size_t k = 0; k < kc; ++k)
+            std::fill(out.frequency[k].begin(), out.frequency[k].end(), task.components[k].frequency);
         return out;
     }
     const std::size_t length = std::clamp<std::size_t>(static_cast<std::size_t>(std::lround(s.window * fs)), 4, n);

@@ -24,9 +24,9 @@ namespace sigx::classical {
 std::vector<std::vector<double>> dpss(std::size_t length, double nw, std::size_t count);
 
 struct MultitaperSettings {
-    double window = 1;       // s
-    double nw = 2;           // time-half-bandwidth product: 2 nw - 1 tapers, a bandwidth of nw / window Hz
-    double p_value = 0.05;   // a line is removed where the F test's p is below this
+    double window = 1;      // s
+    double nw = 2;          // time-half-bandwidth product: 2 nw - 1 tapers, a bandwidth of nw / window Hz
+    double p_value = 0.05;  // a line is removed where the F test's p is below this
 };
 
 // The F statistic of a line at frequency `f` (cycles per sample) in `x` and its complex

@@ -27,12 +27,10 @@ inline std::vector<double> time_bin_edges(double duration) {
     return edges;
 }
 
-// The metric name of bin [lo, hi): "mse@0.1-0.2s"; of the part after the warm-up:
-// "mse@steady".
-inline std::string binned_name(const std::string& metric, double lo, double hi) {
-    return fmt::format("{}@{}-{}s", metric, lo, hi);
-}
-inline std::string steady_name(const std::string& metric) { return metric + "@steady"; }
+// The window (Metric::window) of bin [lo, hi): "0.1-0.2s"; of the part after the
+// warm-up: "steady".
+inline std::string bin_window(double lo, double hi) { return fmt::format("{}-{}s", lo, hi); }
+inline const std::string steady_window = "steady";
 
 // Sums for MSE, Pearson correlation and the predict-zero floor of one (prediction,
 // target) series.

@@ -49,8 +49,8 @@ template <std::size_t N> struct Dense {
     // P <- (P^-1 + J)^-1 = (I + P J)^-1 P: the covariance after information J. I + P J is
     // well conditioned (its eigenvalues are >= 1) whatever P's, so LU with partial
     // pivoting serves; the result is symmetrised. `a` and `x` are n x n work space.
-    static void inform(double* __restrict p, double* __restrict info, double* __restrict a,
-                       double* __restrict x, std::size_t n) {
+    static void inform(double* __restrict p, double* __restrict info, double* __restrict a, double* __restrict x,
+                       std::size_t n) {
         if constexpr (N > 0) n = N;
         for (std::size_t i = 0; i < n; ++i)
             for (std::size_t j = 0; j < i; ++j) info[i * n + j] = info[j * n + i];  // the lower triangle
@@ -126,15 +126,15 @@ Kernels kernels_for(std::size_t n) {
 // fifth of the cost.
 struct FrequencyTracker::Family {
     struct Member {
-        std::size_t index;         // in the task
-        double ratio;              // f_m / f_head
-        Complex start, step;       // phasor at sample 0, the nominal step
-        Complex z, c, w;           // phasor now, amplitude a - i b, estimate c z
+        std::size_t index;    // in the task
+        double ratio;         // f_m / f_head
+        Complex start, step;  // phasor at sample 0, the nominal step
+        Complex z, c, w;      // phasor now, amplitude a - i b, estimate c z
     };
     std::vector<Member> members;
-    double omega0 = 0;           // the head's nominal step, rad per sample
-    double nu_max = 0;           // the tolerance, rad per sample (0: the frequency is not a state)
-    std::size_t off = 0, n = 0;  // first amplitude state (2 or 0), state count
+    double omega0 = 0;                     // the head's nominal step, rad per sample
+    double nu_max = 0;                     // the tolerance, rad per sample (0: the frequency is not a state)
+    std::size_t off = 0, n = 0;            // first amplitude state (2 or 0), state count
     std::vector<double> p, info, b, h, q;  // covariance, the block's J and b, Jacobian, process noise per sample
     std::vector<double> p_start, a, x;     // the prior; work space
     double nu = 0;
@@ -193,8 +193,7 @@ struct FrequencyTracker::Family {
             h[i] = v;
         }
         std::fill(b.begin(), b.end(), 0.0);
-        for (std::size_t j = 0; j < members.size(); ++j)
-            members[j].c += Complex(h[off + 2 * j], -h[off + 2 * j + 1]);
+        for (std::size_t j = 0; j < members.size(); ++j) members[j].c += Complex(h[off + 2 * j], -h[off + 2 * j + 1]);
         const double k = static_cast<double>(at);
         if (off) {  // the block's last sample moves by its first's correction and (k - 1) times nu's
             pending = h[0] + (k - 1) * h[1];
@@ -243,8 +242,8 @@ FrequencyTracker::FrequencyTracker(const Task& task, double sample_rate, double 
         for (std::size_t j = 0; j < task.size(); ++j)
             if (j == k || task.components[j].fundamental == static_cast<std::int64_t>(k)) {
                 const double ratio = task.components[j].frequency / head.frequency, step = ratio * f.omega0;
-                f.members.push_back({j, ratio, std::polar(1.0, step * start_time * sample_rate),
-                                     std::polar(1.0, step), {}, {}, {}});
+                f.members.push_back(
+                    {j, ratio, std::polar(1.0, step * start_time * sample_rate), std::polar(1.0, step), {}, {}, {}});
             }
         f.n = f.off + 2 * f.members.size();
         const std::size_t nn = f.n * f.n;
@@ -339,8 +338,8 @@ Tracked track(const Input& input, const Task& task, const TrackerSettings& setti
 }
 
 std::string TrackerFit::text() const {
-    std::string s = fmt::format("{:a} {:a} {:a}\n{}\n", settings.q_frequency, settings.r, settings.robust,
-                                settings.p0.size());
+    std::string s =
+        fmt::format("{:a} {:a} {:a}\n{}\n", settings.q_frequency, settings.r, settings.robust, settings.p0.size());
     for (std::size_t k = 0; k < settings.p0.size(); ++k)
         s += fmt::format("{:a} {:a}\n", settings.q_amplitude[k], settings.p0[k]);
     return s + gains_text(gains);
@@ -389,8 +388,8 @@ TrackerFit fit_tracker(const Records& train, const TrackerSearch& search, bool s
     std::vector<double> tone_power(kc, 0.0);
     for (const auto& r : train) {
         if (r.input.channels.size() != 1)
-            throw std::runtime_error(fmt::format("the tracker reads one input channel, '{}' has {}", r.input.name,
-                                                 r.input.channels.size()));
+            throw std::runtime_error(
+                fmt::format("the tracker reads one input channel, '{}' has {}", r.input.name, r.input.channels.size()));
         const bool truth = calibrate && r.truth;
         const auto w = truth ? Analytic{} : lsq_analytic(r.input, r.task, {});
         for (std::size_t t = 0; t < r.size(); ++t) {
@@ -447,8 +446,9 @@ TrackerFit fit_tracker(const Records& train, const TrackerSearch& search, bool s
     if (search.q_amplitude == 0)
         for (auto& q : s.q_amplitude) open.push_back(&q);
     if (!open.empty() && !calibrate)
-        throw std::runtime_error("the noise levels are searched against the training records' truth: give them, or "
-                                 "calibrate");
+        throw std::runtime_error(
+            "the noise levels are searched against the training records' truth: give them, or "
+            "calibrate");
     std::vector<std::complex<double>> gains;
     double best = calibrate ? score(s, gains) : 0;
     if (calibrate) fit.gains = gains;

@@ -42,10 +42,10 @@ struct TrackerSettings {
     std::vector<double> q_amplitude;  // per component, per second: variance added to each amplitude state,
                                       // relative to its prior
     double q_frequency = 1e-3;        // Hz^2 per second: the frequency's random walk (of a family's head)
-    double r = 1;       // observation noise variance (squared mix units); robust: its floor
-    double robust = 3;  // robust: the noise at a sample is max(r, robust e^2 - h'Ph) (e the innovation); 0: r
-    std::vector<double> p0;           // per component: the prior variance of each of its amplitude states
-    double block = 0.004;             // s: at most this long between updates, once locked on (tracker.cpp)
+    double r = 1;                     // observation noise variance (squared mix units); robust: its floor
+    double robust = 3;       // robust: the noise at a sample is max(r, robust e^2 - h'Ph) (e the innovation); 0: r
+    std::vector<double> p0;  // per component: the prior variance of each of its amplitude states
+    double block = 0.004;    // s: at most this long between updates, once locked on (tracker.cpp)
 };
 
 // What the tracker gives at one sample: per component, the analytic estimate W

@@ -57,19 +57,19 @@ public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
         return {
-            "diagnose",
-            sigx::Kind::evaluator,
-            "1.0.0",
-            "before training: how much the mix says about each target, and the classical and causal bounds; "
-            "warns when a task is unlearnable",
-            {ParamSpec::real("unlearnable_ratio", 0.9)
-                 .range(0.0, 1.0)
-                 .help("warn when the classical bound's MSE exceeds this fraction of the predict-zero floor"),
-             ParamSpec::real("warmup", 1.0)
-                 .at_least(0.0)
-                 .help("seconds from each record's start left out of the bounds' `@steady` figures (as in metrics)"),
-             ParamSpec::boolean("render", true).help("run gnuplot on the figures (false: data and scripts only)")},
-            false};
+            .name = "diagnose",
+            .version = "1.0.0",
+            .description =
+                "before training: how much the mix says about each target, and the classical and causal bounds; "
+                "warns when a task is unlearnable",
+            .params = {
+                ParamSpec::real("unlearnable_ratio", 0.9)
+                    .range(0.0, 1.0)
+                    .help("warn when the classical bound's MSE exceeds this fraction of the predict-zero floor"),
+                ParamSpec::real("warmup", 1.0)
+                    .at_least(0.0)
+                    .help("seconds from each record's start left out of the bounds' `@steady` figures (as in metrics)"),
+                ParamSpec::boolean("render", true).help("run gnuplot on the figures (false: data and scripts only)")}};
     }
     explicit Diagnose(const sigx::Params& p)
         : ratio_(p.real("unlearnable_ratio")), warmup_(p.real("warmup")), render_(p.boolean("render")) {}
@@ -261,20 +261,20 @@ private:
     void emit(std::vector<sigx::Metric>& out, const std::string& set, const Bound& b,
               const std::vector<sigx::Component>& comps) const {
         const auto& edges = b.per_component.front().edges_;
-        auto part = [&](const std::string& name, auto pick) {
+        auto part = [&](const std::string& window, auto pick) {
             if (pick(b.per_component.front()).n == 0) return;
             double sum = 0;
             for (std::size_t k = 0; k < comps.size(); ++k) {
                 const double mse = pick(b.per_component[k]).mse();
-                out.push_back({set, b.row, comps[k].label, name, mse});
+                out.push_back({set, b.row, comps[k].label, "mse", mse, window});
                 sum += mse;
             }
-            out.push_back({set, b.row, "mean", name, sum / static_cast<double>(comps.size())});
+            out.push_back({set, b.row, "mean", "mse", sum / static_cast<double>(comps.size()), window});
         };
-        part("mse", [](const TimedMoments& m) -> const Moments& { return m.whole; });
-        part(sigx::classical::steady_name("mse"), [](const TimedMoments& m) -> const Moments& { return m.steady; });
+        part("", [](const TimedMoments& m) -> const Moments& { return m.whole; });
+        part(sigx::classical::steady_window, [](const TimedMoments& m) -> const Moments& { return m.steady; });
         for (std::size_t i = 0; i + 1 < edges.size(); ++i)
-            part(sigx::classical::binned_name("mse", edges[i], edges[i + 1]),
+            part(sigx::classical::bin_window(edges[i], edges[i + 1]),
                  [&](const TimedMoments& m) -> const Moments& { return m.bins[i]; });
     }
 

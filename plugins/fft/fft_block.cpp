@@ -66,14 +66,13 @@ private:
 class FftBlock final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
-        return {"fft.block",
-                sigx::Kind::model,
-                "1.0.0",
-                "whole-record FFT: keep each component's frequency bin, invert, undo the mix gain (non-causal)",
-                {sigx::ParamSpec::string("planner", "estimate")
-                     .one_of({"estimate", "measure"})
-                     .help("FFTW planner effort: measure plans slower once and may transform faster")},
-                false};
+        return {.name = "fft.block",
+                .version = "1.0.0",
+                .description =
+                    "whole-record FFT: keep each component's frequency bin, invert, undo the mix gain (non-causal)",
+                .params = {sigx::ParamSpec::string("planner", "estimate")
+                               .one_of({"estimate", "measure"})
+                               .help("FFTW planner effort: measure plans slower once and may transform faster")}};
     }
 
     explicit FftBlock(const sigx::Params& p)

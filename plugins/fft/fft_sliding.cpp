@@ -16,14 +16,13 @@ namespace {
 class FftSliding final : public sigx::Model, public sigx::Streaming {
 public:
     static sigx::Descriptor describe() {
-        return {"fft.sliding",
-                sigx::Kind::model,
-                "1.0.0",
-                "causal sliding DFT at each component's frequency over the last `window` samples",
-                {sigx::ParamSpec::integer("window", 1000)
-                     .range(1, 100000000)
-                     .help("samples per estimate; a whole number of periods of every component avoids leakage")},
-                false};
+        return {
+            .name = "fft.sliding",
+            .version = "1.0.0",
+            .description = "causal sliding DFT at each component's frequency over the last `window` samples",
+            .params = {sigx::ParamSpec::integer("window", 1000)
+                           .range(1, 100000000)
+                           .help("samples per estimate; a whole number of periods of every component avoids leakage")}};
     }
 
     explicit FftSliding(const sigx::Params& p) : window_(static_cast<std::size_t>(p.integer("window"))) {}

@@ -24,27 +24,28 @@ class Kalman final : public sigx::Model, public sigx::ModelState, public sigx::S
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        return {"kalman",
-                sigx::Kind::model,
-                "1.0.0",
+        return {
+            .name = "kalman",
+            .version = "1.0.0",
+            .description =
                 "causal Kalman (or RLS) tracker of each tone's in-phase and quadrature amplitudes, calibrated",
-                {ParamSpec::string("mode", "kalman")
-                     .one_of({"kalman", "rls"})
-                     .help("kalman: random-walk amplitudes; rls: recursive least squares with a forgetting factor"),
-                 ParamSpec::real("q", 0.0).at_least(0.0).help(
-                     "kalman: process noise per sample (squared mix units); 0: the best of a grid on the "
-                     "training records"),
-                 ParamSpec::real("r", 0.0).at_least(0.0).help(
-                     "kalman: observation noise variance; 0: the training mix's residual after a "
-                     "whole-record least-squares fit"),
-                 ParamSpec::real("forgetting", 0.999)
-                     .range(0.5, 1.0)
-                     .help("rls: weight of the past per sample (1: a growing window)"),
-                 ParamSpec::boolean("joint", true)
-                     .help("one filter over all tones (full covariance); false: one per tone, sharing the innovation"),
-                 ParamSpec::boolean("calibrate", true)
-                     .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
-                false};
+            .params = {
+                ParamSpec::string("mode", "kalman")
+                    .one_of({"kalman", "rls"})
+                    .help("kalman: random-walk amplitudes; rls: recursive least squares with a forgetting factor"),
+                ParamSpec::real("q", 0.0).at_least(0.0).help(
+                    "kalman: process noise per sample (squared mix units); 0: the best of a grid on the "
+                    "training records"),
+                ParamSpec::real("r", 0.0).at_least(0.0).help(
+                    "kalman: observation noise variance; 0: the training mix's residual after a "
+                    "whole-record least-squares fit"),
+                ParamSpec::real("forgetting", 0.999)
+                    .range(0.5, 1.0)
+                    .help("rls: weight of the past per sample (1: a growing window)"),
+                ParamSpec::boolean("joint", true)
+                    .help("one filter over all tones (full covariance); false: one per tone, sharing the innovation"),
+                ParamSpec::boolean("calibrate", true)
+                    .help("fit a gain and phase per component on the training records (else divide by the mix gain)")}};
     }
 
     explicit Kalman(const sigx::Params& p)

@@ -24,20 +24,19 @@ class Lms final : public sigx::Model, public sigx::ModelState, public sigx::Stre
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        sigx::Descriptor d{
-            "lms",
-            sigx::Kind::model,
-            "1.0.0",
-            "Widrow's adaptive noise canceller: LMS on a sine and a cosine reference at each tone, step from the "
-            "tolerance; causal",
-            {ParamSpec::real("mu", 0.0).range(0.0, 0.5).help(
-                 "LMS step per sample (a notch of mu fs / pi Hz); 0: from each tone's tolerance, the band spanning "
-                 "it on either side (mu = 2 pi tolerance / fs), a 1 Hz band for a tone with none"),
-             ParamSpec::boolean("calibrate", true)
-                 .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
-            false};
-        d.follows_drift = true;  // its band spans the tolerance
-        return d;
+        return {
+            .name = "lms",
+            .version = "1.0.0",
+            .description =
+                "Widrow's adaptive noise canceller: LMS on a sine and a cosine reference at each tone, step from the "
+                "tolerance; causal",
+            .params =
+                {ParamSpec::real("mu", 0.0).range(0.0, 0.5).help(
+                     "LMS step per sample (a notch of mu fs / pi Hz); 0: from each tone's tolerance, the band spanning "
+                     "it on either side (mu = 2 pi tolerance / fs), a 1 Hz band for a tone with none"),
+                 ParamSpec::boolean("calibrate", true)
+                     .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
+            .follows_drift = true};  // its band spans the tolerance
     }
 
     explicit Lms(const sigx::Params& p) : mu_(p.real("mu")), calibrate_(p.boolean("calibrate")) {}

@@ -21,20 +21,21 @@ class Lsq final : public sigx::Model, public sigx::ModelState, public sigx::Stre
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        return {"lsq",
-                sigx::Kind::model,
-                "1.0.0",
+        return {
+            .name = "lsq",
+            .version = "1.0.0",
+            .description =
                 "least-squares sine/cosine fit at the known frequencies, whole record or causal window, calibrated",
-                {ParamSpec::string("mode", "block")
-                     .one_of({"block", "sliding"})
-                     .help("block: one fit over the whole record (non-causal); sliding: the last `window` samples"),
-                 ParamSpec::integer("window", 1000).range(2, 100000000).help("sliding window length in samples"),
-                 ParamSpec::real("ridge", 0.01)
-                     .at_least(0.0)
-                     .help("Tikhonov regularisation (squared mix units): tames the first samples of a causal window"),
-                 ParamSpec::boolean("calibrate", true)
-                     .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
-                false};
+            .params = {
+                ParamSpec::string("mode", "block")
+                    .one_of({"block", "sliding"})
+                    .help("block: one fit over the whole record (non-causal); sliding: the last `window` samples"),
+                ParamSpec::integer("window", 1000).range(2, 100000000).help("sliding window length in samples"),
+                ParamSpec::real("ridge", 0.01)
+                    .at_least(0.0)
+                    .help("Tikhonov regularisation (squared mix units): tames the first samples of a causal window"),
+                ParamSpec::boolean("calibrate", true)
+                    .help("fit a gain and phase per component on the training records (else divide by the mix gain)")}};
     }
 
     explicit Lsq(const sigx::Params& p)

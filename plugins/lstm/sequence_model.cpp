@@ -45,12 +45,12 @@ public:
         p.insert(p.begin(),
                  {ParamSpec::integer("window", 50).range(2, 100000).help("L: recurrent steps per window"),
                   ParamSpec::integer("context", 5).range(1, 1000).help("consecutive samples carried by each step")});
-        return {"lstm.sequence",
-                Kind::model,
-                "1.0.0",
-                "windowed LSTM (L > 1): reads the last L steps of `context` samples, predicts the last sample",
-                p,
-                true};
+        return {.name = "lstm.sequence",
+                .version = "1.0.0",
+                .description =
+                    "windowed LSTM (L > 1): reads the last L steps of `context` samples, predicts the last sample",
+                .params = p,
+                .trainable = true};
     }
 
     explicit LstmSequence(const Params& p)

@@ -472,12 +472,13 @@ private:
 class LstmStateful final : public StreamModel {
 public:
     static Descriptor describe() {
-        return {"lstm.stateful",
-                Kind::model,
-                "1.0.0",
+        return {
+            .name = "lstm.stateful",
+            .version = "1.0.0",
+            .description =
                 "stateful LSTM (L = 1): state carried across the whole record, selector in the input, truncated BPTT",
-                params(),
-                true};
+            .params = params(),
+            .trainable = true};
     }
     explicit LstmStateful(const Params& p) : StreamModel(p, Conditioning::input) {}
 };
@@ -485,10 +486,12 @@ public:
 class LstmFilm final : public StreamModel {
 public:
     static Descriptor describe() {
-        return {
-            "lstm.film", Kind::model,
-            "1.0.0",     "stateful LSTM over the mix alone, hidden features scaled and shifted by the selector (FiLM)",
-            params(),    true};
+        return {.name = "lstm.film",
+                .version = "1.0.0",
+                .description =
+                    "stateful LSTM over the mix alone, hidden features scaled and shifted by the selector (FiLM)",
+                .params = params(),
+                .trainable = true};
     }
     explicit LstmFilm(const Params& p) : StreamModel(p, Conditioning::film) {}
 };

@@ -35,15 +35,15 @@ public:
     static constexpr const char* floor_model = "(predict zero)";
 
     static sigx::Descriptor describe() {
-        return {"metrics",
-                sigx::Kind::evaluator,
-                "1.0.0",
+        return {
+            .name = "metrics",
+            .version = "1.0.0",
+            .description =
                 "MSE, Pearson correlation, MSE relative to predicting zero and SNR gain (dB) per component and their "
                 "mean, on every test set: whole records, time bins since their start, and after a warm-up",
-                {sigx::ParamSpec::real("warmup", 1.0)
-                     .at_least(0.0)
-                     .help("seconds from each record's start left out of the `@steady` metrics")},
-                false};
+            .params = {sigx::ParamSpec::real("warmup", 1.0)
+                           .at_least(0.0)
+                           .help("seconds from each record's start left out of the `@steady` metrics")}};
     }
     explicit Metrics(const sigx::Params& p) : warmup_(p.real("warmup")) {}
 
@@ -90,29 +90,29 @@ public:
                 }
                 snr_in[c] = db(signal / rest);
             }
-            // The metrics of one part of the records (`name` maps a metric's name to this part's).
+            // The metrics of one part of the records, its window (Metric::window).
             auto emit_part = [&](const std::string& model, const std::vector<const Moments*>& m, bool is_model,
-                                 auto name) {
+                                 const std::string& window) {
                 if (m.front()->n == 0) return;  // no record reaches this part
                 double mse = 0, r = 0, rel = 0, gain = 0;
                 for (std::size_t c = 0; c < comps.size(); ++c) {
                     const std::string& label = comps[c].label;
                     const double floor = m[c]->floor_mse(), rel_c = m[c]->mse() / floor;
-                    out.push_back({set.name, model, label, name("mse"), m[c]->mse()});
+                    out.push_back({set.name, model, label, "mse", m[c]->mse(), window});
                     mse += m[c]->mse(), rel += rel_c;
                     if (!is_model) continue;
                     const double gain_c = db(floor / m[c]->mse()) - snr_in[c];
-                    out.push_back({set.name, model, label, name("pearson"), m[c]->pearson()});
-                    out.push_back({set.name, model, label, name("mse_rel_floor"), rel_c});
-                    if (one_channel) out.push_back({set.name, model, label, name("snr_gain_db"), gain_c});
+                    out.push_back({set.name, model, label, "pearson", m[c]->pearson(), window});
+                    out.push_back({set.name, model, label, "mse_rel_floor", rel_c, window});
+                    if (one_channel) out.push_back({set.name, model, label, "snr_gain_db", gain_c, window});
                     r += m[c]->pearson(), gain += gain_c;
                 }
                 const double k = static_cast<double>(comps.size());
-                out.push_back({set.name, model, "mean", name("mse"), mse / k});
+                out.push_back({set.name, model, "mean", "mse", mse / k, window});
                 if (!is_model) return;
-                out.push_back({set.name, model, "mean", name("pearson"), r / k});
-                out.push_back({set.name, model, "mean", name("mse_rel_floor"), rel / k});
-                if (one_channel) out.push_back({set.name, model, "mean", name("snr_gain_db"), gain / k});
+                out.push_back({set.name, model, "mean", "pearson", r / k, window});
+                out.push_back({set.name, model, "mean", "mse_rel_floor", rel / k, window});
+                if (one_channel) out.push_back({set.name, model, "mean", "snr_gain_db", gain / k, window});
             };
             auto emit = [&](const std::string& model, const std::vector<TimedMoments>& m, bool is_model) {
                 auto part = [&](auto pick) {
@@ -120,14 +120,12 @@ public:
                     for (const auto& x : m) v.push_back(&pick(x));
                     return v;
                 };
-                emit_part(model, part([](const TimedMoments& x) -> const Moments& { return x.whole; }), is_model,
-                          [](const std::string& n) { return n; });
+                emit_part(model, part([](const TimedMoments& x) -> const Moments& { return x.whole; }), is_model, "");
                 emit_part(model, part([](const TimedMoments& x) -> const Moments& { return x.steady; }), is_model,
-                          [](const std::string& n) { return sigx::classical::steady_name(n); });
+                          sigx::classical::steady_window);
                 for (std::size_t b = 0; b + 1 < edges.size(); ++b)
-                    emit_part(
-                        model, part([&](const TimedMoments& x) -> const Moments& { return x.bins[b]; }), is_model,
-                        [&](const std::string& n) { return sigx::classical::binned_name(n, edges[b], edges[b + 1]); });
+                    emit_part(model, part([&](const TimedMoments& x) -> const Moments& { return x.bins[b]; }), is_model,
+                              sigx::classical::bin_window(edges[b], edges[b + 1]));
             };
             for (const auto& o : outputs) {
                 emit(o.model, pooled([&](std::size_t r, std::size_t c, std::size_t n) {
@@ -144,6 +142,8 @@ public:
     std::vector<sigx::ReportRow> rows() const override {
         return {{"", floor_model, "predicting 0 for every component: the floor every useful model must beat"}};
     }
+    // Reports lead with the MSE, and its value after the warm-up beside it.
+    sigx::Headline headline() const override { return {"mse", {sigx::classical::steady_window}}; }
 
 private:
     // sum_rel_floor (whole and steady) and, where both the truth and the model give
@@ -176,20 +176,21 @@ private:
         const std::string mean = "mean";
         out.push_back({set.name, model, mean, "sum_rel_floor", sum.mse() / sum.floor_mse()});
         if (sum_steady.n > 0)
-            out.push_back({set.name, model, mean, sigx::classical::steady_name("sum_rel_floor"),
-                           sum_steady.mse() / sum_steady.floor_mse()});
+            out.push_back({set.name, model, mean, "sum_rel_floor", sum_steady.mse() / sum_steady.floor_mse(),
+                           sigx::classical::steady_window});
         if (!tracked) return;
-        auto emit = [&](const std::vector<Moments>& m, const std::string& name) {
+        auto emit = [&](const std::vector<Moments>& m, const std::string& window) {
             if (m.front().n == 0) return;
             double total = 0;
             for (std::size_t c = 0; c < comps.size(); ++c) {
-                out.push_back({set.name, model, comps[c].label, name, std::sqrt(m[c].mse())});
+                out.push_back({set.name, model, comps[c].label, "freq_rms_hz", std::sqrt(m[c].mse()), window});
                 total += m[c].mse();
             }
-            out.push_back({set.name, model, mean, name, std::sqrt(total / static_cast<double>(comps.size()))});
+            out.push_back(
+                {set.name, model, mean, "freq_rms_hz", std::sqrt(total / static_cast<double>(comps.size())), window});
         };
-        emit(freq, "freq_rms_hz");
-        emit(freq_steady, sigx::classical::steady_name("freq_rms_hz"));
+        emit(freq, "");
+        emit(freq_steady, sigx::classical::steady_window);
     }
 
     double warmup_;

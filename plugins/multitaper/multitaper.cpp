@@ -20,23 +20,22 @@ class Multitaper final : public sigx::Model, public sigx::ModelState {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        sigx::Descriptor d{
-            "multitaper",
-            sigx::Kind::model,
-            "1.0.0",
-            "windowed multitaper regression with Thomson's F-test and a frequency search within the tolerance "
-            "(CleanLine, MNE spectrum_fit); non-causal",
-            {ParamSpec::real("window", 0.0).range(0.0, 3600.0).help(
-                 "s: the windows' length (they overlap by half); 0: the best of 0.5, 1, 2 and 4 s on the training "
-                 "records"),
-             ParamSpec::real("nw", 2.0).range(1.0, 20.0).help(
-                 "time-half-bandwidth product: 2 nw - 1 tapers, a resolution of nw / window Hz"),
-             ParamSpec::real("p_value", 0.05)
-                 .range(0.0, 1.0)
-                 .help("a line is removed from a window only where the F test's p is below this")},
-            false};
-        d.follows_drift = true;  // it searches the tolerance for the line
-        return d;
+        return {.name = "multitaper",
+                .version = "1.0.0",
+                .description =
+                    "windowed multitaper regression with Thomson's F-test and a frequency search within the tolerance "
+                    "(CleanLine, MNE spectrum_fit); non-causal",
+                .params = {ParamSpec::real("window", 0.0)
+                               .range(0.0, 3600.0)
+                               .help("s: the windows' length (they overlap by half); 0: the best of 0.5, 1, 2 and 4 s "
+                                     "on the training "
+                                     "records"),
+                           ParamSpec::real("nw", 2.0).range(1.0, 20.0).help(
+                               "time-half-bandwidth product: 2 nw - 1 tapers, a resolution of nw / window Hz"),
+                           ParamSpec::real("p_value", 0.05)
+                               .range(0.0, 1.0)
+                               .help("a line is removed from a window only where the F test's p is below this")},
+                .follows_drift = true};  // it searches the tolerance for the line
     }
 
     explicit Multitaper(const sigx::Params& p) {
@@ -58,9 +57,9 @@ public:
             double err = 0;
             for (const auto& r : train) {
                 if (!r.truth)
-                    throw std::runtime_error(fmt::format(
-                        "the window is chosen on the training records' truth; '{}' has none (give window)",
-                        r.input.name));
+                    throw std::runtime_error(
+                        fmt::format("the window is chosen on the training records' truth; '{}' has none (give window)",
+                                    r.input.name));
                 const auto fit = sigx::classical::multitaper_lines(r.input, r.task, s);
                 for (std::size_t k = 0; k < r.task.size(); ++k)
                     for (std::size_t t = 0; t < r.size(); ++t) {

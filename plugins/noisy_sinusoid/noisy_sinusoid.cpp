@@ -30,54 +30,56 @@ public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
         return {
-            "noisy_sinusoid",
-            sigx::Kind::generator,
-            "1.0.0",
-            "sinusoids with amplitude and phase redrawn at every sample, mixed; clean sinusoids as targets",
-            {ParamSpec::real_list("frequencies", {1.0, 3.0, 5.0, 7.0})
-                 .not_empty()
-                 .positive()
-                 .help("component frequencies in Hz, each below Nyquist (sample_rate / 2)"),
-             ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
-             ParamSpec::real("duration", 10.0).positive().help("record length in seconds"),
-             ParamSpec::real_list("amplitude", {0.8, 1.2})
-                 .size(2)
-                 .at_least(0.0)
-                 .help("[lo, hi]: each sample's amplitude is drawn from U(lo, hi)"),
-             ParamSpec::real("phase_scale", 1.0)
-                 .at_least(0.0)
-                 .help("each sample's phase is phase_scale * U(0, 2 pi); 1 makes the task unlearnable"),
-             ParamSpec::real("mix_weight", 0.0)
-                 .at_least(0.0)
-                 .help("weight of each component in the mix; 0 means 1 / number of components"),
-             ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the (first) training record"),
-             ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record"),
-             ParamSpec::integer("train_records", 1)
-                 .range(1, 10000)
-                 .help("training records; record k > 0 uses a seed derived from train_seed and k"),
-             ParamSpec::boolean("random_start", false)
-                 .help("training records k > 0 start at a random time in [0, 1000) s, so their clean phases differ"),
-             ParamSpec::integer("unseen_records", 2)
-                 .range(0, 10000)
-                 .help("records of the unseen_phase test set: fresh seeds, start times hidden from models; 0: none"),
-             ParamSpec::real("tolerance", 0.0)
-                 .at_least(0.0)
-                 .help("Hz at the lowest frequency (each tone's scales with its frequency): how far the task lets "
-                       "the tones stray; 0: exactly at their frequencies"),
-             ParamSpec::string("drift", "none")
-                 .one_of({"none", "offset", "walk", "sweep"})
-                 .help("how the tones' frequencies move: offset (constant), walk (a random walk: Ornstein-Uhlenbeck, "
-                       "kept within the tolerance), sweep (linear from -drift_hz to +drift_hz over each record)"),
-             ParamSpec::real("drift_hz", 0.05)
-                 .range(-1e6, 1e6)
-                 .help("Hz at the lowest frequency, scaling with each tone's: the offset, the walk's standard "
-                       "deviation, or half the sweep"),
-             ParamSpec::real("drift_time", 10.0).positive().help("s: the walk's correlation time"),
-             ParamSpec::boolean("drift_common", true)
-                 .help("one common drift, as of a clock or a grid: every tone moves by the same fraction of its "
-                       "frequency and the task states them as harmonics of the lowest; false: each tone walks on its "
-                       "own")},
-            false};
+            .name = "noisy_sinusoid",
+            .version = "1.0.0",
+            .description =
+                "sinusoids with amplitude and phase redrawn at every sample, mixed; clean sinusoids as targets",
+            .params = {
+                ParamSpec::real_list("frequencies", {1.0, 3.0, 5.0, 7.0})
+                    .not_empty()
+                    .positive()
+                    .help("component frequencies in Hz, each below Nyquist (sample_rate / 2)"),
+                ParamSpec::real("sample_rate", 1000.0).positive().help("samples per second"),
+                ParamSpec::real("duration", 10.0).positive().help("record length in seconds"),
+                ParamSpec::real_list("amplitude", {0.8, 1.2})
+                    .size(2)
+                    .at_least(0.0)
+                    .help("[lo, hi]: each sample's amplitude is drawn from U(lo, hi)"),
+                ParamSpec::real("phase_scale", 1.0)
+                    .at_least(0.0)
+                    .help("each sample's phase is phase_scale * U(0, 2 pi); 1 makes the task unlearnable"),
+                ParamSpec::real("mix_weight", 0.0)
+                    .at_least(0.0)
+                    .help("weight of each component in the mix; 0 means 1 / number of components"),
+                ParamSpec::integer("train_seed", 1).at_least(0).help("seed of the (first) training record"),
+                ParamSpec::integer("test_seed", 2).at_least(0).help("seed of the test record"),
+                ParamSpec::integer("train_records", 1)
+                    .range(1, 10000)
+                    .help("training records; record k > 0 uses a seed derived from train_seed and k"),
+                ParamSpec::boolean("random_start", false)
+                    .help("training records k > 0 start at a random time in [0, 1000) s, so their clean phases differ"),
+                ParamSpec::integer("unseen_records", 2)
+                    .range(0, 10000)
+                    .help("records of the unseen_phase test set: fresh seeds, start times hidden from models; 0: none"),
+                ParamSpec::real("tolerance", 0.0)
+                    .at_least(0.0)
+                    .help("Hz at the lowest frequency (each tone's scales with its frequency): how far the task lets "
+                          "the tones stray; 0: exactly at their frequencies"),
+                ParamSpec::string("drift", "none")
+                    .one_of({"none", "offset", "walk", "sweep"})
+                    .help(
+                        "how the tones' frequencies move: offset (constant), walk (a random walk: Ornstein-Uhlenbeck, "
+                        "kept within the tolerance), sweep (linear from -drift_hz to +drift_hz over each record)"),
+                ParamSpec::real("drift_hz", 0.05)
+                    .range(-1e6, 1e6)
+                    .help("Hz at the lowest frequency, scaling with each tone's: the offset, the walk's standard "
+                          "deviation, or half the sweep"),
+                ParamSpec::real("drift_time", 10.0).positive().help("s: the walk's correlation time"),
+                ParamSpec::boolean("drift_common", true)
+                    .help(
+                        "one common drift, as of a clock or a grid: every tone moves by the same fraction of its "
+                        "frequency and the task states them as harmonics of the lowest; false: each tone walks on its "
+                        "own")}};
     }
 
     explicit NoisySinusoid(const sigx::Params& p)
@@ -116,8 +118,9 @@ public:
         if (weight_ == 0) weight_ = 1.0 / static_cast<double>(freqs_.size());
         lowest_ = *std::min_element(freqs_.begin(), freqs_.end());
         if (drift_ != "none" && tolerance_ == 0)
-            throw sigx::ParamError("tolerance", "the tones drift: give the tolerance that covers it (0 says they sit "
-                                                "exactly at their frequencies)");
+            throw sigx::ParamError("tolerance",
+                                   "the tones drift: give the tolerance that covers it (0 says they sit "
+                                   "exactly at their frequencies)");
         if ((drift_ == "offset" || drift_ == "sweep") && std::abs(drift_hz_) > tolerance_)
             throw sigx::ParamError("drift_hz", fmt::format("a {} of {} Hz goes beyond the tolerance ({} Hz)", drift_,
                                                            std::abs(drift_hz_), tolerance_));
@@ -257,8 +260,8 @@ private:
             for (std::size_t n = 0; n < samples_; ++n) {
                 double d = drift_hz_;
                 if (drift_ == "sweep")
-                    d = drift_hz_ * (samples_ > 1 ? 2.0 * static_cast<double>(n) / static_cast<double>(samples_ - 1) - 1
-                                                  : 0.0);
+                    d = drift_hz_ *
+                        (samples_ > 1 ? 2.0 * static_cast<double>(n) / static_cast<double>(samples_ - 1) - 1 : 0.0);
                 if (drift_ == "walk") {
                     d = x;
                     x = within(keep * x + drift_hz_ * fresh * normal());

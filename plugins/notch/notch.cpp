@@ -19,26 +19,25 @@ class Notch final : public sigx::Model, public sigx::Streaming {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        sigx::Descriptor d{
-            "notch",
-            sigx::Kind::model,
-            "1.0.0",
-            "IIR notch (scipy iirnotch) at each tone or comb (iircomb) per harmonic family, Q from the tolerance; "
-            "causal or zero-phase forward-backward",
-            {ParamSpec::string("filter", "notch")
-                 .one_of({"notch", "comb"})
-                 .help("notch: a second-order notch at each tone, in cascade; comb: one comb per family at its "
-                       "fundamental (every multiple up to Nyquist; the sample rate a whole multiple of it), split "
-                       "between the family's tones by their notches"),
-             ParamSpec::real("q", 0.0).at_least(0.0).help(
-                 "quality factor: frequency / (-3 dB bandwidth); 0: from each tone's tolerance, the band spanning "
-                 "it on either side (q = f / (2 tolerance)), 30 for a tone with none"),
-             ParamSpec::boolean("zero_phase", false)
-                 .help("false: causal (streams); true: forward and backward over each whole record, as "
-                       "scipy.signal.filtfilt (non-causal, no delay)")},
-            false};
-        d.follows_drift = true;  // its band spans the tolerance
-        return d;
+        return {
+            .name = "notch",
+            .version = "1.0.0",
+            .description =
+                "IIR notch (scipy iirnotch) at each tone or comb (iircomb) per harmonic family, Q from the tolerance; "
+                "causal or zero-phase forward-backward",
+            .params =
+                {ParamSpec::string("filter", "notch")
+                     .one_of({"notch", "comb"})
+                     .help("notch: a second-order notch at each tone, in cascade; comb: one comb per family at its "
+                           "fundamental (every multiple up to Nyquist; the sample rate a whole multiple of it), split "
+                           "between the family's tones by their notches"),
+                 ParamSpec::real("q", 0.0).at_least(0.0).help(
+                     "quality factor: frequency / (-3 dB bandwidth); 0: from each tone's tolerance, the band spanning "
+                     "it on either side (q = f / (2 tolerance)), 30 for a tone with none"),
+                 ParamSpec::boolean("zero_phase", false)
+                     .help("false: causal (streams); true: forward and backward over each whole record, as "
+                           "scipy.signal.filtfilt (non-causal, no delay)")},
+            .follows_drift = true};  // its band spans the tolerance
     }
 
     explicit Notch(const sigx::Params& p)
@@ -57,8 +56,9 @@ public:
 
     std::size_t configure(const sigx::StreamConfig& config) override {
         if (zero_phase_)
-            throw std::runtime_error("zero_phase = true also filters each record backwards, so each estimate depends on "
-                                     "later samples (non-causal); zero_phase = false streams");
+            throw std::runtime_error(
+                "zero_phase = true also filters each record backwards, so each estimate depends on "
+                "later samples (non-causal); zero_phase = false streams");
         if (config.channels != 1)
             throw std::runtime_error(fmt::format("notch reads one input channel, the stream has {}", config.channels));
         filter_.emplace(sigx::classical::design_notches(config.task, config.sample_rate, q_, comb_));

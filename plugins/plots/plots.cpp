@@ -38,14 +38,14 @@ std::string file_safe(const std::string& s) {
 class Plots final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {
-            "plots",
-            sigx::Kind::evaluator,
-            "1.0.0",
-            "gnuplot figures (PNG + SVG, data and script kept): components, grid, errors, spectrum, training curves",
-            {sigx::ParamSpec::real("zoom", 1.0).positive().help("seconds shown in the zoomed panels"),
-             sigx::ParamSpec::boolean("render", true).help("run gnuplot (false: write data and scripts only)")},
-            false};
+        return {.name = "plots",
+                .version = "1.0.0",
+                .description =
+                    "gnuplot figures (PNG + SVG, data and script kept): components, grid, errors, spectrum, training "
+                    "curves",
+                .params = {
+                    sigx::ParamSpec::real("zoom", 1.0).positive().help("seconds shown in the zoomed panels"),
+                    sigx::ParamSpec::boolean("render", true).help("run gnuplot (false: write data and scripts only)")}};
     }
     explicit Plots(const sigx::Params& p) : zoom_(p.real("zoom")), render_(p.boolean("render")) {}
 

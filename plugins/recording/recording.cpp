@@ -79,10 +79,10 @@ struct Source {
     std::string key;   // the parameter that lists it: "train" or "test"
     std::string name;  // its record's name
     bool csv = false;
-    double rate = 0;                // Hz
-    std::size_t channels = 0;       // input channels it offers: a sound file's, a CSV's mix columns
-    std::uint64_t frames = 0;       // a sound file's length; a CSV's data lines (an upper bound)
-    std::optional<fs::path> truth;  // sound: the truth file
+    double rate = 0;                    // Hz
+    std::size_t channels = 0;           // input channels it offers: a sound file's, a CSV's mix columns
+    std::uint64_t frames = 0;           // a sound file's length; a CSV's data lines (an upper bound)
+    std::optional<fs::path> truth;      // sound: the truth file
     std::optional<fs::path> frequency;  // sound: the truth's instantaneous frequencies
     // CSV
     std::size_t columns = 0;
@@ -95,57 +95,58 @@ class Recording final : public sigx::Generator {
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        return {"recording",
-                sigx::Kind::generator,
-                "1.0.0",
+        return {
+            .name = "recording",
+            .version = "1.0.0",
+            .description =
                 "recordings from files (WAV, FLAC, Ogg or CSV), with reference files or columns where there are any",
-                {ParamSpec::path_list("train", {"train.wav"})
-                     .required()
-                     .not_empty()
-                     .help("recordings to fit on, one record each: sound files (WAV, FLAC, Ogg) or .csv; glob patterns "
-                           "allowed"),
-                 ParamSpec::path_list("test", {"test.wav"})
-                     .required()
-                     .not_empty()
-                     .help("recordings of the test set \"test\", one record each"),
-                 ParamSpec::real_list("frequencies", {50.0})
-                     .required()
-                     .not_empty()
-                     .positive()
-                     .help("component frequencies in Hz, each below Nyquist (the files' sample rate / 2)"),
-                 ParamSpec::string_list("labels", {})
-                     .help("component labels, one per frequency (safe as file names: A-Z a-z 0-9 . _ -); empty: "
-                           "\"<frequency>Hz\""),
-                 ParamSpec::real_list("gains", {})
-                     .positive()
-                     .help("nominal gain of each component in the mix, one per frequency; empty: 1 each"),
-                 ParamSpec::real_list("channels", {})
-                     .at_least(1.0)
-                     .help("1-based input channels to use (for a CSV: among its mix columns); empty: all, the same "
-                           "number in every file"),
-                 ParamSpec::string("train_truth", "")
-                     .help("references of a training sound file: a sound file with one channel per component, in "
-                           "order, e.g. \"{dir}/truth/{stem}.wav\" ({dir}: the input's folder, {stem}: its name "
-                           "without extension; relative: to the input's folder); empty: none. A CSV's references are "
-                           "its columns named like the labels"),
-                 ParamSpec::string("test_truth", "")
-                     .help("references of a test sound file, as train_truth; empty: none (extracted, not scored)"),
-                 ParamSpec::real("sample_rate", 0.0)
-                     .at_least(0.0)
-                     .help("Hz, for CSV files without a `time` column; 0: from the time column. Where a file "
-                           "states its rate, the two must agree"),
-                 ParamSpec::real("tolerance", 0.0)
-                     .at_least(0.0)
-                     .help("Hz: how far each tone may stray from its frequency (a harmonic: its multiple of this); "
-                           "0: the tones sit exactly at their frequencies"),
-                 ParamSpec::boolean("harmonics", false)
-                     .help("components at whole multiples (2, 3, ...) of the lowest frequency are its harmonics: they "
-                           "drift with it (mains hum: 100 and 150 Hz with 50 Hz)"),
-                 ParamSpec::string("truth_frequency", "")
-                     .help("each scored sound file's instantaneous frequencies: a sound file with one channel per "
-                           "component, in Hz, e.g. \"{dir}/truth/{stem}.frequency.wav\" (placeholders as in "
-                           "train_truth; relative: to the input's folder); empty: none")},
-                false};
+            .params = {
+                ParamSpec::path_list("train", {"train.wav"})
+                    .required()
+                    .not_empty()
+                    .help("recordings to fit on, one record each: sound files (WAV, FLAC, Ogg) or .csv; glob patterns "
+                          "allowed"),
+                ParamSpec::path_list("test", {"test.wav"})
+                    .required()
+                    .not_empty()
+                    .help("recordings of the test set \"test\", one record each"),
+                ParamSpec::real_list("frequencies", {50.0})
+                    .required()
+                    .not_empty()
+                    .positive()
+                    .help("component frequencies in Hz, each below Nyquist (the files' sample rate / 2)"),
+                ParamSpec::string_list("labels", {})
+                    .help("component labels, one per frequency (safe as file names: A-Z a-z 0-9 . _ -); empty: "
+                          "\"<frequency>Hz\""),
+                ParamSpec::real_list("gains", {})
+                    .positive()
+                    .help("nominal gain of each component in the mix, one per frequency; empty: 1 each"),
+                ParamSpec::real_list("channels", {})
+                    .at_least(1.0)
+                    .help("1-based input channels to use (for a CSV: among its mix columns); empty: all, the same "
+                          "number in every file"),
+                ParamSpec::string("train_truth", "")
+                    .help("references of a training sound file: a sound file with one channel per component, in "
+                          "order, e.g. \"{dir}/truth/{stem}.wav\" ({dir}: the input's folder, {stem}: its name "
+                          "without extension; relative: to the input's folder); empty: none. A CSV's references are "
+                          "its columns named like the labels"),
+                ParamSpec::string("test_truth", "")
+                    .help("references of a test sound file, as train_truth; empty: none (extracted, not scored)"),
+                ParamSpec::real("sample_rate", 0.0)
+                    .at_least(0.0)
+                    .help("Hz, for CSV files without a `time` column; 0: from the time column. Where a file "
+                          "states its rate, the two must agree"),
+                ParamSpec::real("tolerance", 0.0)
+                    .at_least(0.0)
+                    .help("Hz: how far each tone may stray from its frequency (a harmonic: its multiple of this); "
+                          "0: the tones sit exactly at their frequencies"),
+                ParamSpec::boolean("harmonics", false)
+                    .help("components at whole multiples (2, 3, ...) of the lowest frequency are its harmonics: they "
+                          "drift with it (mains hum: 100 and 150 Hz with 50 Hz)"),
+                ParamSpec::string("truth_frequency", "")
+                    .help("each scored sound file's instantaneous frequencies: a sound file with one channel per "
+                          "component, in Hz, e.g. \"{dir}/truth/{stem}.frequency.wav\" (placeholders as in "
+                          "train_truth; relative: to the input's folder); empty: none")}};
     }
 
     explicit Recording(const sigx::Params& p)
@@ -229,8 +230,8 @@ private:
             task_.components.push_back({std::move(label), f, gains.empty() ? 1.0 : gains[i], tolerance, -1});
         }
         if (!harmonics || k == 0) return;
-        const auto lowest = static_cast<std::size_t>(
-            std::min_element(frequencies_.begin(), frequencies_.end()) - frequencies_.begin());
+        const auto lowest =
+            static_cast<std::size_t>(std::min_element(frequencies_.begin(), frequencies_.end()) - frequencies_.begin());
         for (std::size_t i = 0; i < k; ++i) {
             const double multiple = frequencies_[i] / frequencies_[lowest];
             if (i == lowest || std::abs(multiple - std::round(multiple)) > 1e-9 * multiple) continue;

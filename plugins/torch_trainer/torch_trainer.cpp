@@ -75,44 +75,47 @@ struct Sums {
 class TorchTrainer final : public Trainer, public DataParallel {
 public:
     static Descriptor describe() {
-        return {
-            "torch",
-            Kind::trainer,
-            "1.0.0",
-            "trains any LibTorch model (sigx.torch.model): Adam/SGD, early stopping, plateau LR, checkpoints",
-            {ParamSpec::string("optimizer", "adam").one_of({"adam", "sgd"}).help("optimisation algorithm"),
-             ParamSpec::real("lr", 1e-3).positive().help("initial learning rate"),
-             ParamSpec::real("momentum", 0.9).range(0.0, 1.0).help("sgd momentum"),
-             ParamSpec::real("weight_decay", 0.0).at_least(0.0).help("L2 penalty"),
-             ParamSpec::integer("batch_size", 16)
-                 .range(1, 1 << 20)
-                 .help("examples per step (a hint to stateful models)"),
-             ParamSpec::integer("epochs", 30).range(1, 1000000).help("maximum passes over the training data"),
-             ParamSpec::real("clip_grad_norm", 0.0)
-                 .at_least(0.0)
-                 .help("clip the gradient's global norm to this; 0: off"),
-             ParamSpec::real("validation_fraction", 0.1)
-                 .range(0.0, 0.9)
-                 .help("last part of each training record (in time) held out for validation"),
-             ParamSpec::integer("patience", 10).at_least(0).help("early stopping: epochs without improvement; 0: off"),
-             ParamSpec::real("min_delta", 0.0).at_least(0.0).help("early stopping: smallest improvement that counts"),
-             ParamSpec::integer("plateau_patience", 5)
-                 .at_least(0)
-                 .help("reduce the LR after this many epochs without improvement; 0: off"),
-             ParamSpec::real("plateau_factor", 0.5).range(0.0, 1.0).help("multiply the LR by this on a plateau"),
-             ParamSpec::real("min_lr", 1e-6).at_least(0.0).help("the plateau schedule never goes below this"),
-             ParamSpec::boolean("restore_best", true).help("end with the weights of the best validation epoch"),
-             ParamSpec::integer("threads", 0)
-                 .range(0, 1024)
-                 .help("CPU threads for LibTorch, split between the ranks on one machine; 0: its default"),
-             ParamSpec::integer("timeout", 60)
-                 .range(1, 86400)
-                 .help("across processes: seconds to wait for the other ranks to join, or in any step, before "
-                       "stopping with an error that names the missing rank"),
-             ParamSpec::string("device", "auto")
-                 .one_of({"auto", "cpu", "cuda"})
-                 .help("auto: CUDA when this LibTorch has it and a GPU is present")},
-            false};
+        return {.name = "torch",
+                .version = "1.0.0",
+                .description =
+                    "trains any LibTorch model (sigx.torch.model): Adam/SGD, early stopping, plateau LR, checkpoints",
+                .params = {
+                    ParamSpec::string("optimizer", "adam").one_of({"adam", "sgd"}).help("optimisation algorithm"),
+                    ParamSpec::real("lr", 1e-3).positive().help("initial learning rate"),
+                    ParamSpec::real("momentum", 0.9).range(0.0, 1.0).help("sgd momentum"),
+                    ParamSpec::real("weight_decay", 0.0).at_least(0.0).help("L2 penalty"),
+                    ParamSpec::integer("batch_size", 16)
+                        .range(1, 1 << 20)
+                        .help("examples per step (a hint to stateful models)"),
+                    ParamSpec::integer("epochs", 30).range(1, 1000000).help("maximum passes over the training data"),
+                    ParamSpec::real("clip_grad_norm", 0.0)
+                        .at_least(0.0)
+                        .help("clip the gradient's global norm to this; 0: off"),
+                    ParamSpec::real("validation_fraction", 0.1)
+                        .range(0.0, 0.9)
+                        .help("last part of each training record (in time) held out for validation"),
+                    ParamSpec::integer("patience", 10)
+                        .at_least(0)
+                        .help("early stopping: epochs without improvement; 0: off"),
+                    ParamSpec::real("min_delta", 0.0)
+                        .at_least(0.0)
+                        .help("early stopping: smallest improvement that counts"),
+                    ParamSpec::integer("plateau_patience", 5)
+                        .at_least(0)
+                        .help("reduce the LR after this many epochs without improvement; 0: off"),
+                    ParamSpec::real("plateau_factor", 0.5).range(0.0, 1.0).help("multiply the LR by this on a plateau"),
+                    ParamSpec::real("min_lr", 1e-6).at_least(0.0).help("the plateau schedule never goes below this"),
+                    ParamSpec::boolean("restore_best", true).help("end with the weights of the best validation epoch"),
+                    ParamSpec::integer("threads", 0)
+                        .range(0, 1024)
+                        .help("CPU threads for LibTorch, split between the ranks on one machine; 0: its default"),
+                    ParamSpec::integer("timeout", 60)
+                        .range(1, 86400)
+                        .help("across processes: seconds to wait for the other ranks to join, or in any step, before "
+                              "stopping with an error that names the missing rank"),
+                    ParamSpec::string("device", "auto")
+                        .one_of({"auto", "cpu", "cuda"})
+                        .help("auto: CUDA when this LibTorch has it and a GPU is present")}};
     }
 
     explicit TorchTrainer(const Params& p) : p_(p) {

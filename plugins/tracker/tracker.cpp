@@ -26,45 +26,47 @@ class Tracker final : public sigx::Model, public sigx::ModelState, public sigx::
 public:
     static sigx::Descriptor describe() {
         using sigx::ParamSpec;
-        sigx::Descriptor d{
-            "tracker",
-            sigx::Kind::model,
-            "1.0.0",
-            "extended Kalman filter on each tone's (or harmonic family's) frequency, amplitude and phase, within the "
-            "task's tolerance; causal, or a forward-backward smoother",
-            {ParamSpec::boolean("smooth", false)
-                 .help("false: the causal filter (streams); true: forward and backward over each whole record, "
-                       "combined (non-causal)"),
-             ParamSpec::real("robust", -1.0)
-                 .at_least(-1.0)
-                 .help("robustness to bursts of interference (speech): a sample's noise variance is at least this "
-                       "times its squared innovation; 0: a fixed noise level; -1: searched on the training records"),
-             ParamSpec::real("r", 0.0).at_least(0.0).help(
-                 "the noise variance (its floor, when robust), squared mix units; 0: searched on the training records, "
-                 "from their residual after a whole-record least-squares fit"),
-             ParamSpec::real("q_amplitude", 0.0)
-                 .at_least(0.0)
-                 .help("per second: how fast each amplitude and phase may wander, as a variance relative to the "
-                       "tone's power; 0: searched per component on the training records"),
-             ParamSpec::real("q_frequency", 0.0)
-                 .at_least(0.0)
-                 .help("Hz^2 per second: how fast a frequency may wander (a random walk within the tolerance); 0: "
-                       "searched on the training records"),
-             ParamSpec::boolean("calibrate", true)
-                 .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
-            false};
-        d.follows_drift = true;
-        return d;
+        return {
+            .name = "tracker",
+            .version = "1.0.0",
+            .description =
+                "extended Kalman filter on each tone's (or harmonic family's) frequency, amplitude and phase, within "
+                "the "
+                "task's tolerance; causal, or a forward-backward smoother",
+            .params =
+                {ParamSpec::boolean("smooth", false)
+                     .help("false: the causal filter (streams); true: forward and backward over each whole record, "
+                           "combined (non-causal)"),
+                 ParamSpec::real("robust", -1.0)
+                     .at_least(-1.0)
+                     .help(
+                         "robustness to bursts of interference (speech): a sample's noise variance is at least this "
+                         "times its squared innovation; 0: a fixed noise level; -1: searched on the training records"),
+                 ParamSpec::real("r", 0.0).at_least(0.0).help(
+                     "the noise variance (its floor, when robust), squared mix units; 0: searched on the training "
+                     "records, "
+                     "from their residual after a whole-record least-squares fit"),
+                 ParamSpec::real("q_amplitude", 0.0)
+                     .at_least(0.0)
+                     .help("per second: how fast each amplitude and phase may wander, as a variance relative to the "
+                           "tone's power; 0: searched per component on the training records"),
+                 ParamSpec::real("q_frequency", 0.0)
+                     .at_least(0.0)
+                     .help("Hz^2 per second: how fast a frequency may wander (a random walk within the tolerance); 0: "
+                           "searched on the training records"),
+                 ParamSpec::boolean("calibrate", true)
+                     .help("fit a gain and phase per component on the training records (else divide by the mix gain)")},
+            .follows_drift = true};
     }
 
-    explicit Tracker(const sigx::Params& p)
-        : smooth_(p.boolean("smooth")),
-          calibrate_(p.boolean("calibrate")) {
+    explicit Tracker(const sigx::Params& p) : smooth_(p.boolean("smooth")), calibrate_(p.boolean("calibrate")) {
         search_.robust = p.real("robust"), search_.r = p.real("r");
         search_.q_amplitude = p.real("q_amplitude"), search_.q_frequency = p.real("q_frequency");
-        if (!calibrate_ && (search_.q_amplitude == 0 || search_.q_frequency == 0 || search_.r == 0 || search_.robust < 0))
-            throw sigx::ParamError("calibrate", "the search for the noise levels scores against the training records' "
-                                                "truth: give q_amplitude, q_frequency, r and robust, or calibrate");
+        if (!calibrate_ &&
+            (search_.q_amplitude == 0 || search_.q_frequency == 0 || search_.r == 0 || search_.robust < 0))
+            throw sigx::ParamError("calibrate",
+                                   "the search for the noise levels scores against the training records' "
+                                   "truth: give q_amplitude, q_frequency, r and robust, or calibrate");
     }
 
     void* extension(std::string_view id) override {
@@ -108,10 +110,12 @@ public:
 
     std::size_t configure(const sigx::StreamConfig& config) override {
         if (smooth_)
-            throw std::runtime_error("smooth = true also runs each record backwards, so each estimate depends on later "
-                                     "samples (non-causal); smooth = false streams");
+            throw std::runtime_error(
+                "smooth = true also runs each record backwards, so each estimate depends on later "
+                "samples (non-causal); smooth = false streams");
         if (config.channels != 1)
-            throw std::runtime_error(fmt::format("tracker reads one input channel, the stream has {}", config.channels));
+            throw std::runtime_error(
+                fmt::format("tracker reads one input channel, the stream has {}", config.channels));
         check_fitted(config.task.size());
         filter_.emplace(config.task, config.sample_rate, config.start_time, fit_.settings);
         gains_.clear();

@@ -73,6 +73,15 @@ TEST_CASE("loader: the built-in plugins load with their descriptors", "[loader]"
     CHECK(r.rejections().empty());
 }
 
+TEST_CASE("loader: create<Base> refuses a plugin of another kind", "[loader]") {
+    Registry r;
+    r.add_path(plugin_dir());
+    const PluginInfo& metrics = r.require("metrics", Kind::evaluator);
+    CHECK_THROWS_WITH(r.create<Model>(metrics, Params::with_defaults(metrics.descriptor->params)),
+                      Catch::Contains("plugin 'metrics'") && Catch::Contains("is of kind evaluator, not model"));
+    CHECK(r.create<Evaluator>(metrics, Params::with_defaults(metrics.descriptor->params)) != nullptr);
+}
+
 TEST_CASE("loader: each broken library is refused with its reason and the host goes on", "[loader]") {
     Registry r;
     r.add_path(broken_dir());

@@ -166,13 +166,14 @@ TEST_CASE("recording: the tolerance and harmonics state the task, the frequencie
                       Contains("test.frequency.wav does not exist"));
 }
 
-TEST_CASE("a run on drifting recordings: trackers scored in Hz and written out, the others warned about, "
-          "the whole-record fit called a reference",
-          "[drift]") {
+TEST_CASE(
+    "a run on drifting recordings: trackers scored in Hz and written out, the others warned about, "
+    "the whole-record fit called a reference",
+    "[drift]") {
     TempDir t;
     write_drifting_recordings(t.path() / "data");
-    const fs::path file = write(t.path() / "drift.toml", "[pipeline]\nname = \"drift\"\n" +
-                                                            drifting_source(t.path() / "data") + R"(
+    const fs::path file =
+        write(t.path() / "drift.toml", "[pipeline]\nname = \"drift\"\n" + drifting_source(t.path() / "data") + R"(
 [models.tracker]
 plugin = "tracker"
 [models.smooth]
@@ -220,9 +221,9 @@ render = false
     CHECK(smooth["causal"] == false);
     CHECK_THAT(smooth["non_causal"].get<std::string>(), Contains("smooth = true also runs each record backwards"));
     // sigx apply writes the tracker's frequencies beside its components.
-    const auto applied = run_sigx("apply " + quote(run.string()) + " --model tracker " +
-                                  quote((t.path() / "data" / "test.wav").string()) + " --out " +
-                                  quote((t.path() / "applied").string()));
+    const auto applied =
+        run_sigx("apply " + quote(run.string()) + " --model tracker " +
+                 quote((t.path() / "data" / "test.wav").string()) + " --out " + quote((t.path() / "applied").string()));
     INFO(applied.output);
     REQUIRE(applied.status == 0);
     const auto again = audio::read(t.path() / "applied" / "test.tracker.frequency.wav");

@@ -144,7 +144,7 @@ TEST_CASE("task_problem: tolerances, harmonics and bands, in one line naming the
     CHECK_THAT(task_problem(t, 16000), Catch::Contains("reaches 0 Hz"));
     t.components = {{"a", 50, 1, 0, -1}, {"b", 50.5, 1, 0, -1}};
     CHECK(task_problem(t, 16000).empty());  // exact tones never meet
-    t.components[1].tolerance = 1;           // a band over an exact tone
+    t.components[1].tolerance = 1;          // a band over an exact tone
     CHECK_THAT(task_problem(t, 16000), Catch::Contains("the tolerance bands of 'b' (49.5 to 51.5 Hz) and 'a' (50 Hz)"));
     t.components = {{"x", 150, 1, 0, -1}, {"wide", 100, 1, 40, -1}, {"y", 139, 1, 0, -1}};  // y inside wide's band
     CHECK_THAT(task_problem(t, 16000), Catch::Contains("'wide' (60 to 140 Hz) and 'y' (139 Hz)"));
@@ -196,7 +196,7 @@ TEST_CASE("validation: a valid file resolves every plugin and fills in defaults"
     const Instances in = instantiate(p, builtin_registry());
     // The instances are built from these parameters: the generator sizes its data from
     // them (100 samples per record; 1 training, 1 test and 2 unseen-phase records).
-    const auto* size = static_cast<const DatasetSize*>(in.source->extension(dataset_size_id));
+    const auto* size = dataset_size(*in.source);
     REQUIRE(size != nullptr);
     CHECK(size->samples == 4 * 100);
     CHECK(size->test_samples == 3 * 100);

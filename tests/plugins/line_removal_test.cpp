@@ -306,7 +306,8 @@ TEST_CASE("tracker: locks onto a clean tone anywhere within the tolerance, its f
     s.p0 = {0.5, 0.125, 0.045};
     const auto tracked = classical::track(r.input, r.task, s, false);
     for (std::size_t k = 0; k < 3; ++k)
-        CHECK(std::abs(tracked.frequency[k].back() - 50.7 * static_cast<double>(k + 1)) < 0.01 * static_cast<double>(k + 1));
+        CHECK(std::abs(tracked.frequency[k].back() - 50.7 * static_cast<double>(k + 1)) <
+              0.01 * static_cast<double>(k + 1));
 }
 
 TEST_CASE("the drift models stream as they predict, and restore bit for bit", "[drift][streaming][saved]") {
@@ -349,12 +350,14 @@ TEST_CASE("the drift models stream as they predict, and restore bit for bit", "[
         model_state(*restored)->load_state(t.path(), r.task.size());
         for (const auto& set : data.tests)
             for (const auto& rec : set.records)
-                CHECK(same_bits(fitted->predict(rec.input, rec.task, host), restored->predict(rec.input, rec.task, host)));
+                CHECK(same_bits(fitted->predict(rec.input, rec.task, host),
+                                restored->predict(rec.input, rec.task, host)));
     }
     // The non-causal forms refuse to stream, saying why, or offer no stream at all.
     const StreamConfig config{r.input.sample_rate, 1, 0, r.task, 16};
-    CHECK_THROWS_WITH(streaming(*make_plugin<Model>("tracker", Kind::model, Params({{"smooth", true}})))->configure(config),
-                      Catch::Contains("smooth = true also runs each record backwards") && Catch::Contains("non-causal"));
+    CHECK_THROWS_WITH(
+        streaming(*make_plugin<Model>("tracker", Kind::model, Params({{"smooth", true}})))->configure(config),
+        Catch::Contains("smooth = true also runs each record backwards") && Catch::Contains("non-causal"));
     CHECK_THROWS_WITH(
         streaming(*make_plugin<Model>("notch", Kind::model, Params({{"zero_phase", true}})))->configure(config),
         Catch::Contains("zero_phase = true also filters each record backwards") && Catch::Contains("non-causal"));

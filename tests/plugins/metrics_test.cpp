@@ -2,6 +2,8 @@
 // computation, records are pooled per test set, and the "(predict zero)" floor is mean(ref^2).
 #include "support/support.hpp"
 
+#include <sigx/host/report.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -103,10 +105,10 @@ TEST_CASE("metrics: MSE, Pearson and the predict-zero floor equal a direct compu
     std::map<std::string, double> got;
     std::size_t whole_record = 0;
     for (const auto& m : metrics) {
-        const std::string key = m.test_set + "/" + m.model + "/" + m.component + "/" + m.name;
+        const std::string key = m.test_set + "/" + m.model + "/" + m.component + "/" + sigx::host::metric_key(m);
         CHECK(got.count(key) == 0);
         got[key] = m.value;
-        if (m.name.find('@') == std::string::npos) ++whole_record;  // not over time
+        if (m.window.empty()) ++whole_record;  // not over time
     }
     // Per set: 2 models x ((2 components + mean) x 4 metrics + the sum's) + floor: 2 components
     // + mean, mse only.
@@ -175,7 +177,7 @@ TEST_CASE("metrics: a tracker's frequency error is the RMS of its estimate again
     TestHost host;
     std::map<std::string, double> got;
     for (const auto& m : make_plugin<Evaluator>("metrics", Kind::evaluator)->evaluate(d, {tracker}, host))
-        got[m.model + "/" + m.component + "/" + m.name] = m.value;
+        got[m.model + "/" + m.component + "/" + sigx::host::metric_key(m)] = m.value;
     const auto close = [](double x) { return Approx(x).epsilon(1e-12).margin(1e-15); };
     CHECK(got.at("tracker/a/freq_rms_hz") == close(std::sqrt((0.01 + 0.0025) / 4)));
     CHECK(got.at("tracker/b/freq_rms_hz") == close(std::sqrt(0.04 / 4)));

@@ -76,6 +76,19 @@ TEST_CASE("robustness: a non-standard exception from a constructor is a plugin e
     }
 }
 
+TEST_CASE("robustness: a plugin reading a parameter with the wrong getter is the plugin's bug, not the pipeline's",
+          "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml",
+                                small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nthrow_in = \"getter\"\n"));
+    const CommandResult r = run_sigx(with_fixtures() + "validate " + quote(file.string()));
+    CHECK(r.status == 3);
+    CHECK_THAT(r.output, Contains("sigx_test_misbehave.so: plugin 'test.misbehave' ([models.bad]) could not be "
+                                  "constructed: it reads parameter 'sleep' as integer, but its schema declares a real: "
+                                  "a bug in the plugin, not in the pipeline"));
+    CHECK_THAT(r.output, !Contains(file.string() + ":"));  // not pinned on a line of the pipeline
+}
+
 TEST_CASE("robustness: a failing model keeps the others' results in the partial run directory", "[robustness]") {
     TempDir t;
     const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"

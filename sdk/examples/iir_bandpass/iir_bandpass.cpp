@@ -11,13 +11,12 @@ namespace {
 class IirBandpass final : public sigx::Model {
 public:
     static sigx::Descriptor describe() {
-        return {"example.iir_bandpass",
-                sigx::Kind::model,
-                "0.1.0",
-                "causal cascade of band-pass biquads centred on each component's frequency",
-                {sigx::ParamSpec::real("q", 4.0).positive().help("quality factor: centre frequency / bandwidth"),
-                 sigx::ParamSpec::integer("sections", 2).range(1, 8).help("biquads in cascade (sharper, slower)")},
-                false};
+        return {.name = "example.iir_bandpass",
+                .version = "0.1.0",
+                .description = "causal cascade of band-pass biquads centred on each component's frequency",
+                .params = {
+                    sigx::ParamSpec::real("q", 4.0).positive().help("quality factor: centre frequency / bandwidth"),
+                    sigx::ParamSpec::integer("sections", 2).range(1, 8).help("biquads in cascade (sharper, slower)")}};
     }
     explicit IirBandpass(const sigx::Params& p) : q_(p.real("q")), sections_(p.integer("sections")) {}
 

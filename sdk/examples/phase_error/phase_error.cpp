@@ -12,14 +12,13 @@ namespace {
 class PhaseError final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"example.phase_error",
-                sigx::Kind::evaluator,
-                "0.1.0",
-                "phase (degrees) and gain of each prediction against its component, at the component's frequency",
-                {sigx::ParamSpec::real("skip", 0.0)
-                     .at_least(0.0)
-                     .help("seconds skipped at each record's start (transients)")},
-                false};
+        return {.name = "example.phase_error",
+                .version = "0.1.0",
+                .description =
+                    "phase (degrees) and gain of each prediction against its component, at the component's frequency",
+                .params = {sigx::ParamSpec::real("skip", 0.0)
+                               .at_least(0.0)
+                               .help("seconds skipped at each record's start (transients)")}};
     }
     explicit PhaseError(const sigx::Params& p) : skip_(p.real("skip")) {}
 

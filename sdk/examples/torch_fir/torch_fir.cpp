@@ -10,12 +10,11 @@ namespace {
 class TorchFir final : public sigx::TorchModel {
 public:
     static sigx::Descriptor describe() {
-        return {"example.torch_fir",
-                sigx::Kind::model,
-                "0.1.0",
-                "learned causal FIR filter per component (LibTorch), trained by the torch trainer",
-                {sigx::ParamSpec::integer("taps", 400).range(1, 100000).help("filter length in samples")},
-                true};
+        return {.name = "example.torch_fir",
+                .version = "0.1.0",
+                .description = "learned causal FIR filter per component (LibTorch), trained by the torch trainer",
+                .params = {sigx::ParamSpec::integer("taps", 400).range(1, 100000).help("filter length in samples")},
+                .trainable = true};
     }
     explicit TorchFir(const sigx::Params& p) : taps_(p.integer("taps")) {}
 

@@ -95,6 +95,7 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(sigx::ModelState),
     SIGX_TYPE_LAYOUT(sigx::Metric),
     SIGX_TYPE_LAYOUT(sigx::ReportRow),
+    SIGX_TYPE_LAYOUT(sigx::Headline),
     SIGX_TYPE_LAYOUT(sigx::Artifacts),
     SIGX_TYPE_LAYOUT(sigx::ModelOutput),
     SIGX_TYPE_LAYOUT(sigx::LogLevel),

@@ -36,6 +36,10 @@ public:
     virtual bool cancelled() const = 0;
     // The pipeline's seed for this plugin instance: derive every random draw from it.
     virtual std::uint64_t seed() const = 0;
+    // Optional host services, looked up by id as Plugin::extension is ("sigx.host.NAME/1",
+    // each with its own struct and typed accessor): nullptr where this host does not offer
+    // the id. A minor SDK release adds services this way, never by a new virtual.
+    virtual void* extension(std::string_view /*id*/) { return nullptr; }
 
     void info(std::string_view m) { log(LogLevel::info, m); }
     void warn(std::string_view m) { log(LogLevel::warning, m); }

@@ -57,6 +57,12 @@ struct __attribute__((visibility("default"))) ParamError : std::runtime_error {
     std::string key;
 };
 
+// Thrown by Params when a plugin reads a parameter its schema does not declare, or with the
+// getter of another type: a bug in the plugin, not in the pipeline, and reported so.
+struct __attribute__((visibility("default"))) ParamAccessError : std::logic_error {
+    using std::logic_error::logic_error;
+};
+
 // One parameter: name, type, default, constraints and a line of help. Built fluently:
 //   ParamSpec::real("lr", 1e-3).range(0.0, 1.0).help("learning rate")
 // A required parameter has no default: its default_value is an example, shown in help
@@ -226,9 +232,12 @@ public:
 
     template <class T> const T& get(const std::string& name) const {
         auto it = values_.find(name);
-        if (it == values_.end()) throw ParamError(name, "missing parameter '" + name + "'");
+        if (it == values_.end())
+            throw ParamAccessError("it reads parameter '" + name + "', which its schema does not declare");
         if (auto p = std::get_if<T>(&it->second)) return *p;
-        throw ParamError(name, "parameter '" + name + "' has type " + to_string(type_of(it->second)));
+        throw ParamAccessError("it reads parameter '" + name + "' as " +
+                               to_string(static_cast<ParamType>(ParamValue(std::in_place_type<T>).index())) +
+                               ", but its schema declares a " + to_string(type_of(it->second)));
     }
     double real(const std::string& n) const { return get<double>(n); }
     std::int64_t integer(const std::string& n) const { return get<std::int64_t>(n); }

@@ -39,9 +39,10 @@ inline const char* to_string(Kind k) {
 }
 
 // What `sigx plugins` and `sigx inspect` show, readable without constructing the plugin.
+// Written with designated initialisers, leaving out what does not apply:
+//   return {.name = "fft.block", .version = "1.0.0", .description = "...", .params = {...}};
 struct Descriptor {
     std::string name;         // unique across all loaded plugins, e.g. "fft.block"
-    Kind kind = Kind::model;  // filled in by SIGX_PLUGIN from the base class
     std::string version;      // the plugin's own version, e.g. "1.0.0"
     std::string description;  // one line
     std::vector<ParamSpec> params;
@@ -53,6 +54,7 @@ struct Descriptor {
     // (Component::tolerance). The host warns, naming the model, when the task lets a tone
     // stray and a model that assumes exact frequencies is asked to extract it.
     bool follows_drift = false;
+    Kind kind = Kind::model;  // filled in by SIGX_PLUGIN from the plugin's base class: leave it out
 };
 
 class SIGX_API Plugin {
@@ -74,12 +76,15 @@ public:
 // Optional generator capability, offered through Plugin::extension(dataset_size_id): the
 // size of what generate() will return, known from the parameters alone, so the host can
 // refuse a pipeline whose data cannot fit in memory before any work is done.
-inline constexpr std::string_view dataset_size_id = "sigx.dataset_size/1";
+inline constexpr std::string_view dataset_size_id = "sigx.generator.dataset_size/1";
 struct DatasetSize {
     std::uint64_t samples = 0;       // over all records, training and test
     std::uint64_t test_samples = 0;  // of which in test sets
     std::uint64_t components = 0;    // per record (the largest)
 };
+inline const DatasetSize* dataset_size(Plugin& generator) {
+    return static_cast<const DatasetSize*>(generator.extension(dataset_size_id));
+}
 
 // Maps a record's input to one output channel per task component.
 class SIGX_API Model : public Plugin {
@@ -128,7 +133,7 @@ inline ModelState& no_fitted_state() {
 // Any model built with sigx/torch.hpp answers this id with the LibTorch version it was
 // compiled against (a const char*); here, outside that header, so that the host can ask
 // without LibTorch.
-inline constexpr std::string_view torch_version_id = "sigx.torch.version";
+inline constexpr std::string_view torch_version_id = "sigx.torch.version/1";
 inline const char* torch_version_of(Plugin& m) { return static_cast<const char*>(m.extension(torch_version_id)); }
 
 // Fits a model (Descriptor::trainable) on the training records, through an extension the
@@ -170,22 +175,34 @@ struct ModelOutput {
     Artifacts artifacts;
 };
 
-// One number. `component` is a component label or "mean".
+// One number: `name` (e.g. "mse") of `model` (a model's name, or a row the evaluator
+// adds beside the models: see ReportRow) on `component` (a component label, or "mean")
+// over `window` of the test set's records: "" the whole of every record, else a label of
+// the evaluator's ("steady": after a warm-up; "0.1-0.2s": a time bin). The host writes it
+// as `name` or `name@window`.
 struct Metric {
     std::string test_set;
     std::string model;
     std::string component;
     std::string name;
     double value = 0;
+    std::string window{};
 };
 
 // A row an evaluator's metrics add to the report beside the models (a bound, a floor,
 // a reference), and what it is in one line: how it is computed, whether it is a bound
 // and under which model of the data. The report prints it as the row's legend.
 struct ReportRow {
-    std::string test_set;     // the set it describes; "" for every set
-    std::string name;         // the Metric::model it reports under, e.g. "(classical bound)"
+    std::string test_set;  // the set it describes; "" for every set
+    std::string name;      // the Metric::model it reports under, e.g. "(classical bound)"
     std::string description;
+};
+
+// What a report and a sweep's summary lead with: a metric (e.g. "mse"), given for every
+// row and component, and the windows shown beside its whole-record value (e.g. "steady").
+struct Headline {
+    std::string metric;
+    std::vector<std::string> windows;
 };
 
 // Turns predictions and references into metrics, and may write artifacts (plots, tables)
@@ -199,6 +216,9 @@ public:
     virtual std::vector<Metric> evaluate(const Dataset& data, const std::vector<ModelOutput>& outputs, Host& host) = 0;
     // The rows its last evaluate() added besides the models, with what each is.
     virtual std::vector<ReportRow> rows() const { return {}; }
+    // The metric a report leads with, where this evaluator has one (metric empty: none).
+    // The first evaluator of a pipeline that has one sets the report's.
+    virtual Headline headline() const { return {}; }
 };
 
 SIGX_ABI_NAMESPACE_END

@@ -36,10 +36,10 @@ using Metadata = std::map<std::string, std::string>;
 // fundamental's. The host refuses a task whose tolerance bands [frequency - tolerance,
 // frequency + tolerance] reach 0 Hz or the Nyquist frequency, or overlap.
 struct Component {
-    std::string label;       // e.g. "50Hz"; unique within a task, safe as a file name
-    double frequency = 0;    // Hz: the nominal frequency
-    double gain = 1;         // nominal gain with which the component appears in the mix, when known
-    double tolerance = 0;    // Hz: how far the instantaneous frequency may stray (0: it sits at `frequency`)
+    std::string label;              // e.g. "50Hz"; unique within a task, safe as a file name
+    double frequency = 0;           // Hz: the nominal frequency
+    double gain = 1;                // nominal gain with which the component appears in the mix, when known
+    double tolerance = 0;           // Hz: how far the instantaneous frequency may stray (0: it sits at `frequency`)
     std::int64_t fundamental = -1;  // index in the task of the component it is a harmonic of; -1: none
 };
 
@@ -70,8 +70,7 @@ inline std::string task_problem(const Task& task, double sample_rate) {
         const Component& c = cs[k];
         if (!(c.tolerance >= 0) || c.tolerance == std::numeric_limits<double>::infinity())
             return "the tolerance of '" + c.label + "' is not a finite number >= 0";
-        if (c.frequency - c.tolerance <= 0 && c.tolerance > 0)
-            return "the tolerance of " + band(c) + " reaches 0 Hz";
+        if (c.frequency - c.tolerance <= 0 && c.tolerance > 0) return "the tolerance of " + band(c) + " reaches 0 Hz";
         if (c.frequency + c.tolerance >= nyquist)
             return (c.tolerance > 0 ? "the tolerance of " + band(c) + " reaches" : band(c) + " is at or above") +
                    " the Nyquist frequency (" + num(nyquist) + " Hz)";

@@ -7,7 +7,8 @@ namespace {
 class BadName final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"../escape", sigx::Kind::evaluator, "0.0.1", "test plugin: a name that is a path", {}, false};
+        return {
+            .name = "../escape", .version = "0.0.1", .description = "test plugin: a name that is a path", .params = {}};
     }
     explicit BadName(const sigx::Params&) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,

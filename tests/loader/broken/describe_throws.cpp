@@ -18,8 +18,10 @@ public:
 class Beside final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {
-            "test.beside_thrower", sigx::Kind::evaluator, "0.0.1", "test plugin: loads beside a thrower", {}, false};
+        return {.name = "test.beside_thrower",
+                .version = "0.0.1",
+                .description = "test plugin: loads beside a thrower",
+                .params = {}};
     }
     explicit Beside(const sigx::Params&) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,

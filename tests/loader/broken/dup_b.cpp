@@ -7,7 +7,10 @@ namespace {
 class Dup final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"dup.eval", sigx::Kind::evaluator, "0.0.1", "test plugin: copy b of a duplicated name", {}, false};
+        return {.name = "dup.eval",
+                .version = "0.0.1",
+                .description = "test plugin: copy b of a duplicated name",
+                .params = {}};
     }
     explicit Dup(const sigx::Params&) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,

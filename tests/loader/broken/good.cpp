@@ -7,12 +7,10 @@ namespace {
 class Good final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"test.good",
-                sigx::Kind::evaluator,
-                "0.0.1",
-                "test plugin: counts test sets",
-                {sigx::ParamSpec::integer("offset", 0).help("added to the count")},
-                false};
+        return {.name = "test.good",
+                .version = "0.0.1",
+                .description = "test plugin: counts test sets",
+                .params = {sigx::ParamSpec::integer("offset", 0).help("added to the count")}};
     }
     explicit Good(const sigx::Params& p) : offset_(p.integer("offset")) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>&,

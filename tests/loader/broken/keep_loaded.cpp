@@ -8,8 +8,10 @@ class KeepLoaded final : public sigx::Evaluator {
 public:
     static constexpr std::uint32_t plugin_flags = SIGX_FLAG_KEEP_LOADED;
     static sigx::Descriptor describe() {
-        return {
-            "test.keep_loaded", sigx::Kind::evaluator, "0.0.1", "test plugin: asks never to be unloaded", {}, false};
+        return {.name = "test.keep_loaded",
+                .version = "0.0.1",
+                .description = "test plugin: asks never to be unloaded",
+                .params = {}};
     }
     explicit KeepLoaded(const sigx::Params&) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset&, const std::vector<sigx::ModelOutput>&,

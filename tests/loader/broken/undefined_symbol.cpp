@@ -9,7 +9,10 @@ namespace {
 class Undefined final : public sigx::Evaluator {
 public:
     static sigx::Descriptor describe() {
-        return {"test.undefined", sigx::Kind::evaluator, "0.0.1", "test plugin: needs a missing symbol", {}, false};
+        return {.name = "test.undefined",
+                .version = "0.0.1",
+                .description = "test plugin: needs a missing symbol",
+                .params = {}};
     }
     explicit Undefined(const sigx::Params&) {}
     std::vector<sigx::Metric> evaluate(const sigx::Dataset& data, const std::vector<sigx::ModelOutput>&,

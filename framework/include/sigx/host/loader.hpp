@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace boost::dll {
@@ -52,12 +53,28 @@ public:
     const PluginInfo& require(const std::string& name, Kind kind) const;
 
     // Constructs an instance; the returned pointer keeps the library loaded.
+    // An instance of the plugin as its kind's base class; throws std::logic_error when the
+    // plugin is of another kind (the host asked for the wrong one).
     template <class Base> std::shared_ptr<Base> create(const PluginInfo& info, const Params& params) const {
+        check_kind(info, kind_of_base<Base>());
         return std::shared_ptr<Base>(static_cast<Base*>(create_raw(info, params)),
                                      [lib = info.library](Base* p) { delete p; });
     }
 
 private:
+    template <class Base> static constexpr Kind kind_of_base() {
+        if constexpr (std::is_same_v<Base, Generator>)
+            return Kind::generator;
+        else if constexpr (std::is_same_v<Base, Model>)
+            return Kind::model;
+        else if constexpr (std::is_same_v<Base, Trainer>)
+            return Kind::trainer;
+        else {
+            static_assert(std::is_same_v<Base, Evaluator>, "create<Base>: Base is a plugin kind's base class");
+            return Kind::evaluator;
+        }
+    }
+    static void check_kind(const PluginInfo& info, Kind wanted);
     void* create_raw(const PluginInfo& info, const Params& params) const;
 
     std::map<std::string, PluginInfo> plugins_;

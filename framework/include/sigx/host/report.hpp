@@ -34,17 +34,23 @@ struct RunSummary {
     std::vector<std::string> notes;    // lines for the report, e.g. an output left out
     bool extracted = true;             // extracted/MODEL/SET/RECORD.wav were written
     std::vector<ReportRow> rows;       // what the evaluators' rows beside the models are
+    Headline headline;                 // the metric the report leads with (the first evaluator's)
 };
 
+// How a metric is keyed in metrics.json and report.json: its name, or name@window.
+std::string metric_key(const Metric& m);
+
 // {"pipeline", "models": [...], "test_sets": [...], "results": {test set: {model:
-// {component: {metric: value}}}}}
+// {component: {metric (metric_key): value}}}}, "headline": {"metric", "windows"}, "rows":
+// [the rows that are not models]}
 std::string metrics_json(const RunSummary& run);
 
 // Markdown: per test set, what it is and how many records were scored, a
-// models-by-metrics table of the "mean" rows (pseudo-models such as the classical bound
-// and the predict-zero floor after the real ones) with a legend saying what each such
-// row is (a bound, and under which model, or not), then MSE per component; then links
-// to the figures.
+// models-by-metrics table of the "mean" rows over whole records, the headline metric
+// first with its windows beside it (the rows that are not models, such as the classical
+// bound and the predict-zero floor, after the models) with a legend saying what each such
+// row is (a bound, and under which model, or not), then the headline per component; then
+// links to the figures.
 std::string report_markdown(const RunSummary& run);
 
 // The same content as JSON: {"pipeline", "models", "test_sets": {set: {"description",
