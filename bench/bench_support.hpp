@@ -21,7 +21,7 @@ public:
 // The plugins built beside build/sigx (this program is build/bench/NAME).
 inline host::Registry builtin_registry() {
     host::Registry registry;
-    registry.add_path(
+    registry.add_builtin(
         host::builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "sigx"));
     return registry;
 }

@@ -109,7 +109,7 @@ nlohmann::json value_json(const ParamValue& v) {
 // Built-in folder, SIGX_PLUGIN_PATH, --plugin-path, then the pipeline's [plugins] paths.
 Registry make_registry(const Options& o, const std::vector<std::filesystem::path>& pipeline_paths = {}) {
     Registry r;
-    r.add_path(builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe")));
+    r.add_builtin(builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe")));
     for (const auto& p : env_plugin_paths()) r.add_path(p);
     for (const auto& p : o.plugin_paths) r.add_path(p);
     for (const auto& p : pipeline_paths) r.add_path(p);
@@ -304,7 +304,8 @@ int cmd_stream(const Options& o) {
     StreamOptions so = o.stream;
     so.run = o.file;
     so.model = o.name;
-    const StreamSummary r = stream_model(so, make_registry(o), cancel_flag());
+    const StreamSummary r = stream_model(so, make_registry(o), cancel_flag(),
+                                         [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
     const double audio = static_cast<double>(r.frames) / r.sample_rate;
     if (!o.quiet || r.stopped)
         fmt::print(stderr,
@@ -319,7 +320,8 @@ int cmd_stream(const Options& o) {
 int cmd_apply(const Options& o) {
     ApplyOptions a{o.file, o.name, {}, o.apply_out, o.csv};
     for (const auto& i : o.inputs) a.inputs.emplace_back(i);
-    for (const auto& f : apply_model(a, make_registry(o))) fmt::print("{}\n", f.string());
+    const auto note = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+    for (const auto& f : apply_model(a, make_registry(o), note)) fmt::print("{}\n", f.string());
     return exit_ok;
 }
 
@@ -334,12 +336,18 @@ int cmd_check(const Options& o) {
     Console console(true);
     const std::vector<CheckResult> results = check_library(o.file, make_registry(o), console);
     int failed = 0;
+    int notes = 0;
     for (const auto& r : results) {
         failed += !r.pass;
-        fmt::print("{}  {}{}{}\n", r.pass ? "PASS" : "FAIL", r.plugin.empty() ? "" : r.plugin + ": ", r.check,
-                   r.pass ? "" : " -- " + r.detail);
+        notes += r.note;
+        fmt::print("{}  {}{}{}\n",
+                   r.note   ? "NOTE"
+                   : r.pass ? "PASS"
+                            : "FAIL",
+                   r.plugin.empty() ? "" : r.plugin + ": ", r.check, r.pass && !r.note ? "" : " -- " + r.detail);
     }
-    fmt::print("{}: {} passed, {} failed\n", o.file, results.size() - static_cast<std::size_t>(failed), failed);
+    fmt::print("{}: {} passed, {} failed{}\n", o.file, results.size() - static_cast<std::size_t>(failed + notes),
+               failed, notes ? fmt::format(", {} note{}", notes, notes == 1 ? "" : "s") : "");
     return failed == 0 ? exit_ok : exit_plugin;
 }
 
@@ -371,7 +379,9 @@ static int run_cli(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();  // --plugin-path may also follow the subcommand
     Options o;
-    app.add_option("--plugin-path", o.plugin_paths, "extra plugin folder or library (repeatable)")->type_name("PATH");
+    app.add_option("--plugin-path", o.plugin_paths, "extra plugin folder or library (repeatable)")
+        ->type_name("PATH")
+        ->allow_extra_args(false);  // one value per --plugin-path: a NAME after it stays positional
 
     auto* run = app.add_subcommand("run", "run a pipeline file into a new run directory");
     run->add_option("file", o.file, "pipeline TOML file");
@@ -403,7 +413,12 @@ static int run_cli(int argc, char** argv) {
 
     auto* apply = app.add_subcommand("apply", "apply a model fitted in an earlier run to recordings (no training)");
     apply->add_option("run", o.file, "run directory (or one model's folder in it)")->required();
-    apply->add_option("inputs", o.inputs, "recordings: WAV, FLAC, OGG")->required()->check(CLI::ExistingFile);
+    apply
+        ->add_option("inputs", o.inputs,
+                     "recordings: WAV, FLAC, OGG, or CSV (a `time` column gives the rate; columns named like the "
+                     "model's components are left out)")
+        ->required()
+        ->check(CLI::ExistingFile);
     apply->add_option("--model", o.name, "the model's name in the run (needed when it holds several)");
     apply->add_option("--out", o.apply_out, "folder of the outputs: INPUT_STEM.MODEL.wav")->capture_default_str();
     apply->add_flag("--csv", o.csv, "also write INPUT_STEM.MODEL.csv (time and one column per component)");

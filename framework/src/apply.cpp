@@ -3,6 +3,7 @@
 #include <sigx/files.hpp>
 #include <sigx/host/apply.hpp>
 #include <sigx/host/errors.hpp>
+#include <sigx/host/guard.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/runner.hpp>
 
@@ -14,27 +15,68 @@ namespace sigx::host {
 
 namespace fs = std::filesystem;
 
-LoadedModel load_saved_model(const fs::path& run, const std::string& name, const Registry& registry) {
+namespace {
+
+// A library a run recorded, which nothing else on the plugin path provides: loaded from
+// that exact path only when it lies outside the run directory (a shared run must not make
+// sigx load code it carries) and neither it nor its folder is writable by others (else
+// anyone could have replaced it). Every refusal names the path and the way to allow it.
+void load_recorded_library(const SavedModel& saved, Registry& registry, const Note& note) {
+    const fs::path manifest = saved.dir / "manifest.json";
+    const std::string allow = fmt::format(
+        "to use it anyway, name its folder yourself: --plugin-path DIR, SIGX_PLUGIN_PATH or a pipeline's [plugins] "
+        "paths");
+    if (saved.library.empty())
+        throw PluginError(fmt::format("{}: no model plugin named '{}', and the manifest records no library; {}",
+                                      manifest.string(), saved.plugin, allow));
+    std::error_code ec;
+    const fs::path library = fs::weakly_canonical(saved.library, ec);
+    if (!fs::is_regular_file(library, ec))
+        throw PluginError(
+            fmt::format("{}: no model plugin named '{}': the run found it in {}, which is not there now; "
+                        "{}",
+                        manifest.string(), saved.plugin, saved.library.string(), allow));
+    const fs::path run = fs::weakly_canonical(saved.dir.parent_path(), ec);
+    const auto [end, _] = std::mismatch(run.begin(), run.end(), library.begin(), library.end());
+    if (end == run.end())
+        throw PluginError(
+            fmt::format("{}: refusing to load {}: it lies inside the run directory, and a run directory "
+                        "never makes sigx load code it carries; {}",
+                        manifest.string(), library.string(), allow));
+    if (const auto why = unsafe_to_load(library); !why.empty())
+        throw PluginError(
+            fmt::format("{}: refusing to load {}: {}; {}", manifest.string(), library.string(), why, allow));
+    note(fmt::format("loading plugin '{}' from {}, as {} records", saved.plugin, library.string(), manifest.string()));
+    registry.add_path(library);
+    for (const auto& r : registry.rejections())
+        if (r.file == library) throw PluginError(fmt::format("{}: {}", library.string(), r.reason));
+}
+
+}  // namespace
+
+LoadedModel load_saved_model(const fs::path& run, const std::string& name, Registry& registry, const Note& note) {
     if (!name.empty())  // it becomes a folder name under `run`, and part of output file names
         if (auto problem = name_problem("model name", name); !problem.empty()) throw ConfigError({"--model"}, problem);
     LoadedModel m;
     try {
         m.saved = read_saved_model(find_saved_model(run, name));
     } catch (const std::runtime_error& e) {
-        throw ConfigError({run.string()}, e.what());
+        throw file_error(run.string(), e.what());
     }
     const fs::path manifest = m.saved.dir / "manifest.json";
+    if (!registry.find(m.saved.plugin)) load_recorded_library(m.saved, registry, note);
     // The manifest's parameters as a pipeline section, validated like one.
     std::string text = fmt::format("[model]\nplugin = \"{}\"\n", m.saved.plugin);
     for (const auto& [k, v] : m.saved.params) text += fmt::format("{} = {}\n", k, v);
     const PluginUse use = validate_plugin(parse_pipeline(text, manifest, {}), "model", Kind::model, registry);
-    m.model = registry.create<Model>(*use.info, use.params);
-    const char* torch = torch_version_of(*m.model);
+    m.who = plugin_role("model", m.saved.dir.filename().string(), *use.info);
+    m.model = construct<Model>(use, registry);
+    const char* torch = guarded(m.who, "extension", [&] { return torch_version_of(*m.model); });
     if (!m.saved.torch.empty() && (!torch || m.saved.torch != torch))
         throw PluginError(fmt::format("{}: the model was saved with LibTorch {}, plugin '{}' ({}) is built against {}",
                                       manifest.string(), m.saved.torch, m.saved.plugin, use.info->file.string(),
                                       torch ? torch : "no LibTorch"));
-    ModelState* state = model_state(*m.model);
+    ModelState* state = guarded(m.who, "extension", [&] { return model_state(*m.model); });
     if (!state)
         throw PluginError(fmt::format("plugin '{}' ({}) no longer offers {}", m.saved.plugin, use.info->file.string(),
                                       model_state_id));
@@ -43,7 +85,7 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, const
     if (const auto problem = task_problem(m.task, m.saved.sample_rate); !problem.empty())
         throw std::runtime_error(fmt::format("{}: {}", manifest.string(), problem));
     try {
-        state->load_state(m.saved.state(), m.task.size());
+        guarded(m.who, "load_state", [&] { state->load_state(m.saved.state(), m.task.size()); });
     } catch (const std::exception& e) {
         throw PluginError(fmt::format("{}: the state cannot be restored: {}", m.saved.state().string(), e.what()));
     }
@@ -75,8 +117,8 @@ audio::Audio read_input(const fs::path& file, const Task& task) {
 
 }  // namespace
 
-std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registry) {
-    LoadedModel m = load_saved_model(o.run, o.model, registry);
+std::vector<fs::path> apply_model(const ApplyOptions& o, Registry registry, const Note& note) {
+    LoadedModel m = load_saved_model(o.run, o.model, registry, note);
     // Every input is read and checked before anything is written.
     std::vector<Input> inputs;
     for (const auto& file : o.inputs) {
@@ -84,7 +126,7 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registr
         try {
             a = read_input(file, m.task);
         } catch (const std::runtime_error& e) {
-            throw ConfigError({file.string()}, e.what());
+            throw file_error(file.string(), e.what());
         }
         if (!audio::same_rate(a.sample_rate, m.saved.sample_rate))
             throw ConfigError({file.string()},
@@ -112,7 +154,7 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, const Registry& registr
     } host;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const Input& in = inputs[i];
-        const Prediction p = m.model->predict(in, m.task, host);
+        const Prediction p = guarded(m.who, "predict", [&] { return m.model->predict(in, m.task, host); });
         check_prediction(m.saved.name, m.task, in.size(), p);
         const fs::path base = o.out / (in.name + "." + m.saved.name);
         const fs::path wav = fs::path(base).concat(".wav");

@@ -1,9 +1,11 @@
 #include <sigx/audio.hpp>
 #include <sigx/files.hpp>
 #include <sigx/host/check.hpp>
+#include <sigx/host/guard.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/runner.hpp>
 #include <sigx/host/services.hpp>
+#include <sigx/stream.hpp>
 
 #include <fmt/format.h>
 
@@ -37,9 +39,10 @@ public:
         record("descriptor complete", describe_problems(d));
         record("schema valid", schema_problems(d));
         const Params defaults = Params::with_defaults(d.params, example_files(d));
-        if (!record("constructs with defaults", call("construct", [&] { construct(own, info, defaults); }))) return;
-        record("runs a tiny pipeline of its kind", call("run", [&] { run_tiny(own, info, defaults); }));
+        if (!record("constructs with defaults", call([&] { construct(own, info, defaults); }))) return;
+        checked("runs a tiny pipeline of its kind", [&] { run_tiny(own, info, defaults); });
         record("handles its schema's boundary values", boundaries(own, info, d));
+        if (d.kind == Kind::model) check_model_extensions(own, info, defaults);
     }
 
     bool record(const std::string& check, const std::string& problem) {
@@ -48,14 +51,38 @@ public:
     }
 
 private:
-    template <class F> std::string call(const char* what, F&& f) {
+    // A helper plugin the checks need (defaults.toml's [check]) that is not installed: the
+    // check is skipped, saying so, and nothing is blamed on the plugin under test.
+    struct MissingHelper : std::runtime_error {
+        using std::runtime_error::runtime_error;
+    };
+    const PluginInfo& helper(const std::string& name, Kind kind) const {
+        const PluginInfo* info = name.empty() ? nullptr : helpers_.find(name);
+        if (!info || info->descriptor->kind != kind)
+            throw MissingHelper(
+                fmt::format("skipped: it needs a {} helper (defaults.toml [check]: '{}'), which is "
+                            "not installed",
+                            to_string(kind), name));
+        return *info;
+    }
+
+    // f's failure, through the host's one plugin-call guard, as a check's problem.
+    template <class F> std::string call(F&& f) {
         try {
-            f();
+            guarded(fmt::format("plugin '{}'", name_), "a check", std::forward<F>(f));
             return {};
+        } catch (const MissingHelper&) {
+            throw;
         } catch (const std::exception& e) {
-            return fmt::format("exception escaped from {}: {}", what, e.what());
-        } catch (...) {
-            return fmt::format("non-standard exception escaped from {}", what);
+            return e.what();
+        }
+    }
+    // A check that may be skipped for a missing helper: a note then, not a failure.
+    template <class F> void checked(const std::string& check, F&& f) {
+        try {
+            record(check, call(std::forward<F>(f)));
+        } catch (const MissingHelper& e) {
+            results.push_back({name_, check, true, e.what(), true});
         }
     }
 
@@ -114,7 +141,7 @@ private:
     // channel repeated where a model reads more than one. The test set "unseen_phase"
     // gets a record without truth, so every plugin meets one.
     Dataset tiny_data(std::uint32_t channels = 1) {
-        const PluginInfo& gen = helpers_.require("noisy_sinusoid", Kind::generator);
+        const PluginInfo& gen = helper(helpers_.defaults().data, Kind::generator);
         Params p = Params::with_defaults(gen.descriptor->params, Params({{"frequencies", RealList{2.0, 5.0}},
                                                                          {"duration", 1.0},
                                                                          {"phase_scale", 0.01},
@@ -139,14 +166,17 @@ private:
             const fs::path file = dir_ / name_ / "examples" / example.filename();
             fs::create_directories(file.parent_path());
             if (fs::exists(file)) return file;
-            const Dataset data = tiny_data();
-            const Input& in = data.train.front().input;
+            Samples mix(1000);  // one second at 1 kHz of 2 and 5 Hz
+            for (std::size_t n = 0; n < mix.size(); ++n) {
+                const double t = static_cast<double>(n) / 1000;
+                mix[n] = 0.5 * std::sin(2 * M_PI * 2 * t) + 0.5 * std::sin(2 * M_PI * 5 * t + 1);
+            }
             if (file.extension() == ".wav") {
-                audio::write_wav(file, in.sample_rate, {&in.channels.front()});
+                audio::write_wav(file, 1000, {&mix});
             } else {
                 std::string text = file.extension() == ".csv" ? "time,mix\n" : "";
-                for (std::size_t n = 0; !text.empty() && n < in.size(); ++n)
-                    text += fmt::format("{},{}\n", in.time(n), in.channels.front()[n]);
+                for (std::size_t n = 0; !text.empty() && n < mix.size(); ++n)
+                    text += fmt::format("{},{}\n", static_cast<double>(n) / 1000, mix[n]);
                 write_file_atomic(file, text);
             }
             return file;
@@ -182,7 +212,7 @@ private:
         Services h = host("fit");
         if (!trainable) return m.fit(d.train, h);
         if (trainer) return trainer->train(m, d.train, h);
-        const PluginInfo& t = helpers_.require("torch", Kind::trainer);
+        const PluginInfo& t = helper(helpers_.defaults().trainer, Kind::trainer);
         helpers_.create<Trainer>(t, Params::with_defaults(t.descriptor->params, Params({{"epochs", std::int64_t{2}}})))
             ->train(m, d.train, h);
     }
@@ -204,21 +234,150 @@ private:
             predict_all(*m, d, info.descriptor->name);
         } else if (kind == Kind::trainer) {
             // Fit the smallest built-in trained model with it.
-            const PluginInfo& lstm = helpers_.require("lstm.stateful", Kind::model);
-            auto m = helpers_.create<Model>(
-                lstm, Params::with_defaults(lstm.descriptor->params, Params({{"hidden", std::int64_t{4}}})));
+            const PluginInfo& trained = helper(helpers_.defaults().trained_model, Kind::model);
+            Params small;  // the smallest network its schema allows to say so
+            for (const auto& spec : trained.descriptor->params)
+                if (spec.name == "hidden" && spec.type == ParamType::integer) small.set("hidden", std::int64_t{4});
+            auto m = helpers_.create<Model>(trained, Params::with_defaults(trained.descriptor->params, small));
             fit(*m, true, d, own.create<Trainer>(info, params).get());
-            predict_all(*m, d, "lstm");
+            predict_all(*m, d, trained.descriptor->name);
         } else {
-            const PluginInfo& fft = helpers_.require("fft.block", Kind::model);
+            const PluginInfo& fft = helper(helpers_.defaults().model, Kind::model);
             auto m = helpers_.create<Model>(fft, Params::with_defaults(fft.descriptor->params));
-            const auto outputs = std::vector<ModelOutput>{predict_all(*m, d, "fft")};
+            const auto outputs = std::vector<ModelOutput>{predict_all(*m, d, fft.descriptor->name)};
             auto e = own.create<Evaluator>(info, params);
             Services h = host("evaluate");
             e->inspect(d, h);
             for (const auto& metric : e->evaluate(d, outputs, h))
                 if (std::isinf(metric.value))
                     throw std::runtime_error(fmt::format("metric {} is infinite", metric.name));
+        }
+    }
+
+    // A model's optional extensions, where it offers them, each as the host relies on it:
+    // the stream gives predict's samples from blocks of any size, its declared latency is
+    // true, and saved state restores a fresh instance to the same predictions, bit for bit.
+    void check_model_extensions(const Registry& own, const PluginInfo& info, const Params& params) {
+        std::shared_ptr<Model> fitted;
+        Dataset d;
+        std::string problem;
+        try {
+            problem = call([&] {
+                d = tiny_data(info.descriptor->input_channels);
+                fitted = own.create<Model>(info, params);
+                fit(*fitted, info.descriptor->trainable, d, nullptr);
+            });
+        } catch (const MissingHelper& e) {
+            results.push_back({name_, "model extensions", true, e.what(), true});
+            return;
+        }
+        if (!problem.empty()) return;  // "runs a tiny pipeline" said why
+        const Record& r = d.tests.front().records.front();
+        Services h = host("extensions");
+        if (Streaming* s = streaming(*fitted); !s) {
+            results.push_back({name_, "streams", true, "offers no streaming (sigx.model.stream/1)", true});
+        } else if (std::string refused = stream_refusal(*s, r); !refused.empty()) {
+            results.push_back({name_, "streams", true, "refuses to stream the check's record: " + refused, true});
+        } else {
+            record("streams as it predicts (blocks of 1, 7, 331 and the whole record)",
+                   call([&] { stream_equals_predict(*fitted, *s, r, h); }));
+            record("declares its latency truly (an impulse)", call([&] { latency_is_true(*s, r); }));
+        }
+        ModelState* state = model_state(*fitted);
+        if (!state) {
+            results.push_back({name_, "saves its state", true,
+                               "offers no saved state (sigx.model.state/1): runs cannot keep it for `from =` or "
+                               "`sigx apply`",
+                               true});
+            return;
+        }
+        record(
+            "restores its saved state bit for bit", call([&] {
+                const fs::path saved = dir_ / name_ / "state";
+                fs::create_directories(saved);
+                state->save_state(saved);
+                auto fresh = own.create<Model>(info, params);
+                ModelState* restored = model_state(*fresh);
+                if (!restored) throw std::runtime_error("a fresh instance offers no saved state");
+                restored->load_state(saved, r.task.size());
+                for (const auto& set : d.tests)
+                    for (const auto& rec : set.records)
+                        if (!same_bits(fitted->predict(rec.input, rec.task, h), fresh->predict(rec.input, rec.task, h)))
+                            throw std::runtime_error(fmt::format(
+                                "after load_state, a fresh instance predicts '{}' differently from the fitted one",
+                                rec.input.name));
+            }));
+    }
+
+    static std::string stream_refusal(Streaming& s, const Record& r) {
+        try {
+            s.configure(StreamConfig{r.input.sample_rate, static_cast<std::uint32_t>(r.input.channels.size()),
+                                     r.input.start_time, r.task, 16});
+            return {};
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+    }
+    static bool same_bits(const Prediction& a, const Prediction& b) {
+        if (a.components.size() != b.components.size()) return false;
+        for (std::size_t c = 0; c < a.components.size(); ++c)
+            if (a.components[c] != b.components[c]) return false;
+        return a.frequencies == b.frequencies;
+    }
+    static void stream_equals_predict(Model& m, Streaming& s, const Record& r, Host& h) {
+        const Prediction whole = m.predict(r.input, r.task, h);
+        for (std::size_t block : {std::size_t{1}, std::size_t{7}, std::size_t{331}, r.size()}) {
+            const Prediction streamed = predict_by_streaming(s, r.input, r.task, block);
+            for (std::size_t c = 0; c < whole.components.size(); ++c)
+                for (std::size_t n = 0; n < r.size(); ++n) {
+                    const double a = streamed.components.at(c)[n], b = whole.components.at(c)[n];
+                    if (!(std::abs(a - b) <= 1e-6 * std::max(1.0, std::abs(b))))
+                        throw std::runtime_error(
+                            fmt::format("in blocks of {}, component {} at sample {} streams {} where predict gives {}",
+                                        block, c, n, a, b));
+                }
+        }
+    }
+    // Output n is the estimate for input n - latency: an impulse at sample k changes no
+    // output before k + latency, and (a model updating once per block of samples may take
+    // that long) one within 64 samples after it.
+    static void latency_is_true(Streaming& s, const Record& r) {
+        const auto raw = [&](const Samples& mix, std::size_t& latency) {
+            latency = s.configure(StreamConfig{r.input.sample_rate, 1, r.input.start_time, r.task, 64});
+            s.reset();
+            std::vector<Samples> out(r.task.size(), Samples(mix.size()));
+            std::vector<const double*> in(r.input.channels.size());
+            for (std::size_t done = 0; done < mix.size(); done += 64) {
+                const std::size_t m = std::min<std::size_t>(64, mix.size() - done);
+                for (auto& p : in) p = mix.data() + done;
+                auto op = channel_pointers(out, done);
+                s.process(ConstBlock{in.data(), static_cast<std::uint32_t>(in.size()), m},
+                          Block{op.data(), static_cast<std::uint32_t>(out.size()), m});
+            }
+            return out;
+        };
+        if (r.input.channels.size() != 1) return;  // the impulse goes into one channel
+        std::size_t latency = 0;
+        const Samples& mix = r.input.channels[0];
+        const auto plain = raw(mix, latency);
+        const std::size_t frame = latency + 1, k = frame * (r.size() / (2 * frame));
+        Samples kicked = mix;
+        kicked[k] += 1.0;
+        const auto response = raw(kicked, latency);
+        for (std::size_t c = 0; c < r.task.size(); ++c) {
+            std::size_t first = r.size();
+            for (std::size_t n = 0; n < r.size() && first == r.size(); ++n)
+                if (plain[c][n] != response[c][n]) first = n;
+            if (first < k + latency)
+                throw std::runtime_error(fmt::format(
+                    "an impulse at sample {} changes component {}'s output at sample {}, before its declared latency "
+                    "({} samples) allows",
+                    k, c, first, latency));
+            if (first > k + latency + 64)
+                throw std::runtime_error(
+                    fmt::format("an impulse at sample {} reaches component {}'s output only at "
+                                "sample {}: later than its declared latency ({} samples) says",
+                                k, c, first == r.size() ? std::string("never") : std::to_string(first), latency));
         }
     }
 

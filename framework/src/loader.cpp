@@ -3,9 +3,13 @@
 #include <sigx/host/names.hpp>
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+#include <unistd.h>
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -196,8 +200,42 @@ const PluginInfo& Registry::require(const std::string& name, Kind kind) const {
     if (info)
         throw PluginError(fmt::format("plugin '{}' ({}) is a {}, not a {}; {} plugins: {}", name, info->file.string(),
                                       to_string(info->descriptor->kind), to_string(kind), to_string(kind), known));
-    throw PluginError(fmt::format("no {} plugin named '{}'; known {} plugins: {}", to_string(kind), name,
-                                  to_string(kind), known.empty() ? "none" : known));
+    throw PluginError(
+        fmt::format("no {} plugin named '{}'; known {} plugins: {} (plugins are found in the built-in "
+                    "folder, SIGX_PLUGIN_PATH, --plugin-path and a pipeline's [plugins] paths)",
+                    to_string(kind), name, to_string(kind), known.empty() ? "none" : known));
+}
+
+void Registry::add_builtin(const fs::path& dir) {
+    add_path(dir);
+    const fs::path file = dir / "defaults.toml";
+    if (!fs::exists(file)) return;
+    try {
+        const toml::table t = toml::parse_file(file.string());
+        Defaults d;
+        if (const auto* list = t["evaluate"].as_array())
+            for (const auto& e : *list) d.evaluate.push_back(e.value<std::string>().value());
+        d.data = t["check"]["data"].value_or(std::string());
+        d.trainer = t["check"]["trainer"].value_or(std::string());
+        d.trained_model = t["check"]["trained_model"].value_or(std::string());
+        d.model = t["check"]["model"].value_or(std::string());
+        defaults_ = std::move(d);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(fmt::format("{}: cannot be read: {}", file.string(), e.what()));
+    }
+}
+
+std::string unsafe_to_load(const fs::path& library) {
+    for (const fs::path& p : {library, library.parent_path()}) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0)
+            return fmt::format("{} cannot be examined: {}", p.string(), std::strerror(errno));
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+            return fmt::format("{} is writable by {}", p.string(), st.st_mode & S_IWOTH ? "anyone" : "its group");
+        if (st.st_uid != 0 && st.st_uid != ::geteuid())
+            return fmt::format("{} is owned by another user (uid {})", p.string(), st.st_uid);
+    }
+    return {};
 }
 
 void Registry::check_kind(const PluginInfo& info, Kind wanted) {

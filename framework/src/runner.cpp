@@ -1,5 +1,6 @@
 #include <sigx/audio.hpp>
 #include <sigx/host/errors.hpp>
+#include <sigx/host/guard.hpp>
 #include <sigx/host/names.hpp>
 #include <sigx/host/report.hpp>
 #include <sigx/host/run_dir.hpp>
@@ -21,44 +22,8 @@ namespace sigx::host {
 
 namespace {
 
-template <class Base> std::shared_ptr<Base> construct(const PluginUse& use, const Registry& registry) {
-    auto failed = [&](const std::string& why) {
-        return PluginError(fmt::format("{}: plugin '{}' ([{}]) could not be constructed: {}", use.info->file.string(),
-                                       use.plugin, use.section, why));
-    };
-    try {
-        return registry.create<Base>(*use.info, use.params);
-    } catch (const ParamError& e) {
-        throw ConfigError(use.origin_of(e.key), fmt::format("[{}] plugin '{}': {}", use.section, use.plugin, e.what()));
-    } catch (const ParamAccessError& e) {
-        throw failed(std::string(e.what()) + ": a bug in the plugin, not in the pipeline");
-    } catch (const std::exception& e) {
-        throw failed(e.what());
-    } catch (...) {
-        throw failed("it threw something that is not a std::exception");
-    }
-}
-
 void check_cancel(const RunDir& dir) {
     if (cancel_flag().load()) throw Interrupted(dir.path().string());
-}
-
-// Runs one plugin call; any exception, standard or not, becomes a runtime error naming
-// the plugin and its file.
-template <class F> auto call(const PluginUse& use, const char* what, F&& f) -> decltype(f()) {
-    auto failed = [&](const std::string& why) {
-        return std::runtime_error(fmt::format("{} '{}' (plugin '{}', {}) failed: {}", what, use.name, use.plugin,
-                                              use.info->file.string(), why));
-    };
-    try {
-        return f();
-    } catch (const Interrupted&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw failed(e.what());
-    } catch (...) {
-        throw failed("it threw something that is not a std::exception");
-    }
 }
 
 std::string gigabytes(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
@@ -282,8 +247,12 @@ void check_saved_fit(const Pipeline& p, const Dataset& data) {
 }
 }  // namespace
 
+std::uint32_t source_channels(const Pipeline& p, const Instances& in) {
+    return guarded(plugin_role("generator", p.source), "channels", [&] { return in.source->channels(); });
+}
+
 void check_channels(const Pipeline& p, const Instances& in) {
-    const std::uint32_t given = in.source->channels();
+    const std::uint32_t given = source_channels(p, in);
     for (const auto& m : p.models) {
         const std::uint32_t wanted = m.info->descriptor->input_channels;
         if (wanted != 0 && wanted != given)
@@ -295,7 +264,8 @@ void check_channels(const Pipeline& p, const Instances& in) {
 }
 
 void check_memory(const Pipeline& p, const Instances& in) {
-    const auto* size = dataset_size(*in.source);
+    const auto* size =
+        guarded(plugin_role("generator", p.source), "extension", [&] { return dataset_size(*in.source); });
     if (!size) return;  // the generator does not say; nothing to estimate from
     const double values = static_cast<double>(size->samples) * static_cast<double>(1 + size->components);
     const double data = values * sizeof(double);
@@ -324,7 +294,8 @@ Instances instantiate(const Pipeline& p, const Registry& registry) {
     for (const auto& e : p.evaluators) in.evaluators.push_back(construct<Evaluator>(e, registry));
     check_channels(p, in);
     for (std::size_t i = 0; i < p.models.size(); ++i)
-        if (!p.models[i].from.empty() && !model_state(*in.models[i]))
+        if (!p.models[i].from.empty() &&
+            !guarded(plugin_role("model", p.models[i]), "extension", [&] { return model_state(*in.models[i]); }))
             throw ConfigError(p.models[i].origin_of("from"),
                               fmt::format("[{}] plugin '{}' cannot start from a saved model: it does not offer the "
                                           "{} extension",
@@ -341,13 +312,15 @@ void check_data_parallel(const Pipeline& p, Instances& in, const World& world) {
         trained = true;
         const PluginUse& trainer = *p.trainer(use.trainer);
         Trainer& instance = *in.trainers[static_cast<std::size_t>(&trainer - p.trainers.data())];
-        DataParallel* dp = data_parallel(instance);
+        DataParallel* dp =
+            guarded(plugin_role("trainer", trainer), "extension", [&] { return data_parallel(instance); });
         if (!dp)
             throw ConfigError(trainer.origin,
                               fmt::format("[{}] plugin '{}' cannot train across processes: it does not offer the {} "
                                           "extension; run this pipeline in one process (a world of {} from {})",
                                           trainer.section, trainer.plugin, data_parallel_id, world.size, world.source));
-        const std::string why = call(trainer, "trainer", [&] { return dp->refusal(*in.models[i]); });
+        const std::string why =
+            guarded(plugin_role("trainer", trainer), "refusal", [&] { return dp->refusal(*in.models[i]); });
         if (!why.empty())
             throw ConfigError(
                 use.origin_of("trainer"),
@@ -369,16 +342,17 @@ RunResult run_rank(const Pipeline& p, Instances& in, Console& console) {
         return Services(console, use.name, {}, derive_seed(p.seed, use.section));
     };
     Services source_host = services(p.source);
-    Dataset data = call(p.source, "generator", [&] { return in.source->generate(source_host); });
+    Dataset data =
+        guarded(plugin_role("generator", p.source), "generate", [&] { return in.source->generate(source_host); });
     name_records(data);
-    check_dataset(p.source.plugin, data, in.source->channels());
+    check_dataset(p.source.plugin, data, source_channels(p, in));
     for (std::size_t i = 0; i < p.models.size(); ++i) {
         const PluginUse& use = p.models[i];
         if (use.trainer.empty()) continue;
         if (cancel_flag().load()) throw Interrupted();
         const PluginUse& trainer = *p.trainer(use.trainer);
         Services host = services(use);
-        call(trainer, "trainer", [&] {
+        guarded(plugin_role("trainer", trainer), "train", [&] {
             in.trainers[static_cast<std::size_t>(&trainer - p.trainers.data())]->train(*in.models[i], data.train, host);
         });
     }
@@ -388,162 +362,239 @@ RunResult run_rank(const Pipeline& p, Instances& in, Console& console) {
 
 }  // namespace
 
+namespace {
+
+// One run on rank 0, phase by phase: the data, fitting, prediction, evaluation, and the
+// run directory's files. Every call into a plugin goes through guarded().
+class Run {
+public:
+    Run(const Pipeline& p, Instances& in, const RunTarget& target, Console& console)
+        : p_(p),
+          in_(in),
+          console_(console),
+          dir_(target.resume.empty() ? RunDir(target.parent, p.name) : RunDir::reopen(target.resume)),
+          active_(dir_.path()),
+          distributed_(target.world.size > 1) {
+        console.open_log(dir_.path() / "log.txt");
+        console.log(LogLevel::info, "sigx",
+                    fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
+                                dir_.path().string(), dir_.final_path().filename().string()));
+        if (target.resume.empty()) write_file_atomic(dir_.path() / "config.toml", toml_text(p.resolved()));
+    }
+
+    RunResult operator()() {
+        const Dataset data = make_data();
+        fit(data);
+        predict(data);
+        evaluate(data);
+        return finish(data);
+    }
+
+private:
+    Services services(const PluginUse& use) {
+        return Services(console_, use.name, dir_.path() / use.name, derive_seed(p_.seed, use.section));
+    }
+
+    // The generator's data, checked; then the evaluators judge the task before any fitting.
+    Dataset make_data() {
+        Services source_host = services(p_.source);
+        Dataset generated =
+            guarded(plugin_role("generator", p_.source), "generate", [&] { return in_.source->generate(source_host); });
+        name_records(generated);
+        check_dataset(p_.source.plugin, generated, source_channels(p_, in_));
+        check_saved_fit(p_, generated);
+        warn_drift(p_, generated.train.front().task, console_);
+        check_cancel(dir_);
+        for (std::size_t i = 0; i < p_.evaluators.size(); ++i) {
+            Services host = services(p_.evaluators[i]);
+            guarded(plugin_role("evaluator", p_.evaluators[i]), "inspect",
+                    [&] { in_.evaluators[i]->inspect(generated, host); });
+            check_cancel(dir_);
+        }
+        return generated;
+    }
+
+    // Fitting, and saving what was fitted. A model that fails is reported and the others go
+    // on: what finished is kept. Across processes the models with a trainer come first (the
+    // other ranks need not wait on this one's other work), and a failure there ends the
+    // run: the ranks stop together.
+    void fit(const Dataset& data) {
+        std::vector<std::size_t> order(p_.models.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        if (distributed_)
+            std::stable_partition(order.begin(), order.end(),
+                                  [&](std::size_t i) { return !p_.models[i].trainer.empty(); });
+        errors_.assign(p_.models.size(), {});
+        fit_seconds_.assign(p_.models.size(), 0.0);
+        for (const std::size_t i : order) {
+            const PluginUse& use = p_.models[i];
+            Model& model = *in_.models[i];
+            Services host = services(use);
+            const auto t0 = std::chrono::steady_clock::now();
+            try {
+                if (!use.from.empty())
+                    guarded(plugin_role("model", use), "load_state", [&] {
+                        model_state(model)->load_state(use.from / "state", data.train.front().task.size());
+                    });
+                if (!use.trainer.empty()) {
+                    const std::size_t t = static_cast<std::size_t>(p_.trainer(use.trainer) - p_.trainers.data());
+                    guarded(plugin_role("trainer", p_.trainers[t]), "train",
+                            [&] { in_.trainers[t]->train(model, data.train, host); });
+                } else if (use.from.empty()) {
+                    guarded(plugin_role("model", use), "fit", [&] { model.fit(data.train, host); });
+                }
+                if (auto why = save_model(dir_.path() / use.name, use, model, data.train.front(), p_.plugin_paths);
+                    !why.empty()) {  // said at the end of the log and in the report; `sigx apply` reads it
+                    unsaved_.push_back(fmt::format("model '{}' was not saved: {}", use.name, why));
+                    std::filesystem::create_directories(dir_.path() / use.name);
+                    write_file_atomic(dir_.path() / use.name / not_saved_file, why + "\n");
+                }
+                check_cancel(dir_);
+            } catch (const Interrupted&) {
+                throw;
+            } catch (const std::exception& e) {
+                if (distributed_ && !use.trainer.empty())
+                    throw std::runtime_error(fmt::format(
+                        "{}\n  the run directory keeps every complete epoch: resume with sigx run --resume {} (with "
+                        "the same --nproc or launcher)",
+                        e.what(), dir_.path().string()));
+                console_.log(LogLevel::error, use.name, e.what());
+                errors_[i] = e.what();
+                continue;
+            }
+            fit_seconds_[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        }
+    }
+
+    // Prediction, in the pipeline's order, every prediction checked.
+    void predict(const Dataset& data) {
+        for (std::size_t i = 0; i < p_.models.size(); ++i) {
+            const PluginUse& use = p_.models[i];
+            Model& model = *in_.models[i];
+            Services host = services(use);
+            ModelOutput out;
+            out.model = use.name;
+            out.fit_seconds = fit_seconds_[i];
+            try {
+                if (!errors_[i].empty()) throw std::runtime_error(errors_[i]);
+                for (const auto& set : data.tests) {
+                    auto& per_set = out.predictions.emplace_back();
+                    for (const auto& record : set.records) {
+                        per_set.push_back(guarded(plugin_role("model", use), "predict",
+                                                  [&] { return model.predict(record.input, record.task, host); }));
+                        check_prediction(use.name, record.task, record.size(), per_set.back());
+                    }
+                }
+            } catch (const Interrupted&) {
+                throw;
+            } catch (const std::exception& e) {
+                if (errors_[i].empty()) console_.log(LogLevel::error, use.name, e.what());
+                summaries_.push_back({use.name, use.plugin, 0, e.what()});
+                continue;
+            }
+            if (const auto folder = dir_.path() / use.name; std::filesystem::is_directory(folder))
+                for (const auto& f : std::filesystem::directory_iterator(folder))
+                    if (f.is_regular_file()) out.artifacts[f.path().stem().string()] = f.path();
+            console_.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
+            summaries_.push_back({use.name, use.plugin, out.fit_seconds, {}});
+            outputs_.push_back(std::move(out));
+            check_cancel(dir_);
+        }
+    }
+
+    // The evaluators' metrics, what their rows are and the headline (the first one's).
+    void evaluate(const Dataset& data) {
+        if (outputs_.empty()) return;
+        for (std::size_t i = 0; i < p_.evaluators.size(); ++i) {
+            const std::string who = plugin_role("evaluator", p_.evaluators[i]);
+            Evaluator& e = *in_.evaluators[i];
+            Services host = services(p_.evaluators[i]);
+            auto ms = guarded(who, "evaluate", [&] { return e.evaluate(data, outputs_, host); });
+            metrics_.insert(metrics_.end(), ms.begin(), ms.end());
+            auto rs = guarded(who, "rows", [&] { return e.rows(); });
+            rows_.insert(rows_.end(), rs.begin(), rs.end());
+            if (headline_.metric.empty()) headline_ = guarded(who, "headline", [&] { return e.headline(); });
+            check_cancel(dir_);
+        }
+        warn_non_finite();
+    }
+
+    // One warning per model and set with non-finite metrics (a perfect model's SNR gain is
+    // infinite on every component and time bin), with their count and names.
+    void warn_non_finite() {
+        std::map<std::pair<std::string, std::string>, std::vector<std::string>> found;
+        for (const auto& m : metrics_)
+            if (!std::isfinite(m.value))
+                add_once(found[{m.model, m.test_set}], metric_key(m) + " = " + fmt::format("{}", m.value));
+        for (const auto& [where, names] : found)
+            console_.log(LogLevel::warning, "sigx",
+                         fmt::format("'{}' on '{}': {} metric value{} not finite ({}{})", where.first, where.second,
+                                     names.size(), names.size() == 1 ? " is" : "s are",
+                                     fmt::join(names.begin(),
+                                               names.begin() + std::min<std::ptrdiff_t>(
+                                                                   3, static_cast<std::ptrdiff_t>(names.size())),
+                                               ", "),
+                                     names.size() > 3 ? ", ..." : ""));
+    }
+    static void add_once(std::vector<std::string>& v, std::string s) {
+        if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
+    }
+
+    // metrics.json, report.md and report.json, the outputs; the directory committed unless
+    // a model failed.
+    RunResult finish(const Dataset& data) {
+        std::vector<std::string> figures;  // PNGs the evaluators drew, relative to the run directory
+        for (const auto& e : p_.evaluators) {
+            std::error_code ec;
+            for (const auto& f : std::filesystem::directory_iterator(dir_.path() / e.name, ec))
+                if (f.path().extension() == ".png")
+                    figures.push_back(std::filesystem::relative(f.path(), dir_.path()).string());
+        }
+        std::sort(figures.begin(), figures.end());
+        RunSummary run{p_.name,  summaries_, summarise_sets(data),          metrics_,
+                       figures,  unsaved_,   p_.output.components == "wav", rows_,
+                       headline_};
+        write_outputs(p_.output, data, outputs_, dir_.path(), run.notes, console_);
+        RunResult result{{}, metrics_, report_markdown(run)};
+        write_file_atomic(dir_.path() / "metrics.json", metrics_json(run));
+        write_file_atomic(dir_.path() / "report.md", result.report);
+        write_file_atomic(dir_.path() / "report.json", report_json(run));
+        for (const auto& u : unsaved_) console_.log(LogLevel::warning, "sigx", u);
+        check_cancel(dir_);
+        std::vector<std::string> failures;
+        for (const auto& s : summaries_)
+            if (!s.error.empty()) failures.push_back(s.error);
+        if (!failures.empty())
+            throw std::runtime_error(fmt::format("{} of {} models failed (the others' results are in {}): {}",
+                                                 failures.size(), p_.models.size(), dir_.path().string(),
+                                                 fmt::join(failures, "; ")));
+        dir_.commit();
+        result.dir = dir_.final_path();
+        return result;
+    }
+
+    const Pipeline& p_;
+    Instances& in_;
+    Console& console_;
+    RunDir dir_;
+    const ActiveRun active_;  // what a signal names for --resume
+    const bool distributed_;
+    std::vector<std::string> errors_, unsaved_;
+    std::vector<double> fit_seconds_;
+    std::vector<ModelOutput> outputs_;
+    std::vector<ModelSummary> summaries_;  // a failed model's has its error
+    std::vector<Metric> metrics_;
+    std::vector<ReportRow> rows_;
+    Headline headline_;
+};
+
+}  // namespace
+
 RunResult run_pipeline(const Pipeline& p, const Registry& registry, const RunTarget& target, Console& console) {
     Instances in = instantiate(p, registry);
-    const bool distributed = target.world.size > 1;
-    if (distributed) check_data_parallel(p, in, target.world);
+    if (target.world.size > 1) check_data_parallel(p, in, target.world);
     if (target.world.rank > 0) return run_rank(p, in, console);
-    RunDir dir = target.resume.empty() ? RunDir(target.parent, p.name) : RunDir::reopen(target.resume);
-    const ActiveRun active(dir.path());  // what a signal names for --resume
-    console.open_log(dir.path() / "log.txt");
-    console.log(LogLevel::info, "sigx",
-                fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
-                            dir.path().string(), dir.final_path().filename().string()));
-    if (target.resume.empty()) write_file_atomic(dir.path() / "config.toml", toml_text(p.resolved()));
-
-    auto services = [&](const PluginUse& use) {
-        return Services(console, use.name, dir.path() / use.name, derive_seed(p.seed, use.section));
-    };
-
-    Services source_host = services(p.source);
-    Dataset generated = call(p.source, "generator", [&] { return in.source->generate(source_host); });
-    name_records(generated);
-    check_dataset(p.source.plugin, generated, in.source->channels());
-    const Dataset data = std::move(generated);
-    check_saved_fit(p, data);
-    warn_drift(p, data.train.front().task, console);
-    check_cancel(dir);
-    for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
-        Services host = services(p.evaluators[i]);
-        call(p.evaluators[i], "evaluator", [&] { in.evaluators[i]->inspect(data, host); });
-        check_cancel(dir);
-    }
-
-    // Fitting. A model that fails is reported and the others go on: what finished is kept.
-    // Across processes the models with a trainer come first (the other ranks need not wait
-    // on this one's other work), and a failure there ends the run: the ranks stop together.
-    std::vector<std::size_t> order(p.models.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    if (distributed)
-        std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return !p.models[i].trainer.empty(); });
-    std::vector<std::string> errors(p.models.size());
-    std::vector<double> fit_seconds(p.models.size());
-    for (const std::size_t i : order) {
-        const PluginUse& use = p.models[i];
-        Model& model = *in.models[i];
-        Services host = services(use);
-        const auto t0 = std::chrono::steady_clock::now();
-        try {
-            if (!use.from.empty())
-                call(use, "model",
-                     [&] { model_state(model)->load_state(use.from / "state", data.train.front().task.size()); });
-            if (!use.trainer.empty()) {
-                const std::size_t t = static_cast<std::size_t>(p.trainer(use.trainer) - p.trainers.data());
-                call(p.trainers[t], "trainer", [&] { in.trainers[t]->train(model, data.train, host); });
-            } else if (use.from.empty()) {
-                call(use, "model", [&] { model.fit(data.train, host); });
-            }
-            call(use, "model", [&] { save_model(dir.path() / use.name, use, model, data.train.front()); });
-            check_cancel(dir);
-        } catch (const Interrupted&) {
-            throw;
-        } catch (const std::exception& e) {
-            if (distributed && !use.trainer.empty())
-                throw std::runtime_error(fmt::format(
-                    "{}\n  the run directory keeps every complete epoch: resume with sigx run --resume {} (with "
-                    "the same --nproc or launcher)",
-                    e.what(), dir.path().string()));
-            console.log(LogLevel::error, use.name, e.what());
-            errors[i] = e.what();
-            continue;
-        }
-        fit_seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
-
-    // Prediction, in the pipeline's order.
-    std::vector<ModelOutput> outputs;
-    std::vector<ModelSummary> summaries;  // a failed model's has its error
-    for (std::size_t i = 0; i < p.models.size(); ++i) {
-        const PluginUse& use = p.models[i];
-        Model& model = *in.models[i];
-        Services host = services(use);
-        ModelOutput out;
-        out.model = use.name;
-        out.fit_seconds = fit_seconds[i];
-        try {
-            if (!errors[i].empty()) throw std::runtime_error(errors[i]);
-            for (const auto& set : data.tests) {
-                auto& per_set = out.predictions.emplace_back();
-                for (const auto& record : set.records) {
-                    per_set.push_back(
-                        call(use, "model", [&] { return model.predict(record.input, record.task, host); }));
-                    check_prediction(use.name, record.task, record.size(), per_set.back());
-                }
-            }
-        } catch (const Interrupted&) {
-            throw;
-        } catch (const std::exception& e) {
-            if (errors[i].empty()) console.log(LogLevel::error, use.name, e.what());
-            summaries.push_back({use.name, use.plugin, 0, e.what()});
-            continue;
-        }
-        if (const auto folder = dir.path() / use.name; std::filesystem::is_directory(folder))
-            for (const auto& f : std::filesystem::directory_iterator(folder))
-                if (f.is_regular_file()) out.artifacts[f.path().stem().string()] = f.path();
-        console.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
-        summaries.push_back({use.name, use.plugin, out.fit_seconds, {}});
-        outputs.push_back(std::move(out));
-        check_cancel(dir);
-    }
-
-    RunResult result;
-    std::vector<ReportRow> rows;
-    Headline headline;
-    if (!outputs.empty()) {
-        for (std::size_t i = 0; i < p.evaluators.size(); ++i) {
-            Services host = services(p.evaluators[i]);
-            auto ms =
-                call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->evaluate(data, outputs, host); });
-            result.metrics.insert(result.metrics.end(), ms.begin(), ms.end());
-            auto rs = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->rows(); });
-            rows.insert(rows.end(), rs.begin(), rs.end());
-            if (headline.metric.empty())
-                headline = call(p.evaluators[i], "evaluator", [&] { return in.evaluators[i]->headline(); });
-            check_cancel(dir);
-        }
-    }
-    for (const auto& m : result.metrics)
-        if (!std::isfinite(m.value))
-            console.log(LogLevel::warning, "sigx",
-                        fmt::format("metric {} of '{}' on '{}' ({}) is {}", metric_key(m), m.model, m.test_set,
-                                    m.component, m.value));
-
-    std::vector<std::string> figures;  // PNGs the evaluators drew, relative to the run directory
-    for (const auto& e : p.evaluators) {
-        std::error_code ec;
-        for (const auto& f : std::filesystem::directory_iterator(dir.path() / e.name, ec))
-            if (f.path().extension() == ".png")
-                figures.push_back(std::filesystem::relative(f.path(), dir.path()).string());
-    }
-    std::sort(figures.begin(), figures.end());
-    RunSummary run{p.name, summaries, summarise_sets(data), result.metrics, figures, {}, p.output.components == "wav",
-                   rows,   headline};
-    write_outputs(p.output, data, outputs, dir.path(), run.notes, console);
-    result.report = report_markdown(run);
-    write_file_atomic(dir.path() / "metrics.json", metrics_json(run));
-    write_file_atomic(dir.path() / "report.md", result.report);
-    write_file_atomic(dir.path() / "report.json", report_json(run));
-    check_cancel(dir);
-    std::vector<std::string> failures;
-    for (const auto& s : summaries)
-        if (!s.error.empty()) failures.push_back(s.error);
-    if (!failures.empty())
-        throw std::runtime_error(fmt::format("{} of {} models failed (the others' results are in {}): {}",
-                                             failures.size(), p.models.size(), dir.path().string(),
-                                             fmt::join(failures, "; ")));
-    dir.commit();
-    result.dir = dir.final_path();
-    return result;
+    return Run(p, in, target, console)();
 }
 
 }  // namespace sigx::host

@@ -1,4 +1,5 @@
 #include <sigx/files.hpp>
+#include <sigx/host/guard.hpp>
 #include <sigx/host/saved_model.hpp>
 #include <sigx/stream.hpp>
 
@@ -42,18 +43,26 @@ std::string why_not_causal(Model& model, const Record& like) {
     return {};
 }
 
-void save_model(const fs::path& dir, const PluginUse& use, Model& model, const Record& fitted_on) {
-    ModelState* state = model_state(model);
-    if (!state) return;
+std::string save_model(const fs::path& dir, const PluginUse& use, Model& model, const Record& fitted_on,
+                       const std::vector<fs::path>& plugin_paths) {
+    const std::string who = plugin_role("model", use);
+    ModelState* state = guarded(who, "extension", [&] { return model_state(model); });
+    if (!state)
+        return fmt::format("plugin '{}' does not offer {}, so nothing fitted can be kept for `from =` or `sigx apply`",
+                           use.plugin, model_state_id);
     fs::create_directories(dir / "state");
-    state->save_state(dir / "state");
+    guarded(who, "save_state", [&] { state->save_state(dir / "state"); });
     nlohmann::ordered_json j;
     j["model"] = use.name;
     j["plugin"] = use.plugin;
     j["plugin_version"] = use.info->descriptor->version;
+    // Where the plugin came from: `sigx apply` and `sigx stream` find it there again.
+    j["library"] = fs::absolute(use.info->file).string();
+    j["plugin_paths"] = nlohmann::ordered_json::array();
+    for (const auto& p : plugin_paths) j["plugin_paths"].push_back(fs::absolute(p).string());
     j["sdk"] = sdk_version();
     j["abi"] = SIGX_ABI_VERSION;
-    const char* torch = torch_version_of(model);
+    const char* torch = guarded(who, "extension", [&] { return torch_version_of(model); });
     j["torch"] = torch ? torch : "";
     // Causal: it streams (it offers sigx.model.stream/1, and accepts this task in it).
     const std::string non_causal = why_not_causal(model, fitted_on);
@@ -62,7 +71,7 @@ void save_model(const fs::path& dir, const PluginUse& use, Model& model, const R
     j["trained"] = !use.trainer.empty();
     auto& params = j["params"] = nlohmann::ordered_json::object();
     for (const auto& [k, v] : use.params.values()) params[k] = param_text(v);
-    j["state_params"] = state->state_params();
+    j["state_params"] = guarded(who, "state_params", [&] { return state->state_params(); });
     auto& comps = j["components"] = nlohmann::ordered_json::array();
     for (const auto& c : fitted_on.task.components)
         comps.push_back({{"label", c.label},
@@ -73,6 +82,7 @@ void save_model(const fs::path& dir, const PluginUse& use, Model& model, const R
     j["sample_rate"] = fitted_on.input.sample_rate;
     j["channels"] = fitted_on.input.channels.size();
     write_file_atomic(dir / "manifest.json", j.dump(2) + "\n");
+    return {};
 }
 
 SavedModel read_saved_model(const fs::path& dir) {
@@ -88,6 +98,9 @@ SavedModel read_saved_model(const fs::path& dir) {
         m.plugin_version = j.at("plugin_version").get<std::string>();
         m.sdk = j.at("sdk").get<std::string>();
         m.torch = j.at("torch").get<std::string>();
+        m.library = j.value("library", std::string());
+        for (const auto& p : j.value("plugin_paths", nlohmann::json::array()))
+            m.plugin_paths.push_back(p.get<std::string>());
         m.params = j.at("params").get<std::map<std::string, std::string>>();
         m.state_params = j.at("state_params").get<std::vector<std::string>>();
         for (const auto& c : j.at("components"))
@@ -119,6 +132,12 @@ fs::path find_saved_model(const fs::path& given, const std::string& name) {
     const std::string held =
         names.empty() ? "it holds no saved model" : fmt::format("it holds {}", fmt::join(names, ", "));
     if (name.empty()) throw std::runtime_error(fmt::format("{}: name the model ({})", given.string(), held));
+    if (std::ifstream why(given / name / not_saved_file); why) {
+        std::string line;
+        std::getline(why, line);
+        throw std::runtime_error(fmt::format("{}: model '{}' was fitted there but not saved: {}", given.string(), name,
+                                             line.substr(0, 500)));
+    }
     throw std::runtime_error(fmt::format("{}: no saved model '{}' ({})", given.string(), name, held));
 }
 

@@ -42,7 +42,11 @@ sigx_add_plugin(@BASE@ SOURCES src/plugin.cpp)
 
 enable_testing()
 find_package(Catch2 2 REQUIRED)
-add_executable(@BASE@_test tests/@BASE@_test.cpp)
+# Catch2's main in a unit of its own, compiled once: an edit of the plugin rebuilds the
+# plugin and its test in seconds.
+add_library(@BASE@_test_main OBJECT tests/main.cpp)
+target_link_libraries(@BASE@_test_main PRIVATE Catch2::Catch2)
+add_executable(@BASE@_test tests/@BASE@_test.cpp $<TARGET_OBJECTS:@BASE@_test_main>)
 target_include_directories(@BASE@_test PRIVATE src)
 target_link_libraries(@BASE@_test PRIVATE sigx::sdk Catch2::Catch2)
 add_test(NAME @BASE@_test COMMAND @BASE@_test)
@@ -57,40 +61,105 @@ SIGX_PLUGIN(@CLASS@)
 )TPL";
 
 const std::map<Kind, const char*> class_templates = {
-    {Kind::model, R"TPL(// @NAME@: a sigx model. Replace predict() with your extractor.
+    {Kind::model, R"TPL(// @NAME@: a sigx model. Replace the moving average with your extractor.
+//
+// It shows the two optional model extensions, the way the host uses them:
+//  - sigx.model.stream/1 (sigx/stream.hpp): a causal model streams block by block
+//    (`sigx stream`), and its whole-record predict() is the same stream
+//    (sigx::predict_by_streaming), so that batch and stream cannot disagree;
+//  - sigx.model.state/1 (sigx/plugin.hpp): what fit() finds is saved with the run and
+//    restored for `from =` and `sigx apply`, bit for bit.
+// extension() casts `this` to the interface before it becomes a void*: the host casts the
+// void* back to that interface. `sigx check` tests both.
 #pragma once
 
 #include <sigx/sigx.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
 namespace @BASE@_plugin {
 
-class @CLASS@ final : public sigx::Model {
+class @CLASS@ final : public sigx::Model, public sigx::ModelState, public sigx::Streaming {
 public:
     static sigx::Descriptor describe() {
         return {.name = "@NAME@",
                 .version = "0.1.0",
-                .description = "exponential moving average of the mix, per component",
+                .description = "exponential moving average of the mix, per component, its gain fitted on training",
                 .params = {sigx::ParamSpec::real("alpha", 0.1).range(0.0, 1.0).help("smoothing factor: weight of each new sample")}};
     }
     explicit @CLASS@(const sigx::Params& p) : alpha_(p.real("alpha")) {}
 
-    // The input and the task only: a model never sees the truth.
-    sigx::Prediction predict(const sigx::Input& input, const sigx::Task& task, sigx::Host&) override {
-        const sigx::Samples& mix = input.channels.at(0);  // Descriptor::input_channels = 1
-        sigx::Prediction out;
-        for (const auto& c : task.components) {
-            sigx::Samples& y = out.components.emplace_back(mix.size());
+    void* extension(std::string_view id) override {
+        if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
+        if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
+        return nullptr;
+    }
+
+    // The gain per component that best maps the moving average onto the clean target, by
+    // least squares over the training records (their truth).
+    void fit(const sigx::Records& train, sigx::Host&) override {
+        const std::size_t k = train.at(0).task.size();
+        std::vector<double> num(k, 0.0), den(k, 0.0);
+        for (const auto& r : train) {
+            if (!r.truth) throw std::runtime_error("training record '" + r.input.name + "' has no truth");
+            const sigx::Samples& mix = r.input.channels.at(0);
             double state = 0;
             for (std::size_t n = 0; n < mix.size(); ++n) {
                 state += alpha_ * (mix[n] - state);
-                y[n] = state / c.gain;
+                for (std::size_t c = 0; c < k; ++c) num[c] += state * r.truth->references[c][n], den[c] += state * state;
             }
         }
-        return out;
+        gains_.clear();
+        for (std::size_t c = 0; c < k; ++c) gains_.push_back(den[c] > 0 ? num[c] / den[c] : 0.0);
+    }
+
+    // The input and the task only: a model never sees the truth.
+    sigx::Prediction predict(const sigx::Input& input, const sigx::Task& task, sigx::Host&) override {
+        return sigx::predict_by_streaming(*this, input, task);
+    }
+
+    // Streaming: everything is allocated here, nothing per block.
+    std::size_t configure(const sigx::StreamConfig& config) override {
+        if (config.channels != 1) throw std::runtime_error("@NAME@ reads one input channel");
+        if (gains_.size() != config.task.size()) throw std::runtime_error("the model has not been fitted for this task");
+        return 0;  // latency: output n is the estimate for input n
+    }
+    void reset() override { state_ = 0; }
+    void process(const sigx::ConstBlock& in, const sigx::Block& out) override {
+        for (std::size_t n = 0; n < in.frames; ++n) {
+            state_ += alpha_ * (in.channels[0][n] - state_);
+            for (std::size_t c = 0; c < out.channel_count; ++c) out.channels[c][n] = gains_[c] * state_;
+        }
+    }
+    void flush(const sigx::Block&) override {}  // no latency: nothing held back
+
+    // Saved state: the gains, in hexadecimal floating point (read back bit for bit),
+    // written atomically (never half a file).
+    std::vector<std::string> state_params() const override { return {"alpha"}; }
+    void save_state(const std::filesystem::path& dir) override {
+        std::string text;
+        char line[64];
+        for (double g : gains_) std::snprintf(line, sizeof line, "%a\n", g), text += line;
+        sigx::write_file_atomic(dir / "gains.txt", text);
+    }
+    void load_state(const std::filesystem::path& dir, std::size_t components) override {
+        std::ifstream in(dir / "gains.txt");
+        std::vector<double> gains;
+        for (std::string word; in >> word;) gains.push_back(std::strtod(word.c_str(), nullptr));
+        if (gains.size() != components)
+            throw std::runtime_error((dir / "gains.txt").string() + ": not one gain per component");
+        gains_ = gains;
     }
 
 private:
     double alpha_;
+    std::vector<double> gains_;
+    double state_ = 0;
 };
 
 }  // namespace @BASE@_plugin
@@ -232,6 +301,7 @@ private:
 const std::map<Kind, const char*> test_templates = {
     {Kind::model, R"TPL(    auto m = make<@BASE@_plugin::@CLASS@>();
     const sigx::Record s = sine_record();
+    m.fit(sigx::Records{s}, host);
     const sigx::Prediction p = m.predict(s.input, s.task, host);
     REQUIRE(p.components.size() == 1);
     REQUIRE(p.components[0].size() == s.size());
@@ -239,6 +309,17 @@ const std::map<Kind, const char*> test_templates = {
     int agree = 0;
     for (std::size_t n = 0; n < s.size(); ++n) agree += (p.components[0][n] > 0) == (s.truth->references[0][n] > 0);
     CHECK(agree > static_cast<int>(s.size()) * 3 / 4);
+    // The stream gives the same samples whatever its blocks.
+    for (std::size_t block : {std::size_t{1}, std::size_t{7}, s.size()})
+        CHECK(sigx::predict_by_streaming(m, s.input, s.task, block).components == p.components);
+    // Saved state restores a fresh instance to the same predictions, bit for bit.
+    const auto dir = std::filesystem::temp_directory_path() / ("@BASE@-state-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    m.save_state(dir);
+    auto fresh = make<@BASE@_plugin::@CLASS@>();
+    fresh.load_state(dir, 1);
+    std::filesystem::remove_all(dir);
+    CHECK(fresh.predict(s.input, s.task, host).components == p.components);
 )TPL"},
     {Kind::generator, R"TPL(    auto g = make<@BASE@_plugin::@CLASS@>();
     const sigx::Dataset d = g.generate(host);
@@ -272,12 +353,17 @@ const std::map<Kind, const char*> test_templates = {
 )TPL"},
 };
 
+const char* const test_main_cpp = R"TPL(// Catch2's main, in a unit of its own: compiled once.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+)TPL";
+
 const char* const test_cpp =
     R"TPL(// Unit test of @NAME@: constructed from its own schema's defaults, run on a small record.
-#define CATCH_CONFIG_MAIN
 #include "@BASE@.hpp"
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <cmath>
 #include <string>
@@ -405,6 +491,7 @@ std::vector<fs::path> scaffold_plugin(Kind kind, const std::string& name, const 
         {fs::path("src") / (base + ".hpp"), fill(class_templates.at(kind), values)},
         {fs::path("src") / "plugin.cpp", fill(plugin_cpp, values)},
         {fs::path("tests") / (base + "_test.cpp"), fill(test_cpp, values)},
+        {fs::path("tests") / "main.cpp", test_main_cpp},
         {"pipeline.toml", fill(pipeline_templates.at(kind), values)},
     };
     std::vector<fs::path> written;

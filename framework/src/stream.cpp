@@ -1,6 +1,7 @@
 #include <sigx/audio_stream.hpp>
 #include <sigx/host/apply.hpp>
 #include <sigx/host/errors.hpp>
+#include <sigx/host/guard.hpp>
 #include <sigx/host/stream.hpp>
 #include <sigx/stream.hpp>
 
@@ -25,10 +26,10 @@ struct Buffers {
 
 }  // namespace
 
-StreamSummary stream_model(const StreamOptions& o, const Registry& registry, const std::atomic<bool>& stop) {
+StreamSummary stream_model(const StreamOptions& o, Registry registry, const std::atomic<bool>& stop, const Note& note) {
     if (o.block < 1) throw ConfigError({"--block"}, "a block needs at least one sample");
-    LoadedModel m = load_saved_model(o.run, o.model, registry);
-    Streaming* s = streaming(*m.model);
+    LoadedModel m = load_saved_model(o.run, o.model, registry, note);
+    Streaming* s = guarded(m.who, "extension", [&] { return streaming(*m.model); });
     const std::string who = fmt::format("model '{}' ({})", m.saved.name, m.saved.plugin);
     if (!s)
         throw ConfigError({m.saved.dir.string()},
@@ -48,7 +49,7 @@ StreamSummary stream_model(const StreamOptions& o, const Registry& registry, con
     try {
         in = o.rate > 0 ? audio::open_raw_reader(o.input, o.rate, o.channels, stop) : audio::open_sound_reader(o.input);
     } catch (const std::runtime_error& e) {
-        throw ConfigError({o.input}, e.what());
+        throw file_error(o.input, e.what());
     }
     const std::string input_name = o.input == "-" ? "standard input" : o.input;
     if (in->sample_rate() != m.saved.sample_rate)
@@ -60,12 +61,15 @@ StreamSummary stream_model(const StreamOptions& o, const Registry& registry, con
                           fmt::format("it has {} channel(s); {} reads {}", in->channels(), who, m.saved.channels));
     StreamSummary sum{m.saved.name, 0, 0, in->sample_rate(), 0, false, false};
     const auto channels = static_cast<std::uint32_t>(in->channels());
-    try {
+    try {  // a refusal here says why the model is not causal: the user's to act on
         sum.latency = s->configure(StreamConfig{in->sample_rate(), channels, 0.0, m.task, o.block});
     } catch (const std::exception& e) {
         throw ConfigError({m.saved.dir.string()}, fmt::format("{} cannot stream: {}", who, e.what()));
+    } catch (...) {
+        throw PluginFailure(
+            fmt::format("{} failed in configure: it threw something that is not a std::exception", m.who));
     }
-    s->reset();
+    guarded(m.who, "reset", [&] { s->reset(); });
 
     const std::string format = !o.format.empty()                                       ? o.format
                                : std::filesystem::path(o.output).extension() == ".wav" ? "wav"
@@ -91,7 +95,9 @@ StreamSummary stream_model(const StreamOptions& o, const Registry& registry, con
             sum.stopped = stop.load();
             break;
         }
-        s->process(ConstBlock{xp.data(), channels, n}, Block{y.pointers.data(), static_cast<std::uint32_t>(k), n});
+        guarded(m.who, "process", [&] {
+            s->process(ConstBlock{xp.data(), channels, n}, Block{y.pointers.data(), static_cast<std::uint32_t>(k), n});
+        });
         sum.frames += n;
         if (!emit(n)) {
             sum.closed = true;
@@ -99,7 +105,9 @@ StreamSummary stream_model(const StreamOptions& o, const Registry& registry, con
         }
     }
     if (!sum.closed && sum.latency > 0) {
-        s->flush(Block{y.pointers.data(), static_cast<std::uint32_t>(k), sum.latency});
+        guarded(m.who, "flush", [&] {
+            s->flush(Block{y.pointers.data(), static_cast<std::uint32_t>(k), sum.latency});
+        });
         sum.closed = !emit(sum.latency);
     }
     out->close();

@@ -20,7 +20,7 @@ namespace {
 const sigx::host::Registry& registry() {
     static const sigx::host::Registry r = [] {
         sigx::host::Registry reg;
-        reg.add_path(SIGX_FUZZ_PLUGIN_DIR);
+        reg.add_builtin(SIGX_FUZZ_PLUGIN_DIR);
         return reg;
     }();
     return r;

@@ -181,15 +181,18 @@ TEST_CASE("loader: require names what exists when a plugin is missing or of anot
     r.add_path(plugin_dir());
     const std::string models = sigx::test::builtin_names(Kind::model);
     CHECK_THAT(models, StartsWith("fft.block"));
-    CHECK_THROWS_MATCHES(r.require("fft.blok", Kind::model), PluginError,
-                         Catch::Matchers::Message("no model plugin named 'fft.blok'; known model plugins: " + models));
-    CHECK_THROWS_MATCHES(
-        r.require("x", Kind::generator), PluginError,
-        Catch::Matchers::Message("no generator plugin named 'x'; known generator plugins: noisy_sinusoid, recording"));
+    CHECK_THROWS_WITH(r.require("fft.blok", Kind::model),
+                      "no model plugin named 'fft.blok'; known model plugins: " + models +
+                          " (plugins are found in the built-in folder, SIGX_PLUGIN_PATH, --plugin-path and a "
+                          "pipeline's [plugins] paths)");
+    CHECK_THROWS_AS(r.require("x", Kind::generator), PluginError);
+    CHECK_THROWS_WITH(
+        r.require("x", Kind::generator),
+        StartsWith("no generator plugin named 'x'; known generator plugins: noisy_sinusoid, recording ("));
     Registry only_evaluators;
     only_evaluators.add_path(broken_dir() / "sigx_test_good.so");
-    CHECK_THROWS_MATCHES(only_evaluators.require("x", Kind::trainer), PluginError,
-                         Catch::Matchers::Message("no trainer plugin named 'x'; known trainer plugins: none"));
+    CHECK_THROWS_WITH(only_evaluators.require("x", Kind::trainer),
+                      StartsWith("no trainer plugin named 'x'; known trainer plugins: none ("));
     try {
         r.require("fft.block", Kind::generator);
         FAIL("no exception");

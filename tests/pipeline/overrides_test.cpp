@@ -53,7 +53,9 @@ TEST_CASE("overrides: bad values are refused like file values, naming the overri
     expect_error("models.fft.planner=patient",
                  "'models.fft.planner': \"patient\" is not allowed: must be one of estimate, measure");
     expect_error("models.fft.plugin=fft.blok",
-                 "no model plugin named 'fft.blok'; known model plugins: " + sigx::test::builtin_names(Kind::model));
+                 "no model plugin named 'fft.blok'; known model plugins: " + sigx::test::builtin_names(Kind::model) +
+                     " (plugins are found in the built-in folder, SIGX_PLUGIN_PATH, --plugin-path and a pipeline's "
+                     "[plugins] paths)");
     expect_error("source.phase_scal=0.1",
                  "unknown key 'source.phase_scal': plugin 'noisy_sinusoid' has no parameter 'phase_scal'; did you "
                  "mean 'phase_scale'? (allowed: plugin, frequencies, sample_rate, duration, amplitude, phase_scale, "

@@ -89,6 +89,30 @@ TEST_CASE("robustness: a plugin reading a parameter with the wrong getter is the
     CHECK_THAT(r.output, !Contains(file.string() + ":"));  // not pinned on a line of the pipeline
 }
 
+TEST_CASE("robustness: a model that saves no state is named at the end of the log and in the report, with why",
+          "[robustness]") {
+    TempDir t;
+    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.clock]\nplugin = \"test.clock\"\n"));
+    const CommandResult r =
+        run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const std::string why = "model 'clock' was not saved: plugin 'test.clock' does not offer sigx.model.state/1";
+    CHECK_THAT(r.output, Contains(why));
+    const fs::path run = sigx::test::only_run(t.path());
+    CHECK_THAT(read_text(run / "report.md"), Contains("- " + why));
+    CHECK(fs::exists(run / "fft" / "manifest.json"));
+    CHECK_FALSE(fs::exists(run / "clock" / "manifest.json"));
+    // The clock is exact on `test`: its SNR gains are infinite there, on every component and
+    // time bin, and said once for the model and the set, with a count.
+    std::size_t warnings = 0;
+    for (std::size_t at = r.output.find("'clock' on 'test':"); at != std::string::npos;
+         at = r.output.find("'clock' on 'test':", at + 1))
+        ++warnings;
+    CHECK(warnings == 1);
+    CHECK_THAT(r.output, Contains("metric values are not finite (snr_gain_db = inf"));
+}
+
 TEST_CASE("robustness: a failing model keeps the others' results in the partial run directory", "[robustness]") {
     TempDir t;
     const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
@@ -97,7 +121,7 @@ TEST_CASE("robustness: a failing model keeps the others' results in the partial 
         run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("model 'bad' (plugin 'test.misbehave', "));
-    CHECK_THAT(r.output, Contains("failed: it threw something that is not a std::exception"));
+    CHECK_THAT(r.output, Contains("failed in predict: it threw something that is not a std::exception"));
     CHECK_THAT(r.output, Contains("1 of 2 models failed (the others' results are in "));
     const auto partial = named(t.path(), ".robust-");
     REQUIRE(partial.size() == 1);

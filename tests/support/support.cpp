@@ -19,7 +19,7 @@ fs::path pipeline_dir() { return SIGX_TEST_PIPELINE_DIR; }
 const host::Registry& builtin_registry() {
     static const host::Registry registry = [] {
         host::Registry r;
-        r.add_path(plugin_dir());
+        r.add_builtin(plugin_dir());
         if (!r.rejections().empty())
             throw std::runtime_error("built-in plugin rejected: " + r.rejections().front().str());
         return r;

@@ -1,8 +1,9 @@
 // Everything a plugin author needs: the plugin kinds, data types, parameters, host
-// services and the SIGX_PLUGIN registration macro.
+// services, safe file writing and the SIGX_PLUGIN registration macro.
 #pragma once
 
 #include <sigx/abi.hpp>
+#include <sigx/files.hpp>
 #include <sigx/host.hpp>
 #include <sigx/params.hpp>
 #include <sigx/plugin.hpp>

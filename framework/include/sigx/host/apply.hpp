@@ -6,6 +6,7 @@
 #include <sigx/host/saved_model.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,10 +18,17 @@ struct LoadedModel {
     SavedModel saved;
     std::shared_ptr<Model> model;
     Task task;
+    std::string who;  // how errors name it: model, plugin, library
 };
+// A line for the user, said at once (where a plugin is loaded from).
+using Note = std::function<void(const std::string&)>;
 // `run` is a run directory (then `name` picks its model, or its only one) or a model
-// folder. Throws ConfigError for what the user named, PluginError for the plugin.
-LoadedModel load_saved_model(const std::filesystem::path& run, const std::string& name, const Registry& registry);
+// folder. A plugin that `registry` does not provide is loaded from the library the run
+// recorded, when that is safe (outside the run directory, writable by no one else: see
+// unsafe_to_load), saying so through `note` first. Throws ConfigError for what the user
+// named, PluginError for the plugin.
+LoadedModel load_saved_model(const std::filesystem::path& run, const std::string& name, Registry& registry,
+                             const Note& note);
 
 struct ApplyOptions {
     std::filesystem::path run;
@@ -34,6 +42,6 @@ struct ApplyOptions {
 // with `csv`, OUT/<input stem>.<model>.csv: time and one column per component). An input
 // whose sample rate or channel count is not the model's is refused before anything is
 // written. Returns the files written.
-std::vector<std::filesystem::path> apply_model(const ApplyOptions& o, const Registry& registry);
+std::vector<std::filesystem::path> apply_model(const ApplyOptions& o, Registry registry, const Note& note);
 
 }  // namespace sigx::host

@@ -33,6 +33,14 @@ struct ConfigError : std::runtime_error {
     Origin origin;
 };
 
+// A problem with a file the user named, from an error whose message may already start
+// with the file's name ("data/x.raw: cannot be read"): the name said once.
+inline ConfigError file_error(const std::string& file, std::string message) {
+    const std::string prefix = file + ": ";
+    if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
+    return ConfigError({file, 0, 0}, message);
+}
+
 // A plugin that cannot be found, loaded or constructed; the message names the file.
 struct PluginError : std::runtime_error {
     using std::runtime_error::runtime_error;

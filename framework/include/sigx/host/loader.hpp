@@ -28,6 +28,13 @@ struct PluginInfo {
     std::shared_ptr<boost::dll::shared_library> library;
 };
 
+// What the host uses where a pipeline or a command names nothing, read from the built-in
+// plugin folder's defaults.toml: the host itself names no plugin.
+struct Defaults {
+    std::vector<std::string> evaluate;                // evaluators of a pipeline without [[evaluate]]
+    std::string data, trainer, trained_model, model;  // `sigx check`'s helpers ([check])
+};
+
 // A library that was not accepted, and why (one line).
 struct Rejection {
     fs::path file;
@@ -43,6 +50,10 @@ public:
     bool load_library(const fs::path& file);
 
     const PluginInfo* find(const std::string& name) const;
+    // The built-in plugin folder: its plugins, and its defaults.toml (none: no defaults).
+    // Throws std::runtime_error naming the file when that file cannot be read.
+    void add_builtin(const fs::path& dir);
+    const Defaults& defaults() const { return defaults_; }
     // Every accepted plugin, sorted by name.
     std::vector<const PluginInfo*> all() const;
     const std::vector<Rejection>& rejections() const { return rejections_; }
@@ -81,11 +92,17 @@ private:
     std::map<std::string, std::vector<fs::path>> duplicates_;
     std::vector<Rejection> rejections_;
     std::vector<fs::path> loaded_files_;
+    Defaults defaults_;
 };
 
 // The built-in plugin folder for an executable: <exe dir>/plugins in a build tree,
 // <prefix>/lib/sigx/plugins when installed.
 fs::path builtin_plugin_dir(const fs::path& executable);
+
+// Why a library is not safe to load, or empty when it is: it, or the folder it lies in,
+// is writable by its group or by anyone, or owned by a user other than this one and root
+// (anyone able to write there could have replaced the code sigx would run).
+std::string unsafe_to_load(const fs::path& library);
 
 // Splits SIGX_PLUGIN_PATH (colon-separated) into its folders.
 std::vector<fs::path> env_plugin_paths();

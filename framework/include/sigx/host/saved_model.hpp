@@ -16,23 +16,31 @@ namespace sigx::host {
 struct SavedModel {
     std::filesystem::path dir;  // <run>/<model>
     std::string name, plugin, plugin_version;
-    std::map<std::string, std::string> params;  // every parameter, as written in a pipeline file
-    std::vector<std::string> state_params;      // those the state depends on
-    std::string sdk, torch;                     // versions; torch empty for a model without LibTorch
-    std::vector<Component> components;          // the task it was fitted for
+    std::map<std::string, std::string> params;        // every parameter, as written in a pipeline file
+    std::vector<std::string> state_params;            // those the state depends on
+    std::string sdk, torch;                           // versions; torch empty for a model without LibTorch
+    std::filesystem::path library;                    // the plugin library it was fitted with (absolute)
+    std::vector<std::filesystem::path> plugin_paths;  // the run's [plugins] paths
+    std::vector<Component> components;                // the task it was fitted for
     double sample_rate = 0;
     std::uint32_t channels = 1;
 
     std::filesystem::path state() const { return dir / "state"; }
 };
 
+// A model fitted but not saved leaves why in <run>/<model>/ under this name.
+inline constexpr const char* not_saved_file = "not_saved.txt";
+
 // Why a fitted model is not causal, or empty when it is: it streams records like `like`
 // (it offers sigx.model.stream/1 and its configure() accepts them; a refusal says why).
 std::string why_not_causal(Model& model, const Record& like);
 
-// Saves a fitted model: its state through the ModelState extension, then the manifest.
-// `fitted_on` is a training record (its task and sample rate go into the manifest).
-void save_model(const std::filesystem::path& dir, const PluginUse& use, Model& model, const Record& fitted_on);
+// Saves a fitted model: its state through the ModelState extension, then the manifest
+// (with the library it came from and the run's [plugins] paths). `fitted_on` is a
+// training record (its task and sample rate go into the manifest). Returns why nothing
+// was saved (the model offers no saved state), or empty.
+std::string save_model(const std::filesystem::path& dir, const PluginUse& use, Model& model, const Record& fitted_on,
+                       const std::vector<std::filesystem::path>& plugin_paths);
 
 // Reads a manifest. Throws std::runtime_error naming the file.
 SavedModel read_saved_model(const std::filesystem::path& dir);

@@ -2,6 +2,7 @@
 // in constant memory.
 #pragma once
 
+#include <sigx/host/apply.hpp>
 #include <sigx/host/loader.hpp>
 
 #include <atomic>
@@ -38,6 +39,6 @@ struct StreamSummary {
 // `stop` is set or the output's reader goes away. Throws ConfigError for what the user
 // named (an input of another rate or channel count, a model that cannot stream), or
 // PluginError.
-StreamSummary stream_model(const StreamOptions& o, const Registry& registry, const std::atomic<bool>& stop);
+StreamSummary stream_model(const StreamOptions& o, Registry registry, const std::atomic<bool>& stop, const Note& note);
 
 }  // namespace sigx::host
