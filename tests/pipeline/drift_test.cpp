@@ -31,14 +31,10 @@ constexpr double two_pi = 6.283185307179586476925286766559;
 Dataset flagship(Params p) {
     p.set("duration", 4.0);
     p.set("unseen_records", std::int64_t{1});
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
-fs::path write(const fs::path& file, const std::string& text) {
-    std::ofstream(file) << text;
-    return file;
-}
+using sigx::test::write_text;
 
 // Two 2-s recordings at 2 kHz of a 50 Hz grid offset by 0.4 Hz with its second harmonic,
 // and noise; the truth, and its frequencies (as scripts/make_hum.sh writes them).
@@ -173,7 +169,7 @@ TEST_CASE(
     TempDir t;
     write_drifting_recordings(t.path() / "data");
     const fs::path file =
-        write(t.path() / "drift.toml", "[pipeline]\nname = \"drift\"\n" + drifting_source(t.path() / "data") + R"(
+        write_text(t.path() / "drift.toml", "[pipeline]\nname = \"drift\"\n" + drifting_source(t.path() / "data") + R"(
 [models.tracker]
 plugin = "tracker"
 [models.smooth]
@@ -232,7 +228,7 @@ render = false
 
 TEST_CASE("the report calls a whole-record fit a bound only under the generator's stationary model", "[drift]") {
     TempDir t;
-    const fs::path file = write(t.path() / "still.toml", R"([pipeline]
+    const fs::path file = write_text(t.path() / "still.toml", R"([pipeline]
 name = "still"
 [source]
 plugin = "noisy_sinusoid"

@@ -38,10 +38,7 @@ static_assert(std::is_same_v<decltype(&Trainer::train), void (Trainer::*)(Model&
 
 namespace {
 
-fs::path write(const fs::path& file, const std::string& text) {
-    std::ofstream(file) << text;
-    return file;
-}
+using sigx::test::write_text;
 
 std::string with_fixtures() { return "--plugin-path " + quote(fixture_dir().string()) + " "; }
 
@@ -54,7 +51,7 @@ CommandResult run(const fs::path& file, const fs::path& out, const std::string& 
 TEST_CASE("records: a test record without truth goes through every built-in model and evaluator, unscored",
           "[records]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", R"(
+    const fs::path file = write_text(t.path() / "p.toml", R"(
 [pipeline]
 name = "unscored"
 [source]
@@ -103,7 +100,7 @@ window = 20
 
 TEST_CASE("records: the extracted WAV holds exactly what the model predicted (to float precision)", "[records]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", R"(
+    const fs::path file = write_text(t.path() / "p.toml", R"(
 [pipeline]
 name = "wav"
 [source]
@@ -143,7 +140,7 @@ TEST_CASE(
     // start t0, whose mean is 1 and standard deviation at most 1 / sqrt(2) per record, so
     // the mean over 200 records is within 5 / sqrt(2 * 200) = 0.25 of 1.
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", R"(
+    const fs::path file = write_text(t.path() / "p.toml", R"(
 [pipeline]
 name = "clock"
 [source]
@@ -176,9 +173,9 @@ components = "none"
 TEST_CASE("records: a model that reads one channel is refused, before any work, for a two-channel source",
           "[records]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml",
-                                "[source]\nplugin = \"test.bad_source\"\nfault = \"none\"\nchannels = 2\n\n"
-                                "[models.fft]\nplugin = \"fft.block\"\n");
+    const fs::path file = write_text(t.path() / "p.toml",
+                                     "[source]\nplugin = \"test.bad_source\"\nfault = \"none\"\nchannels = 2\n\n"
+                                     "[models.fft]\nplugin = \"fft.block\"\n");
     const CommandResult r = run(file, t.path());
     CHECK(r.status == 2);
     CHECK_THAT(r.output, Contains(file.string() + ":6:1: [models.fft] plugin 'fft.block' reads 1 input channel, and "
@@ -188,9 +185,9 @@ TEST_CASE("records: a model that reads one channel is refused, before any work, 
     CHECK(entries == 1);  // no run directory: refused before any work
 
     // A model that reads any number of channels takes them.
-    const fs::path any = write(t.path() / "any.toml",
-                               "[source]\nplugin = \"test.bad_source\"\nfault = \"none\"\nchannels = 3\n\n"
-                               "[models.mean]\nplugin = \"test.any_channels\"\n");
+    const fs::path any = write_text(t.path() / "any.toml",
+                                    "[source]\nplugin = \"test.bad_source\"\nfault = \"none\"\nchannels = 3\n\n"
+                                    "[models.mean]\nplugin = \"test.any_channels\"\n");
     CHECK(run(any, t.path()).status == 0);
 }
 
@@ -209,8 +206,8 @@ plugin = "fft.block"
 plugin = "metrics"
 )";
     SECTION("none") {
-        const fs::path file =
-            write(t.path() / "none.toml", "[pipeline]\nname = \"none\"\n[output]\npredictions = \"none\"\n" + source);
+        const fs::path file = write_text(t.path() / "none.toml",
+                                         "[pipeline]\nname = \"none\"\n[output]\npredictions = \"none\"\n" + source);
         REQUIRE(run(file, t.path()).status == 0);
         const fs::path dir = only_run(t.path());
         CHECK_FALSE(fs::exists(dir / "predictions.csv"));
@@ -220,7 +217,7 @@ plugin = "metrics"
         // 3 test records of 400 s at 1 kHz, one component, one model: 1.2 million rows of
         // about 75 bytes, over the 64 MB.
         const fs::path file =
-            write(t.path() / "big.toml", "[pipeline]\nname = \"big\"\n[output]\ncomponents = \"none\"\n" + source);
+            write_text(t.path() / "big.toml", "[pipeline]\nname = \"big\"\n[output]\ncomponents = \"none\"\n" + source);
         const CommandResult r = run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " +
                                          quote(t.path().string()) + " source.duration=400.0");
         INFO(r.output);
@@ -233,7 +230,7 @@ plugin = "metrics"
         CHECK_THAT(read_text(dir / "report.md"), Contains("predictions.csv not written"));
     }
     SECTION("a bad value names its line") {
-        const fs::path file = write(t.path() / "bad.toml", "[output]\npredictions = \"parquet\"\n" + source);
+        const fs::path file = write_text(t.path() / "bad.toml", "[output]\npredictions = \"parquet\"\n" + source);
         const CommandResult r = run(file, t.path());
         CHECK(r.status == 2);
         CHECK_THAT(r.output, Contains(file.string() + ":2:15: 'output.predictions': \"parquet\" is not allowed: must "
@@ -247,8 +244,8 @@ TEST_CASE("records: required parameters and paths are checked against the pipeli
     const Samples tone(100, 0.25);
     audio::write_wav(t.path() / "data" / "a.wav", 100, {&tone});
     auto pipeline = [&](const std::string& source) {
-        return write(t.path() / "p.toml",
-                     "[source]\nplugin = \"recording\"\n" + source + "\n[models.fft]\nplugin = \"fft.block\"\n");
+        return write_text(t.path() / "p.toml",
+                          "[source]\nplugin = \"recording\"\n" + source + "\n[models.fft]\nplugin = \"fft.block\"\n");
     };
     SECTION("a required parameter left out") {
         const CommandResult r = run_sigx("validate " + quote(pipeline("test = [\"data/a.wav\"]\n"
@@ -289,7 +286,7 @@ TEST_CASE("records: required parameters and paths are checked against the pipeli
 TEST_CASE("records: a model built against another LibTorch is refused by the torch trainer, naming both versions",
           "[records][torch]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", R"(
+    const fs::path file = write_text(t.path() / "p.toml", R"(
 [source]
 plugin = "noisy_sinusoid"
 duration = 1.0
@@ -306,7 +303,7 @@ trainer = "torch"
 
 TEST_CASE("records: the LSTMs extract a test record without truth, unscored", "[records][torch]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", R"(
+    const fs::path file = write_text(t.path() / "p.toml", R"(
 [pipeline]
 name = "unscored_lstm"
 [source]

@@ -26,8 +26,7 @@ Dataset make_data(const RealList& freqs, double duration, double phase_scale, Re
     p.set("phase_scale", phase_scale);
     p.set("train_records", train_records);
     p.set("random_start", true);
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
 double mse(const Samples& a, const Samples& b, std::size_t from = 0) {

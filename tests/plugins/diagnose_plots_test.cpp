@@ -19,11 +19,8 @@ using sigx::test::TestHost;
 namespace {
 
 Dataset data(double phase_scale, double duration = 4.0) {
-    TestHost host;
-    return make_plugin<Generator>(
-               "noisy_sinusoid", Kind::generator,
-               Params({{"phase_scale", phase_scale}, {"duration", duration}, {"unseen_records", std::int64_t{1}}}))
-        ->generate(host);
+    return sigx::test::noisy_sinusoid(
+        Params({{"phase_scale", phase_scale}, {"duration", duration}, {"unseen_records", std::int64_t{1}}}));
 }
 
 bool any_contains(const std::vector<std::string>& lines, const std::string& what) {

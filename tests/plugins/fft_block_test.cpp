@@ -23,8 +23,7 @@ Dataset clean_data(const RealList& freqs, double sample_rate, double duration) {
     p.set("duration", duration);
     p.set("amplitude", RealList{1.0, 1.0});
     p.set("phase_scale", 0.0);
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
 double mse(const Samples& a, const Samples& b) {

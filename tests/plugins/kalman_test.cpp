@@ -25,8 +25,7 @@ Dataset noisy(double phase_scale, std::int64_t seed, std::int64_t train_records 
     p.set("train_seed", seed);
     p.set("train_records", train_records);
     p.set("random_start", true);
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
 }  // namespace

@@ -37,8 +37,7 @@ Dataset drifting_hum(double seconds = 2.0, std::int64_t train_records = 2) {
     p.set("drift", std::string("walk"));
     p.set("drift_hz", 0.1);
     p.set("drift_time", 1.0);
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
 // One tone of amplitude a at frequency f (Hz), phase phi, plus white noise of standard

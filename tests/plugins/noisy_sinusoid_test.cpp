@@ -25,10 +25,7 @@ namespace {
 constexpr double pi = 3.14159265358979323846;
 constexpr double two_pi = 6.283185307179586476925286766559;  // as the generator spells it
 
-Dataset generate(Params given) {
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, std::move(given))->generate(host);
-}
+Dataset generate(Params given) { return sigx::test::noisy_sinusoid(std::move(given)); }
 
 Params params(RealList frequencies, double sample_rate, double duration, RealList amplitude, double phase_scale,
               double mix_weight = 0.0) {

@@ -51,8 +51,7 @@ Dataset sinusoids(double sample_rate = 1000.0) {
     p.set("duration", 2.0);
     p.set("phase_scale", 0.5);
     p.set("unseen_records", std::int64_t{0});
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
 // Recording parameters matching sinusoids(): same frequencies and labels, same gains.
@@ -93,7 +92,7 @@ void write_record_csv(const Record& r, const fs::path& file) {
     }
 }
 
-void write_text(const fs::path& file, const std::string& text) { std::ofstream(file) << text; }
+using sigx::test::write_text;
 
 void check_close(const Samples& got, const Samples& want, double relative) {
     REQUIRE(got.size() == want.size());

@@ -18,8 +18,7 @@ Dataset hum_like_data() {
     p.set("duration", 1.0);
     p.set("phase_scale", 0.05);
     p.set("train_records", std::int64_t{2});
-    TestHost host;
-    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, p)->generate(host);
+    return sigx::test::noisy_sinusoid(p);
 }
 
 }  // namespace

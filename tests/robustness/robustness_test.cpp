@@ -40,10 +40,7 @@ std::string small_pipeline(const std::string& extra) {
            extra + "\n[[evaluate]]\nplugin = \"metrics\"\n";
 }
 
-fs::path write(const fs::path& file, const std::string& text) {
-    std::ofstream(file) << text;
-    return file;
-}
+using sigx::test::write_text;
 
 std::string with_fixtures() { return "--plugin-path " + quote(fixture_dir().string()) + " "; }
 
@@ -64,8 +61,8 @@ TEST_CASE("robustness: a non-standard exception from a constructor is a plugin e
           "[robustness]") {
     TempDir t;
     const fs::path file =
-        write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
-                                                  "throw_in = \"constructor\"\nthrow_kind = \"int\"\n"));
+        write_text(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
+                                                       "throw_in = \"constructor\"\nthrow_kind = \"int\"\n"));
     for (const std::string& cmd :
          std::vector<std::string>{"validate ", "run --out " + quote(t.path().string()) + " "}) {
         const CommandResult r = run_sigx(with_fixtures() + cmd + quote(file.string()));
@@ -79,8 +76,8 @@ TEST_CASE("robustness: a non-standard exception from a constructor is a plugin e
 TEST_CASE("robustness: a plugin reading a parameter with the wrong getter is the plugin's bug, not the pipeline's",
           "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml",
-                                small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nthrow_in = \"getter\"\n"));
+    const fs::path file = write_text(
+        t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nthrow_in = \"getter\"\n"));
     const CommandResult r = run_sigx(with_fixtures() + "validate " + quote(file.string()));
     CHECK(r.status == 3);
     CHECK_THAT(r.output, Contains("sigx_test_misbehave.so: plugin 'test.misbehave' ([models.bad]) could not be "
@@ -92,7 +89,7 @@ TEST_CASE("robustness: a plugin reading a parameter with the wrong getter is the
 TEST_CASE("robustness: a model that saves no state is named at the end of the log and in the report, with why",
           "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.clock]\nplugin = \"test.clock\"\n"));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline("[models.clock]\nplugin = \"test.clock\"\n"));
     const CommandResult r =
         run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     INFO(r.output);
@@ -115,8 +112,9 @@ TEST_CASE("robustness: a model that saves no state is named at the end of the lo
 
 TEST_CASE("robustness: a failing model keeps the others' results in the partial run directory", "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
-                                                                    "throw_in = \"predict\"\nthrow_kind = \"int\"\n"));
+    const fs::path file =
+        write_text(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n"
+                                                       "throw_in = \"predict\"\nthrow_kind = \"int\"\n"));
     const CommandResult r =
         run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
@@ -136,7 +134,7 @@ TEST_CASE("robustness: a failing model keeps the others' results in the partial 
 TEST_CASE("robustness: NaN in a prediction is an error naming model, component and sample", "[robustness]") {
     TempDir t;
     const fs::path file =
-        write(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nnan = true\n"));
+        write_text(t.path() / "p.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\nnan = true\n"));
     const CommandResult r =
         run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
@@ -145,8 +143,9 @@ TEST_CASE("robustness: NaN in a prediction is an error naming model, component a
 
 TEST_CASE("robustness: a sweep summary survives a point whose model returns NaN", "[robustness][sweep]") {
     TempDir t;
-    const fs::path file = write(t.path() / "s.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n\n"
-                                                                    "[sweep]\n\"models.bad.nan\" = [false, true]\n"));
+    const fs::path file =
+        write_text(t.path() / "s.toml", small_pipeline("[models.bad]\nplugin = \"test.misbehave\"\n\n"
+                                                       "[sweep]\n\"models.bad.nan\" = [false, true]\n"));
     const CommandResult r =
         run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);  // one point failed
@@ -162,8 +161,8 @@ TEST_CASE("robustness: a sweep summary survives a point whose model returns NaN"
 TEST_CASE("robustness: a chatty plugin's log is capped, and the log says so", "[robustness]") {
     TempDir t;
     // 3 records x 600 lines of 1 KiB: 1.8 MiB asked, 1 MiB allowed.
-    const fs::path file =
-        write(t.path() / "p.toml", small_pipeline("[models.chatty]\nplugin = \"test.misbehave\"\nlog_lines = 600\n"));
+    const fs::path file = write_text(t.path() / "p.toml",
+                                     small_pipeline("[models.chatty]\nplugin = \"test.misbehave\"\nlog_lines = 600\n"));
     const CommandResult r =
         run_sigx(with_fixtures() + "run -q " + quote(file.string()) + " --out " + quote(t.path().string()));
     REQUIRE(r.status == 0);
@@ -195,8 +194,8 @@ TEST_CASE("robustness: generator output is checked and refused with the generato
         {"undeclared_channels", "", "training record 'train-0' has 2 input channels, the generator declared 1"}};
     for (const auto& c : cases) {
         const fs::path file =
-            write(t.path() / "p.toml", "[source]\nplugin = \"test.bad_source\"\nfault = \"" + c.fault + "\"\n" +
-                                           c.extra + "[models.mean]\nplugin = \"test.any_channels\"\n");
+            write_text(t.path() / "p.toml", "[source]\nplugin = \"test.bad_source\"\nfault = \"" + c.fault + "\"\n" +
+                                                c.extra + "[models.mean]\nplugin = \"test.any_channels\"\n");
         const CommandResult r =
             run_sigx(with_fixtures() + "run " + quote(file.string()) + " --out " + quote(t.path().string()));
         INFO(c.fault << ": " << r.output);
@@ -210,7 +209,7 @@ TEST_CASE("robustness: generator output is checked and refused with the generato
 TEST_CASE("robustness: a name that would be a path is refused, and nothing is written", "[robustness][names]") {
     TempDir t;
     const fs::path out = t.path() / "out";
-    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline(""));
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"pipeline.name=../../x", "pipeline name '../../x' starts with '.'"},
         {"pipeline.name=/tmp/x", "pipeline name '/tmp/x' contains '/'"},
@@ -234,7 +233,8 @@ TEST_CASE("robustness: a name that would be a path is refused, and nothing is wr
 
 TEST_CASE("robustness: a section name that is a path is refused at its line", "[robustness][names]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[models.\"../../x\"]\nplugin = \"fft.block\"\n"));
+    const fs::path file =
+        write_text(t.path() / "p.toml", small_pipeline("[models.\"../../x\"]\nplugin = \"fft.block\"\n"));
     const CommandResult r = run_sigx("validate " + quote(file.string()));
     CHECK(r.status == 2);
     CHECK_THAT(r.output, Contains(file.string() + ":15:9: model name '../../x' starts with '.'"));
@@ -242,8 +242,8 @@ TEST_CASE("robustness: a section name that is a path is refused at its line", "[
 
 TEST_CASE("robustness: a pipeline file whose name is not a safe name must set one", "[robustness][names]") {
     TempDir t;
-    const fs::path file = write(t.path() / "my pipeline.toml",
-                                small_pipeline("").substr(std::string("[pipeline]\nname = \"robust\"\n").size()));
+    const fs::path file = write_text(t.path() / "my pipeline.toml",
+                                     small_pipeline("").substr(std::string("[pipeline]\nname = \"robust\"\n").size()));
     const CommandResult r = run_sigx("validate " + quote(file.string()));
     CHECK(r.status == 2);
     CHECK_THAT(r.output, Contains("pipeline name 'my pipeline' contains ' '"));
@@ -261,8 +261,8 @@ struct Stopped {
     double seconds = 0;
 };
 Stopped interrupt_sleeper(const TempDir& t, const std::string& signals) {
-    const fs::path file =
-        write(t.path() / "sleep.toml", small_pipeline("[models.sleeper]\nplugin = \"test.misbehave\"\nsleep = 60.0\n"));
+    const fs::path file = write_text(t.path() / "sleep.toml",
+                                     small_pipeline("[models.sleeper]\nplugin = \"test.misbehave\"\nsleep = 60.0\n"));
     const std::string script =
         "env -u SIGX_PLUGIN_PATH " + quote(sigx::test::sigx_exe().string()) + " " + with_fixtures() + "run " +
         quote(file.string()) + " --out " + quote(t.path().string()) + " & pid=$!; " + "for i in $(seq 100); do ls -a " +
@@ -304,9 +304,9 @@ TEST_CASE("robustness: a signal while the plots are drawn stops the run (exit 13
     TempDir t;
     fs::create_directories(t.path() / "bin");
     const fs::path started = t.path() / "gnuplot.pid";
-    write(t.path() / "bin" / "gnuplot", "#!/bin/sh\necho $$ > " + quote(started.string()) + "\nexec sleep 30\n");
+    write_text(t.path() / "bin" / "gnuplot", "#!/bin/sh\necho $$ > " + quote(started.string()) + "\nexec sleep 30\n");
     fs::permissions(t.path() / "bin" / "gnuplot", fs::perms::owner_all);
-    const fs::path file = write(t.path() / "p.toml", small_pipeline("[[evaluate]]\nplugin = \"plots\"\n"));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline("[[evaluate]]\nplugin = \"plots\"\n"));
     const std::string script =
         "PATH=" + quote((t.path() / "bin").string()) + ":$PATH env -u SIGX_PLUGIN_PATH " +
         quote(sigx::test::sigx_exe().string()) + " run " + quote(file.string()) + " --out " + quote(t.path().string()) +
@@ -337,9 +337,9 @@ TEST_CASE("robustness: temporary files never survive into a finished run directo
     TempDir t;
     sigx::host::RunDir dir(t.path(), "tmp");
     fs::create_directories(dir.path() / "model");
-    write(dir.path() / ".metrics.json.tmp4242", "half");  // as a writer killed mid-write leaves it
-    write(dir.path() / "model" / ".model.pt.tmp77", "half");
-    write(dir.path() / "keep.tmp", "not ours");
+    write_text(dir.path() / ".metrics.json.tmp4242", "half");  // as a writer killed mid-write leaves it
+    write_text(dir.path() / "model" / ".model.pt.tmp77", "half");
+    write_text(dir.path() / "keep.tmp", "not ours");
     dir.commit();
     CHECK_FALSE(fs::exists(dir.final_path() / ".metrics.json.tmp4242"));
     CHECK_FALSE(fs::exists(dir.final_path() / "model" / ".model.pt.tmp77"));
@@ -360,7 +360,7 @@ TEST_CASE("robustness: a full disk is said as such, and leaves neither target no
     // A write that fails halfway (a file-size limit, which binds root too, stands in for
     // a disk that fills up): the target keeps its old contents and no temporary is left.
     TempDir t;
-    write(t.path() / "f.txt", "old");
+    write_text(t.path() / "f.txt", "old");
     rlimit saved{};
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
     const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // the write then fails with EFBIG
@@ -390,7 +390,7 @@ TEST_CASE("robustness: a sweep too large is counted and refused before it is bui
     for (const char* key : {"source.phase_scale", "source.duration", "source.sample_rate", "source.train_seed",
                             "source.test_seed", "pipeline.seed"})
         sweep += fmt::format("\"{}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", key);
-    const fs::path file = write(t.path() / "s.toml", small_pipeline("") + sweep);
+    const fs::path file = write_text(t.path() / "s.toml", small_pipeline("") + sweep);
     const auto t0 = std::chrono::steady_clock::now();
     const CommandResult r = run_sigx("validate " + quote(file.string()));
     CHECK(r.status == 2);
@@ -400,7 +400,7 @@ TEST_CASE("robustness: a sweep too large is counted and refused before it is bui
 
 TEST_CASE("robustness: a pipeline whose data cannot fit in memory is refused by validate", "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline(""));
     const CommandResult r =
         run_sigx("validate " + quote(file.string()) + " source.duration=5e4 source.sample_rate=2e4");
     CHECK(r.status == 2);
@@ -412,12 +412,12 @@ TEST_CASE("robustness: the joint least-squares fit refuses more components than 
     TempDir t;
     std::string freqs;
     for (int i = 0; i < 600; ++i) freqs += fmt::format("{}{}", i ? ", " : "", 1.0 + 0.5 * i);
-    const fs::path file = write(t.path() / "p.toml",
-                                "[source]\nplugin = \"noisy_sinusoid\"\nsample_rate = 1000.0\n"
-                                "duration = 0.2\nfrequencies = [" +
-                                    freqs +
-                                    "]\n[models.fft]\n"
-                                    "plugin = \"fft.block\"\n[[evaluate]]\nplugin = \"diagnose\"\n");
+    const fs::path file = write_text(t.path() / "p.toml",
+                                     "[source]\nplugin = \"noisy_sinusoid\"\nsample_rate = 1000.0\n"
+                                     "duration = 0.2\nfrequencies = [" +
+                                         freqs +
+                                         "]\n[models.fft]\n"
+                                         "plugin = \"fft.block\"\n[[evaluate]]\nplugin = \"diagnose\"\n");
     const CommandResult r = run_sigx("run " + quote(file.string()) + " --out " + quote(t.path().string()));
     CHECK(r.status == 1);
     CHECK_THAT(r.output, Contains("evaluator 'diagnose' (plugin 'diagnose', "));
@@ -428,15 +428,15 @@ TEST_CASE("robustness: the joint least-squares fit refuses more components than 
 
 TEST_CASE("robustness: an integer a double cannot hold is refused, not rounded", "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline(""));
     const CommandResult r = run_sigx("validate " + quote(file.string()) + " source.phase_scale=9007199254740993");
     CHECK(r.status == 2);
     CHECK_THAT(r.output,
                Contains("'source.phase_scale': the integer 9007199254740993 is not exactly representable as a real"));
-    const fs::path in_file = write(t.path() / "q.toml", small_pipeline("") + "");
+    const fs::path in_file = write_text(t.path() / "q.toml", small_pipeline("") + "");
     std::string text = read_text(in_file);
     text.replace(text.find("phase_scale = 0.05"), 18, "phase_scale = 9223372036854775807");
-    write(in_file, text);
+    write_text(in_file, text);
     const CommandResult f = run_sigx("validate " + quote(in_file.string()));
     CHECK(f.status == 2);
     CHECK_THAT(f.output,
@@ -447,7 +447,7 @@ TEST_CASE("robustness: an integer a double cannot hold is refused, not rounded",
 
 TEST_CASE("robustness: text is checked up front: invalid UTF-8, a directory, a pipe", "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline(""));
     const CommandResult utf =
         run_sigx("validate " + quote(file.string()) + " \"$(printf 'pipeline.description=\\377\\376')\"");
     CHECK(utf.status == 2);
@@ -466,14 +466,14 @@ TEST_CASE("robustness: text is checked up front: invalid UTF-8, a directory, a p
 
 TEST_CASE("robustness: smaller messages: --jobs 0 and a misspelt plugin key", "[robustness]") {
     TempDir t;
-    const fs::path file = write(t.path() / "p.toml", small_pipeline(""));
+    const fs::path file = write_text(t.path() / "p.toml", small_pipeline(""));
     const CommandResult jobs = run_sigx("run " + quote(file.string()) + " --jobs 0");
     CHECK(jobs.status == 2);
     CHECK_THAT(jobs.output, Contains("must be a whole number of processes, at least 1, got '0'"));
 
     std::string text = read_text(file);
     text.replace(text.find("plugin = \"fft.block\""), 6, "Plugin");
-    write(file, text);
+    write_text(file, text);
     const CommandResult key = run_sigx("validate " + quote(file.string()));
     CHECK(key.status == 2);
     CHECK_THAT(key.output, Contains(":13:1: [models.fft] needs a 'plugin' key naming a model plugin; did you mean "

@@ -76,6 +76,18 @@ std::string read_text(const fs::path& file) {
     return s.str();
 }
 
+fs::path write_text(const fs::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + file.string());
+    return file;
+}
+
+Dataset noisy_sinusoid(Params given) {
+    TestHost host;
+    return make_plugin<Generator>("noisy_sinusoid", Kind::generator, std::move(given))->generate(host);
+}
+
 fs::path only_run(const fs::path& parent) {
     std::vector<fs::path> runs;
     for (const auto& e : fs::directory_iterator(parent))

@@ -75,6 +75,12 @@ CommandResult run_sigx(const std::string& args);
 std::string quote(const std::string& s);
 
 std::string read_text(const fs::path& file);
+// Writes `text` to `file`, replacing it; returns the file.
+fs::path write_text(const fs::path& file, const std::string& text);
+
+// The built-in noisy_sinusoid generator's dataset for `given` parameters (the others at
+// their defaults), generated with a TestHost.
+Dataset noisy_sinusoid(Params given = {});
 
 // The one finished run directory (not a hidden partial one) under `parent`; throws when
 // there is not exactly one.

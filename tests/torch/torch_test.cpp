@@ -32,13 +32,10 @@ namespace {
 
 // A small four-component dataset: 1 s at 1 kHz.
 Dataset small_data(std::int64_t train_records = 1) {
-    auto gen = make_plugin<Generator>("noisy_sinusoid", Kind::generator,
-                                      Params({{"duration", 1.0},
+    return sigx::test::noisy_sinusoid(Params({{"duration", 1.0},
                                               {"phase_scale", 0.01},
                                               {"train_records", train_records},
                                               {"unseen_records", std::int64_t{1}}}));
-    TestHost host;
-    return gen->generate(host);
 }
 
 std::shared_ptr<Model> make_model(const std::string& name, Params p = {}) {
