@@ -115,7 +115,9 @@ Audio read(const std::filesystem::path& file) {
     const auto channels = static_cast<std::size_t>(sf.channels);
     const auto frames = static_cast<std::size_t>(sf.frames);
     const std::uint64_t promised = std::max<std::uint64_t>(frames, promised_frames(file, sf).value_or(0));
-    Audio a{static_cast<double>(sf.samplerate), std::vector<Samples>(channels, Samples(frames))};
+    // The channels grow as frames arrive: a few bytes of header may claim any length.
+    Audio a{static_cast<double>(sf.samplerate), std::vector<Samples>(channels)};
+    for (auto& ch : a.channels) ch.reserve(std::min<std::size_t>(frames, std::size_t{1} << 20));
     std::vector<double> block(4096 * channels);
     std::size_t done = 0;
     while (done < frames) {
@@ -123,7 +125,7 @@ Audio read(const std::filesystem::path& file) {
         const sf_count_t got = sf_readf_double(f.get(), block.data(), want);
         if (got <= 0) break;
         for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i)
-            for (std::size_t c = 0; c < channels; ++c) a.channels[c][done + i] = block[i * channels + c];
+            for (std::size_t c = 0; c < channels; ++c) a.channels[c].push_back(block[i * channels + c]);
         done += static_cast<std::size_t>(got);
     }
     if (done < promised)
