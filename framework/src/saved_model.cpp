@@ -126,6 +126,10 @@ std::vector<std::string> saved_models(const fs::path& run) {
 
 fs::path find_saved_model(const fs::path& given, const std::string& name) {
     if (fs::exists(given / "manifest.json")) return given;
+    if (!fs::is_directory(given))
+        throw std::runtime_error(fmt::format("{}: {}", given.string(),
+                                             fs::exists(given) ? "not a run directory or a saved model's directory"
+                                                               : "no such run directory"));
     const auto names = saved_models(given);
     if (!name.empty() && std::find(names.begin(), names.end(), name) != names.end()) return given / name;
     if (name.empty() && names.size() == 1) return given / names.front();

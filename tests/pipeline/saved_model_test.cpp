@@ -300,6 +300,10 @@ TEST_CASE("saved models: from = an earlier run gives the same predictions, and s
                      quote((t.path() / "data" / "test.wav").string()));
         CHECK(r.status == 2);
         CHECK_THAT(r.output, Contains("model name '../first'"));
+        r = run_sigx("apply " + quote((t.path() / "no_run").string()) + " --model lsq " +
+                     quote((t.path() / "data" / "test.wav").string()));
+        CHECK(r.status == 2);
+        CHECK_THAT(r.output, Contains("no_run: no such run directory"));
     }
     SECTION("mismatches are configuration errors naming the parameter and both values") {
         auto refused = [&](const std::string& pipeline, const std::string& message) {
