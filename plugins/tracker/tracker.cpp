@@ -44,8 +44,7 @@ public:
                          "times its squared innovation; 0: a fixed noise level; -1: searched on the training records"),
                  ParamSpec::real("r", 0.0).at_least(0.0).help(
                      "the noise variance (its floor, when robust), squared mix units; 0: searched on the training "
-                     "records, "
-                     "from their residual after a whole-record least-squares fit"),
+                     "records, from their residual after a whole-record least-squares fit"),
                  ParamSpec::real("q_amplitude", 0.0)
                      .at_least(0.0)
                      .help("per second: how fast each amplitude and phase may wander, as a variance relative to the "
