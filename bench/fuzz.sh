@@ -14,7 +14,7 @@ seconds=${1:-60}
 harness=${2:-pipeline}
 bash scripts/setup.sh clang libclang-rt-14-dev
 [ -f build-fuzz/build.ninja ] || CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSIGX_FUZZ=ON -DSIGX_SANITIZE=address,undefined -DSIGX_WITH_TORCH=OFF -DSIGX_BUILD_TESTS=OFF >/dev/null
+  -DSIGX_FUZZ=ON -DSIGX_SANITIZE=address,undefined -DSIGX_WITH_TORCH=OFF -DSIGX_WITH_PYTHON=OFF -DSIGX_BUILD_TESTS=OFF >/dev/null
 corpus=build-fuzz/corpus-$harness findings=build-fuzz/findings-$harness
 mkdir -p "$corpus" "$findings"
 case $harness in

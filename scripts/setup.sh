@@ -20,6 +20,9 @@ packages=(
   libopenblas0-openmp
   catch2
   gnuplot-nox
+  # `import sigx` and model plugins written in Python (Debian's /usr/bin/python3); the
+  # Python examples and their tests use scipy and MNE.
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-scipy python3-mne
   "$@"
 )
 

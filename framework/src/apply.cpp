@@ -115,7 +115,31 @@ audio::Audio read_input(const fs::path& file, const Task& task) {
     return a;
 }
 
+void check_fits(const LoadedModel& m, double sample_rate, std::size_t channels, const std::string& source) {
+    if (!audio::same_rate(sample_rate, m.saved.sample_rate))
+        throw ConfigError({source}, fmt::format("its sample rate is {} Hz; model '{}' was fitted at {} Hz (resample "
+                                                "the recording: sigx does not resample silently)",
+                                                sample_rate, m.saved.name, m.saved.sample_rate));
+    if (channels != m.saved.channels)
+        throw ConfigError({source}, fmt::format("it has {} channel(s); model '{}' reads {}", channels, m.saved.name,
+                                                m.saved.channels));
+}
+
 }  // namespace
+
+Prediction predict_saved(LoadedModel& m, const Input& in, const std::string& source) {
+    check_fits(m, in.sample_rate, in.channels.size(), source);
+    struct QuietHost final : Host {
+        void log(LogLevel, std::string_view) override {}
+        fs::path output_dir() override { return fs::temp_directory_path(); }
+        void progress(const Progress&) override {}
+        bool cancelled() const override { return false; }
+        std::uint64_t seed() const override { return 0; }
+    } host;
+    Prediction p = guarded(m.who, "predict", [&] { return m.model->predict(in, m.task, host); });
+    check_prediction(m.saved.name, m.task, in.size(), p);
+    return p;
+}
 
 std::vector<fs::path> apply_model(const ApplyOptions& o, Registry registry, const Note& note) {
     LoadedModel m = load_saved_model(o.run, o.model, registry, note);
@@ -128,14 +152,7 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, Registry registry, cons
         } catch (const std::runtime_error& e) {
             throw file_error(file.string(), e.what());
         }
-        if (!audio::same_rate(a.sample_rate, m.saved.sample_rate))
-            throw ConfigError({file.string()},
-                              fmt::format("its sample rate is {} Hz; model '{}' was fitted at {} Hz (resample the "
-                                          "recording: sigx does not resample silently)",
-                                          a.sample_rate, m.saved.name, m.saved.sample_rate));
-        if (a.channels.size() != m.saved.channels)
-            throw ConfigError({file.string()}, fmt::format("it has {} channel(s); model '{}' reads {}",
-                                                           a.channels.size(), m.saved.name, m.saved.channels));
+        check_fits(m, a.sample_rate, a.channels.size(), file.string());
         Input in;
         in.name = file.stem().string();
         in.sample_rate = a.sample_rate;
@@ -145,17 +162,9 @@ std::vector<fs::path> apply_model(const ApplyOptions& o, Registry registry, cons
     }
     fs::create_directories(o.out);
     std::vector<fs::path> written;
-    struct QuietHost final : Host {
-        void log(LogLevel, std::string_view) override {}
-        fs::path output_dir() override { return fs::temp_directory_path(); }
-        void progress(const Progress&) override {}
-        bool cancelled() const override { return false; }
-        std::uint64_t seed() const override { return 0; }
-    } host;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         const Input& in = inputs[i];
-        const Prediction p = guarded(m.who, "predict", [&] { return m.model->predict(in, m.task, host); });
-        check_prediction(m.saved.name, m.task, in.size(), p);
+        const Prediction p = predict_saved(m, in, o.inputs[i].string());
         const fs::path base = o.out / (in.name + "." + m.saved.name);
         const fs::path wav = fs::path(base).concat(".wav");
         if (fs::exists(wav) && fs::equivalent(wav, o.inputs[i]))

@@ -159,10 +159,12 @@ private:
     }
 
     // Values for required path parameters: their examples, made as files in the check's
-    // folder (a .wav or .csv example holds the tiny data's first training input).
+    // folder (a .wav or .csv example holds the tiny data's first training input), or an
+    // example the plugin ships, named by its absolute path, as it is.
     Params example_files(const Descriptor& d) {
         Params out;
         auto make = [&](const fs::path& example) {
+            if (example.is_absolute() && fs::is_regular_file(example)) return example;
             const fs::path file = dir_ / name_ / "examples" / example.filename();
             fs::create_directories(file.parent_path());
             if (fs::exists(file)) return file;

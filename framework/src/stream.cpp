@@ -13,29 +13,68 @@
 
 namespace sigx::host {
 
-namespace {
-
-// Planar buffers of `channels` x `frames`, and the pointers a block view needs.
-struct Buffers {
-    Buffers(std::size_t channels, std::size_t frames) : data(channels, Samples(frames)) {
-        for (auto& c : data) pointers.push_back(c.data());
-    }
-    std::vector<Samples> data;
-    std::vector<double*> pointers;
-};
-
-}  // namespace
-
-StreamSummary stream_model(const StreamOptions& o, Registry registry, const std::atomic<bool>& stop, const Note& note) {
-    if (o.block < 1) throw ConfigError({"--block"}, "a block needs at least one sample");
-    LoadedModel m = load_saved_model(o.run, o.model, registry, note);
-    Streaming* s = guarded(m.who, "extension", [&] { return streaming(*m.model); });
+ModelStream::ModelStream(LoadedModel& m, double sample_rate, std::uint32_t channels, std::size_t max_block,
+                         const std::string& source)
+    : m_(m), channels_(channels), max_block_(max_block) {
+    if (max_block < 1) throw ConfigError({source}, "a block needs at least one sample");
+    s_ = guarded(m.who, "extension", [&] { return streaming(*m.model); });
     const std::string who = fmt::format("model '{}' ({})", m.saved.name, m.saved.plugin);
-    if (!s)
+    if (!s_)
         throw ConfigError({m.saved.dir.string()},
                           fmt::format("{} cannot stream: it does not offer {}, which only a causal model (each output "
                                       "from the input up to it) can",
                                       who, streaming_id));
+    if (sample_rate != m.saved.sample_rate)
+        throw ConfigError({source}, fmt::format("its sample rate is {} Hz; {} was fitted at {} Hz (sigx does not "
+                                                "resample silently)",
+                                                sample_rate, who, m.saved.sample_rate));
+    if (channels != m.saved.channels)
+        throw ConfigError({source}, fmt::format("it has {} channel(s); {} reads {}", channels, who, m.saved.channels));
+    try {  // a refusal here says why the model is not causal: the user's to act on
+        latency_ = s_->configure(StreamConfig{sample_rate, channels, 0.0, m.task, max_block});
+    } catch (const std::exception& e) {
+        throw ConfigError({m.saved.dir.string()}, fmt::format("{} cannot stream: {}", who, e.what()));
+    } catch (...) {
+        throw PluginFailure(
+            fmt::format("{} failed in configure: it threw something that is not a std::exception", m.who));
+    }
+    y_.assign(m.task.size(), Samples(std::max(max_block, latency_)));
+    for (auto& c : y_) yp_.push_back(c.data());
+    out_.resize(y_.size());
+    reset();
+}
+
+void ModelStream::reset() {
+    guarded(m_.who, "reset", [&] { s_->reset(); });
+    skip_ = latency_;
+}
+
+std::size_t ModelStream::emit(std::size_t frames) {
+    const std::size_t drop = std::min(skip_, frames);
+    skip_ -= drop;
+    for (std::size_t c = 0; c < y_.size(); ++c) out_[c] = yp_[c] + drop;
+    return frames - drop;
+}
+
+std::size_t ModelStream::process(const double* const* in, std::size_t frames) {
+    if (frames > max_block_)
+        throw std::invalid_argument(
+            fmt::format("a block of {} frames; the stream takes at most {}", frames, max_block_));
+    const auto k = static_cast<std::uint32_t>(y_.size());
+    guarded(m_.who, "process", [&] { s_->process(ConstBlock{in, channels_, frames}, Block{yp_.data(), k, frames}); });
+    return emit(frames);
+}
+
+std::size_t ModelStream::flush() {
+    if (latency_ == 0) return 0;
+    const auto k = static_cast<std::uint32_t>(y_.size());
+    guarded(m_.who, "flush", [&] { s_->flush(Block{yp_.data(), k, latency_}); });
+    return emit(latency_);
+}
+
+StreamSummary stream_model(const StreamOptions& o, Registry registry, const std::atomic<bool>& stop, const Note& note) {
+    if (o.block < 1) throw ConfigError({"--block"}, "a block needs at least one sample");
+    LoadedModel m = load_saved_model(o.run, o.model, registry, note);
     // Raw samples carry no header: a sound file read as raw would give its header as samples.
     if (o.rate > 0 && o.input != "-") {
         std::string ext = std::filesystem::path(o.input).extension().string();
@@ -52,24 +91,9 @@ StreamSummary stream_model(const StreamOptions& o, Registry registry, const std:
         throw file_error(o.input, e.what());
     }
     const std::string input_name = o.input == "-" ? "standard input" : o.input;
-    if (in->sample_rate() != m.saved.sample_rate)
-        throw ConfigError({input_name}, fmt::format("its sample rate is {} Hz; {} was fitted at {} Hz (sigx does not "
-                                                    "resample silently)",
-                                                    in->sample_rate(), who, m.saved.sample_rate));
-    if (in->channels() != m.saved.channels)
-        throw ConfigError({input_name},
-                          fmt::format("it has {} channel(s); {} reads {}", in->channels(), who, m.saved.channels));
-    StreamSummary sum{m.saved.name, 0, 0, in->sample_rate(), 0, false, false};
     const auto channels = static_cast<std::uint32_t>(in->channels());
-    try {  // a refusal here says why the model is not causal: the user's to act on
-        sum.latency = s->configure(StreamConfig{in->sample_rate(), channels, 0.0, m.task, o.block});
-    } catch (const std::exception& e) {
-        throw ConfigError({m.saved.dir.string()}, fmt::format("{} cannot stream: {}", who, e.what()));
-    } catch (...) {
-        throw PluginFailure(
-            fmt::format("{} failed in configure: it threw something that is not a std::exception", m.who));
-    }
-    guarded(m.who, "reset", [&] { s->reset(); });
+    ModelStream stream(m, in->sample_rate(), channels, o.block, input_name);
+    StreamSummary sum{m.saved.name, 0, stream.latency(), in->sample_rate(), 0, false, false};
 
     const std::string format = !o.format.empty()                                       ? o.format
                                : std::filesystem::path(o.output).extension() == ".wav" ? "wav"
@@ -77,39 +101,23 @@ StreamSummary stream_model(const StreamOptions& o, Registry registry, const std:
     const std::size_t k = m.task.size();
     auto out =
         format == "wav" ? audio::open_wav_writer(o.output, in->sample_rate(), k) : audio::open_raw_writer(o.output, k);
-    Buffers x(channels, o.block), y(k, std::max(o.block, sum.latency));
-    const std::vector<const double*> xp(x.pointers.begin(), x.pointers.end());
-    std::vector<const double*> from(k);
-    std::size_t skip = sum.latency;  // outputs from before the input started
-    // Writes the first `frames` of y, less what is still to skip; false when the reader went.
-    auto emit = [&](std::size_t frames) {
-        const std::size_t drop = std::min(skip, frames);
-        skip -= drop;
-        for (std::size_t c = 0; c < k; ++c) from[c] = y.pointers[c] + drop;
-        return out->write(from.data(), frames - drop);
-    };
+    std::vector<Samples> x(channels, Samples(o.block));
+    std::vector<double*> xp;
+    for (auto& c : x) xp.push_back(c.data());
     const auto start = std::chrono::steady_clock::now();
     while (!(sum.stopped = stop.load())) {
-        const std::size_t n = in->read(x.pointers.data(), o.block);
+        const std::size_t n = in->read(xp.data(), o.block);
         if (n == 0) {
             sum.stopped = stop.load();
             break;
         }
-        guarded(m.who, "process", [&] {
-            s->process(ConstBlock{xp.data(), channels, n}, Block{y.pointers.data(), static_cast<std::uint32_t>(k), n});
-        });
         sum.frames += n;
-        if (!emit(n)) {
+        if (!out->write(stream.output(), stream.process(xp.data(), n))) {
             sum.closed = true;
             break;
         }
     }
-    if (!sum.closed && sum.latency > 0) {
-        guarded(m.who, "flush", [&] {
-            s->flush(Block{y.pointers.data(), static_cast<std::uint32_t>(k), sum.latency});
-        });
-        sum.closed = !emit(sum.latency);
-    }
+    if (!sum.closed) sum.closed = !out->write(stream.output(), stream.flush());
     out->close();
     sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return sum;

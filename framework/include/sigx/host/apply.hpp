@@ -30,6 +30,11 @@ using Note = std::function<void(const std::string&)>;
 LoadedModel load_saved_model(const std::filesystem::path& run, const std::string& name, Registry& registry,
                              const Note& note);
 
+// The saved model's prediction for one input (`source` names it in errors: a file, an
+// array): refused (ConfigError) at another sample rate or channel count than the model
+// was fitted for; the prediction checked like a run's (one finite channel per component).
+Prediction predict_saved(LoadedModel& m, const Input& in, const std::string& source);
+
 struct ApplyOptions {
     std::filesystem::path run;
     std::string model;

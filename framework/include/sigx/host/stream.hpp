@@ -23,6 +23,38 @@ struct StreamOptions {
     std::string format;          // output: "wav" or "raw"; empty: wav for a .wav path, else raw
 };
 
+// A saved causal model streaming, with its output lined up with its input: the model's
+// first `latency` outputs (from before the input started) are dropped, and flush() gives
+// the last `latency`, so that every input frame gets exactly one output frame. Refuses
+// (ConfigError) another rate or channel count than the model's, or a model that cannot
+// stream, saying why; `source` names the input in those errors.
+class ModelStream {
+public:
+    ModelStream(LoadedModel& m, double sample_rate, std::uint32_t channels, std::size_t max_block,
+                const std::string& source);
+    std::size_t latency() const { return latency_; }
+    std::size_t max_block() const { return max_block_; }
+    std::size_t components() const { return y_.size(); }
+    // Runs `frames` (at most max_block) frames of planar input; returns how many output
+    // frames line up with the input so far, at output().
+    std::size_t process(const double* const* in, std::size_t frames);
+    // The outputs still held back (at most `latency`), at output(); the stream then ends.
+    std::size_t flush();
+    // Planar pointers, one per component, to the frames process() or flush() returned.
+    const double* const* output() const { return out_.data(); }
+    void reset();
+
+private:
+    std::size_t emit(std::size_t frames);
+    LoadedModel& m_;
+    Streaming* s_ = nullptr;
+    std::uint32_t channels_ = 0;
+    std::size_t latency_ = 0, max_block_ = 0, skip_ = 0;
+    std::vector<Samples> y_;
+    std::vector<double*> yp_;
+    std::vector<const double*> out_;
+};
+
 struct StreamSummary {
     std::string model;
     std::uint64_t frames = 0;  // input frames read, and as many written
