@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian (bookworm) package sigx needs. Idempotent: quiet and fast when
 # everything is already there. Run as root (or with sudo available). Extra package names
-# given as arguments (the benchmarks' python3-torch) are installed too.
+# given as arguments are installed too.
 set -euo pipefail
 
 packages=(
@@ -21,8 +21,8 @@ packages=(
   catch2
   gnuplot-nox
   # `import sigx` and model plugins written in Python (Debian's /usr/bin/python3); the
-  # Python examples and their tests use scipy and MNE.
-  pybind11-dev python3-dev python3-numpy python3-pytest python3-scipy python3-mne
+  # Python examples and their tests use scipy, MNE and PyTorch (the same LibTorch 1.13).
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-scipy python3-mne python3-torch
   "$@"
 )
 

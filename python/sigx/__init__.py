@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
+import numpy  # noqa: F401  (eagerly: every array in and out is numpy's)
+
 from . import _sigx
 from ._sigx import ConfigError, Error, PluginError
 

@@ -295,7 +295,7 @@ def test_a_trained_lstm_applies_as_sigx_apply_and_the_interpreter_exits_cleanly(
 
 
 def test_the_shipped_python_examples_are_rows_of_a_sigx_report(tmp_path):
-    assert "3 model(s)" in sigx.validate(REPO / "examples" / "python" / "four_tones.toml")
+    assert "4 model(s)" in sigx.validate(REPO / "examples" / "python" / "four_tones.toml")
     # MNE's spectrum_fit beside sigx's multitaper on two seconds of steady 50 Hz hum.
     t = np.arange(16000) / 8000.0
     rng = np.random.default_rng(3)
@@ -329,3 +329,18 @@ def test_the_shipped_python_examples_are_rows_of_a_sigx_report(tmp_path):
     # about 0.09 * (2 / 8000 per sample) * a few bins: far below predicting zero (0.045).
     assert mse["mne_spectrum_fit"] < 0.05 * zero and mse["multitaper"] < 0.05 * zero
     assert "| mne_spectrum_fit" in run.report
+
+
+def test_a_pytorch_model_trained_in_python_is_saved_applied_and_streamed(tmp_path, mix):
+    pytest.importorskip("torch")
+    pipeline = write(tmp_path / "fir.toml", NOTCH.format(script=REPO / "examples" / "python" / "torch_fir.py").replace(
+        '"Notch"', '"TorchFIR"').replace('params = ["q = 5.0"]', 'params = ["taps = 512", "steps = 100"]'))
+    run = sigx.run(pipeline, out=tmp_path / "runs", quiet=True)
+    scores = run.metrics["results"]["test"]["notch"]["mean"]
+    assert scores["mse"] < 0.05 * 0.5  # predicting zero scores 0.5: it learned the tones
+    model = sigx.load(run.path, "notch")  # torch.save'd weights, loaded into a fresh instance
+    assert np.array_equal(model.apply(mix, rate=1000.0), model.apply(mix, rate=1000.0))
+    whole = model.apply(mix, rate=1000.0)
+    s = model.stream(rate=1000.0)
+    streamed = np.concatenate([s.process(mix[i:i + 256]) for i in range(0, 2000, 256)] + [s.flush()], axis=1)
+    assert np.allclose(streamed, whole, rtol=0, atol=1e-5)  # float32 convolutions of other lengths
