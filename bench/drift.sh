@@ -7,8 +7,9 @@
 # pipelines/hum.toml is fitted once, on training recordings whose grid walks, then
 # applied to every case with `sigx apply` (one configuration for all: the tolerance,
 # +-1 Hz, states the range). Beside them: scipy's iirnotch and MNE's spectrum_fit over
-# their usual settings (bench/drift_compare.py, run with Debian's /usr/bin/python3), the
-# better of the two tuned per case being the reference. Targets, every case:
+# their usual settings, as sigx models written in Python (examples/python/notch.py and
+# spectrum_fit.py, the `python` plugin), saved and applied the same way; the better of
+# the two tuned per case is the reference (bench/drift_compare.py makes the table). Targets, every case:
 #   the best causal sigx model <= the reference (<= 1.5x on exact hum),
 #   the best non-causal sigx model <= half the reference.
 # Then the flagship (four tones at 1, 3, 5, 7 Hz) with a common walk added: the tracker's
@@ -45,15 +46,39 @@ build/sigx run pipelines/hum.toml -q --out "$out/runs" source.train="$out/data/t
 mv "$out/runs"/hum-* "$out/run" && rmdir "$out/runs"
 echo "   fitted in $(( $(date +%s) - t0 )) s: $(ls "$out/run"/*/manifest.json | wc -l) models"
 
-echo "== applying every model to every case"
+echo "== the field's tools as Python models: scipy iirnotch (Q 5-60, causal and filtfilt), MNE spectrum_fit"
+tools="$out/tools.toml"
+sed -n '/^\[source\]/,/^truth_frequency/p' pipelines/hum.toml | sed '/^truth_frequency/d' > "$tools"
+for q in 5 10 20 30 60; do
+  for class in Notch NotchZeroPhase; do
+    printf '[models.scipy_q%s_%s]\nplugin = "python"\nscript = "%s"\nclass = "%s"\nparams = ["q = %s"]\n' \
+      "$q" "$class" "$PWD/examples/python/notch.py" "$class" "$q" >> "$tools"
+  done
+done
+for window in 1 2 4; do
+  for width in None 2.0; do
+    printf '[models.mne_w%s_%s]\nplugin = "python"\nscript = "%s"\nclass = "SpectrumFit"\nparams = ["window = %s"%s]\n' \
+      "$window" "${width/./_}" "$PWD/examples/python/spectrum_fit.py" "$window" \
+      "$([ "$width" = None ] || echo ", \"notch_width = $width\"")" >> "$tools"
+  done
+done
+printf '[output]\npredictions = "none"\ncomponents = "none"\n[[evaluate]]\nplugin = "metrics"\n' >> "$tools"
+build/sigx run "$tools" -q --out "$out/runs" source.train="$out/data/train/train-*.wav" \
+  source.test="$out/data/train/test-*.wav" > "$out/tools.txt" 2>&1 || { cat "$out/tools.txt" >&2; exit 1; }
+rm -rf "$out/tools_run" && mv "$out/runs"/*-* "$out/tools_run" && rmdir "$out/runs"
+
+echo "== applying every model and every tool to every case"
 for c in "${cases[@]}"; do
-  for m in "$out"/run/*/manifest.json; do
-    model=$(basename "$(dirname "$m")")
-    build/sigx apply "$out/run" --model "$model" "$out/data/$c"/*.wav --out "$out/extracted/$c/$model" > /dev/null
+  for run in run tools_run; do
+    for m in "$out/$run"/*/manifest.json; do
+      model=$(basename "$(dirname "$m")")
+      build/sigx apply "$out/$run" --model "$model" "$out/data/$c"/*.wav --out "$out/extracted/$c/$model" \
+        > /dev/null 2> "$out/apply.txt" || { cat "$out/apply.txt" >&2; exit 1; }
+    done
   done
 done
 
-echo "== the table (scipy and MNE computed here)"
+echo "== the table"
 "$python" bench/drift_compare.py "$out" "${cases[@]}"
 
 echo

@@ -6,12 +6,13 @@ each tuned per case over its usual settings, all scored the same way.
 
 BENCH_DIR holds data/CASE/NAME.wav with the truth in data/CASE/truth/NAME.wav (one channel
 per hum component; scripts/make_hum.sh writes them), run/ (the sigx run that fitted the
-models: each MODEL/manifest.json) and extracted/CASE/MODEL/NAME.MODEL.wav (`sigx apply`'s
-output). A model's extracted hum is the sum of its components; the tools' the recording
-minus their cleaned recording. The error of a case is sum (hum - true hum)^2 / sum (true
-hum)^2 over every sample of its recordings: 0 is perfect, 1 is predicting no hum. Writes
-BENCH_DIR/drift.json and prints the table with the targets. Run it with Debian's
-interpreter (python3-scipy, python3-mne): another python3 on PATH may lack them.
+models: each MODEL/manifest.json), tools_run/ (scipy's and MNE's settings as sigx models
+written in Python: examples/python/notch.py and spectrum_fit.py through the `python`
+plugin) and extracted/CASE/MODEL/NAME.MODEL.wav (`sigx apply`'s output for both). A
+model's extracted hum is the sum of its components. The error of a case is
+sum (hum - true hum)^2 / sum (true hum)^2 over every sample of its recordings: 0 is
+perfect, 1 is predicting no hum. Writes BENCH_DIR/drift.json and prints the table with
+the targets. Run it with Debian's interpreter (python3-scipy, python3-mne).
 """
 import json
 import sys
@@ -19,10 +20,9 @@ from pathlib import Path
 
 import mne
 import numpy as np
+import scipy
 import scipy.io.wavfile
-import scipy.signal
 
-LINES = [50.0, 100.0, 150.0]
 TARGET_CAUSAL, TARGET_CAUSAL_EXACT, TARGET_NONCAUSAL = 1.0, 1.5, 0.5  # times the reference
 
 
@@ -32,26 +32,22 @@ def read(path):
     return float(rate), x.reshape(len(x), -1).T  # channels x samples
 
 
-def notch_sos(rate, q):
-    return np.vstack([scipy.signal.tf2sos(*scipy.signal.iirnotch(f, q, fs=rate)) for f in LINES])
-
-
-def tools():
-    """(label, causal, cleaned(x, rate)) for every setting of the field's tools tried."""
-    out = []
-    for q in (5, 10, 20, 30, 60):
-        out.append((f"scipy iirnotch Q={q}, forward-backward", False,
-                    lambda x, r, q=q: scipy.signal.sosfiltfilt(notch_sos(r, q), x)))
-        out.append((f"scipy iirnotch Q={q}, causal", True,
-                    lambda x, r, q=q: scipy.signal.sosfilt(notch_sos(r, q), x)))
-    for window in (1, 2, 4):
-        for width in (None, 2.0):
-            label = f"MNE spectrum_fit, {window} s windows, notch width {'default' if width is None else '2 Hz'}"
-            out.append((label, False,
-                        lambda x, r, w=window, nw=width: mne.filter.notch_filter(
-                            x, r, LINES, method="spectrum_fit", filter_length=f"{w}s", notch_widths=nw,
-                            verbose="error")))
-    return out
+def tool_rows(bench):
+    """Each setting of the field's tools, a Python model of tools_run/: model, label, causal."""
+    rows = []
+    for manifest in sorted((bench / "tools_run").glob("*/manifest.json")):
+        m = json.loads(manifest.read_text())
+        cls = m["params"]["class"].strip('"')
+        settings = dict(line.replace(" ", "").split("=") for line in json.loads(m["params"]["params"]))
+        if cls == "SpectrumFit":
+            width = "default" if "notch_width" not in settings else f"{float(settings['notch_width']):g} Hz"
+            label = f"MNE spectrum_fit, {float(settings['window']):g} s windows, notch width {width}"
+        else:
+            label = f"scipy iirnotch Q={float(settings['q']):g}, {'causal' if m['causal'] else 'forward-backward'}"
+        rows.append({"model": m["model"], "label": label, "causal": m["causal"]})
+    if not rows:
+        sys.exit(f"drift_compare.py: no tool models in {bench / 'tools_run'}")
+    return sorted(rows, key=lambda r: (r["label"].split(",")[0], not r["causal"], r["model"]))
 
 
 def model_rows(bench):
@@ -74,7 +70,7 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     bench, cases = Path(sys.argv[1]), sys.argv[2:]
-    models = model_rows(bench)
+    models, tools = model_rows(bench), tool_rows(bench)
     result = {"tools": {"scipy": scipy.__version__, "mne": mne.__version__, "numpy": np.__version__},
               "models": models, "cases": {}}
     for case in cases:
@@ -89,15 +85,18 @@ def main():
             records.append((f.stem, rate, mix[0], truth.sum(axis=0)))
         power = sum(float(np.sum(hum ** 2)) for *_, hum in records)
         row = {"sigx": {}, "tools": {}}
-        for m in models:
+
+        def error(model):
             err = 0.0
             for stem, rate, mix, hum in records:
-                _, y = read(bench / "extracted" / case / m["model"] / f"{stem}.{m['model']}.wav")
+                _, y = read(bench / "extracted" / case / model / f"{stem}.{model}.wav")
                 err += float(np.sum((y.sum(axis=0) - hum) ** 2))
-            row["sigx"][m["model"]] = err / power
-        for label, causal, clean in tools():
-            err = sum(float(np.sum(((mix - clean(mix, rate)) - hum) ** 2)) for _, rate, mix, hum in records)
-            row["tools"][label] = {"causal": causal, "error": err / power}
+            return err / power
+
+        for m in models:
+            row["sigx"][m["model"]] = error(m["model"])
+        for t in tools:
+            row["tools"][t["label"]] = {"causal": t["causal"], "error": error(t["model"])}
         noncausal = {k: v["error"] for k, v in row["tools"].items() if not v["causal"]}
         row["reference"] = min(noncausal.values())
         row["reference_setting"] = min(noncausal, key=noncausal.get)

@@ -3,6 +3,9 @@ method="spectrum_fit" (sliding-window multitaper regression with Thomson's F tes
 CleanLine does). Each component is what removing its frequency alone takes out of the
 recording, divided by its gain in the mix. Not causal: every window sees the samples on both sides of its centre.
 """
+import json
+from pathlib import Path
+
 import mne
 import numpy as np
 
@@ -22,3 +25,11 @@ class SpectrumFit:
                                               verbose="error")
             out.append((x[0] - cleaned) / c["gain"])
         return np.array(out)
+
+    def save(self, folder):
+        Path(folder, "spectrum_fit.json").write_text(json.dumps({"window": self.window,
+                                                                "notch_width": self.notch_width}))
+
+    def load(self, folder):
+        settings = json.loads(Path(folder, "spectrum_fit.json").read_text())
+        self.window, self.notch_width = settings["window"], settings["notch_width"]
