@@ -3,6 +3,7 @@
 // released while C++ computes.
 #include <sigx/audio.hpp>
 #include <sigx/host/apply.hpp>
+#include <sigx/host/code.hpp>
 #include <sigx/host/console.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/guard.hpp>
@@ -237,9 +238,11 @@ PYBIND11_MODULE(_sigx, m) {
                                    points.size(), axes.size());
             }
             const Pipeline p = validate_pipeline(src, registry);
-            instantiate(p, registry);
-            return fmt::format("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)", file.string(), p.name,
-                               p.source.plugin, p.models.size(), p.evaluators.size());
+            Instances in = instantiate(p, registry);
+            std::string out = fmt::format("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)",
+                                          file.string(), p.name, p.source.plugin, p.models.size(), p.evaluators.size());
+            for (const auto& line : code_lines(p, in)) out += "\n  " + line;
+            return out;
         },
         py::arg("file"), py::arg("overrides"), py::arg("plugin_paths"));
 

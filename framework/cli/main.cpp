@@ -1,6 +1,7 @@
 // sigx: the command-line host. Loads plugins, validates and runs pipeline files.
 #include <sigx/host/apply.hpp>
 #include <sigx/host/check.hpp>
+#include <sigx/host/code.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/graph.hpp>
 #include <sigx/host/loader.hpp>
@@ -211,9 +212,10 @@ int cmd_validate(const Options& o) {
         return exit_ok;
     }
     Pipeline p = validate_pipeline(src, registry);
-    instantiate(p, registry);  // constructors check what the schema cannot (e.g. Nyquist)
+    Instances in = instantiate(p, registry);  // constructors check what the schema cannot (e.g. Nyquist)
     fmt::print("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)\n", o.file, p.name, p.source.plugin,
                p.models.size(), p.evaluators.size());
+    for (const auto& line : code_lines(p, in)) fmt::print("  {}\n", line);
     return exit_ok;
 }
 
@@ -304,6 +306,7 @@ int cmd_stream(const Options& o) {
     StreamOptions so = o.stream;
     so.run = o.file;
     so.model = o.name;
+    so.quiet = o.quiet;
     const StreamSummary r = stream_model(so, make_registry(o), cancel_flag(),
                                          [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
     const double audio = static_cast<double>(r.frames) / r.sample_rate;

@@ -2,6 +2,7 @@
 #include <sigx/csv.hpp>
 #include <sigx/files.hpp>
 #include <sigx/host/apply.hpp>
+#include <sigx/host/code.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/guard.hpp>
 #include <sigx/host/names.hpp>
@@ -52,6 +53,29 @@ void load_recorded_library(const SavedModel& saved, Registry& registry, const No
         if (r.file == library) throw PluginError(fmt::format("{}: {}", library.string(), r.reason));
 }
 
+// A saved model's path parameters (a script to run, a file to read) must not point into
+// the run directory: sharing a run must not make sigx run what it carries.
+void refuse_paths_inside(const PluginUse& use, const fs::path& run_dir, const fs::path& manifest) {
+    std::error_code ec;
+    const fs::path run = fs::weakly_canonical(run_dir, ec);
+    auto inside = [&](const fs::path& p) {
+        const fs::path file = fs::weakly_canonical(p, ec);
+        return std::mismatch(run.begin(), run.end(), file.begin(), file.end()).first == run.end();
+    };
+    for (const auto& spec : use.info->descriptor->params) {
+        PathList files;
+        if (spec.type == ParamType::path) files.push_back(use.params.path(spec.name));
+        if (spec.type == ParamType::path_list) files = use.params.path_list(spec.name);
+        for (const auto& f : files)
+            if (inside(f))
+                throw PluginError(
+                    fmt::format("{}: refusing parameter '{}' = {}: it lies inside the run directory, "
+                                "and a run directory never makes sigx run or read code it carries; "
+                                "move the file out and name it in a pipeline of your own",
+                                manifest.string(), spec.name, f.string()));
+    }
+}
+
 }  // namespace
 
 LoadedModel load_saved_model(const fs::path& run, const std::string& name, Registry& registry, const Note& note) {
@@ -69,7 +93,9 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, Regis
     std::string text = fmt::format("[model]\nplugin = \"{}\"\n", m.saved.plugin);
     for (const auto& [k, v] : m.saved.params) text += fmt::format("{} = {}\n", k, v);
     const PluginUse use = validate_plugin(parse_pipeline(text, manifest, {}), "model", Kind::model, registry);
+    refuse_paths_inside(use, m.saved.dir.parent_path(), manifest);
     m.who = plugin_role("model", m.saved.dir.filename().string(), *use.info);
+    m.info = use.info;
     m.model = construct<Model>(use, registry);
     const char* torch = guarded(m.who, "extension", [&] { return torch_version_of(*m.model); });
     if (!m.saved.torch.empty() && (!torch || m.saved.torch != torch))
@@ -89,6 +115,7 @@ LoadedModel load_saved_model(const fs::path& run, const std::string& name, Regis
     } catch (const std::exception& e) {
         throw PluginError(fmt::format("{}: the state cannot be restored: {}", m.saved.state().string(), e.what()));
     }
+    m.code = code_lines(m);
     return m;
 }
 
@@ -143,6 +170,7 @@ Prediction predict_saved(LoadedModel& m, const Input& in, const std::string& sou
 
 std::vector<fs::path> apply_model(const ApplyOptions& o, Registry registry, const Note& note) {
     LoadedModel m = load_saved_model(o.run, o.model, registry, note);
+    for (const auto& line : m.code) note(line);
     // Every input is read and checked before anything is written.
     std::vector<Input> inputs;
     for (const auto& file : o.inputs) {

@@ -1,4 +1,5 @@
 #include <sigx/audio.hpp>
+#include <sigx/host/code.hpp>
 #include <sigx/host/errors.hpp>
 #include <sigx/host/guard.hpp>
 #include <sigx/host/names.hpp>
@@ -360,10 +361,6 @@ RunResult run_rank(const Pipeline& p, Instances& in, Console& console) {
     return {};
 }
 
-}  // namespace
-
-namespace {
-
 // One run on rank 0, phase by phase: the data, fitting, prediction, evaluation, and the
 // run directory's files. Every call into a plugin goes through guarded().
 class Run {
@@ -379,6 +376,7 @@ public:
         console.log(LogLevel::info, "sigx",
                     fmt::format("{} {} (final name {})", target.resume.empty() ? "run directory" : "resuming",
                                 dir_.path().string(), dir_.final_path().filename().string()));
+        for (const auto& line : code_lines(p, in)) console.log(LogLevel::info, "sigx", line);
         if (target.resume.empty()) write_file_atomic(dir_.path() / "config.toml", toml_text(p.resolved()));
     }
 

@@ -75,6 +75,8 @@ std::size_t ModelStream::flush() {
 StreamSummary stream_model(const StreamOptions& o, Registry registry, const std::atomic<bool>& stop, const Note& note) {
     if (o.block < 1) throw ConfigError({"--block"}, "a block needs at least one sample");
     LoadedModel m = load_saved_model(o.run, o.model, registry, note);
+    if (!o.quiet)
+        for (const auto& line : m.code) note(line);
     // Raw samples carry no header: a sound file read as raw would give its header as samples.
     if (o.rate > 0 && o.input != "-") {
         std::string ext = std::filesystem::path(o.input).extension().string();

@@ -63,7 +63,8 @@ public:
     }
     explicit PythonModel(const sigx::Params& p)
         : script_(embedded_python()({p.path("script"), p.string("class"), p.string_list("params")})),
-          script_file_(p.path("script")) {
+          script_file_(p.path("script")),
+          code_{script_file_} {
         if (!script_->predicts() && !script_->streams())
             throw sigx::ParamError("class", fmt::format("class '{}' of {} has neither predict(x, rate, components) nor "
                                                         "process(block): sigx has nothing to call",
@@ -73,6 +74,7 @@ public:
     void* extension(std::string_view id) override {
         if (id == sigx::streaming_id && script_->streams()) return static_cast<sigx::Streaming*>(this);
         if (id == sigx::model_state_id && script_->saves()) return static_cast<sigx::ModelState*>(this);
+        if (id == sigx::code_files_id) return &code_;  // the script: code the host names before running it
         return nullptr;
     }
 
@@ -116,6 +118,7 @@ public:
 private:
     std::unique_ptr<sigx_python::Script> script_;
     fs::path script_file_;
+    sigx::PathList code_;
     std::uint32_t channels_ = 0;
     double rate_ = 0;
     sigx::Task task_;

@@ -14,7 +14,7 @@ import pytest
 import sigx
 
 REPO = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("SIGX_BUILD_DIR", REPO / "build"))
+BUILD = Path(os.environ.get("SIGX_BUILD_DIR", REPO / "build")).resolve()
 
 
 def have(plugin):

@@ -119,6 +119,13 @@ public:
 };
 inline ModelState* model_state(Plugin& m) { return static_cast<ModelState*>(m.extension(model_state_id)); }
 
+// Optional capability of any plugin, offered through Plugin::extension(code_files_id):
+// the files of code an instance runs beyond its own library (a script it imports), as
+// absolute paths. The host names them beside the libraries it loads, before any work
+// (`sigx validate`, the first lines of a run's log, `sigx apply` and `sigx stream`).
+inline constexpr std::string_view code_files_id = "sigx.plugin.code_files/1";
+inline const PathList* code_files(Plugin& p) { return static_cast<const PathList*>(p.extension(code_files_id)); }
+
 // The state of a model that fits nothing: nothing to save, nothing to load.
 inline ModelState& no_fitted_state() {
     struct Nothing final : ModelState {

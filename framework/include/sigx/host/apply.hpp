@@ -19,13 +19,17 @@ struct LoadedModel {
     std::shared_ptr<Model> model;
     Task task;
     std::string who;  // how errors name it: model, plugin, library
+    const PluginInfo* info = nullptr;
+    std::vector<std::string> code;  // code_lines(): the library loaded and the code it runs
 };
 // A line for the user, said at once (where a plugin is loaded from).
 using Note = std::function<void(const std::string&)>;
 // `run` is a run directory (then `name` picks its model, or its only one) or a model
 // folder. A plugin that `registry` does not provide is loaded from the library the run
 // recorded, when that is safe (outside the run directory, writable by no one else: see
-// unsafe_to_load), saying so through `note` first. Throws ConfigError for what the user
+// unsafe_to_load), saying so through `note` first; a path parameter that points inside the
+// run directory is refused before the plugin is constructed (a run directory never makes
+// sigx run code it carries). Throws ConfigError for what the user
 // named, PluginError for the plugin.
 LoadedModel load_saved_model(const std::filesystem::path& run, const std::string& name, Registry& registry,
                              const Note& note);

@@ -21,6 +21,7 @@ struct StreamOptions {
     double rate = 0;             // raw float32 input at this rate; 0: a sound file
     std::uint32_t channels = 1;  // raw input's channels
     std::string format;          // output: "wav" or "raw"; empty: wav for a .wav path, else raw
+    bool quiet = false;          // the model's code lines (LoadedModel::code) not said
 };
 
 // A saved causal model streaming, with its output lined up with its input: the model's

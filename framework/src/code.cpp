@@ -1,0 +1,50 @@
+#include <sigx/host/code.hpp>
+#include <sigx/host/guard.hpp>
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace sigx::host {
+
+namespace {
+
+struct Listing {
+    std::map<std::string, std::vector<std::string>> libraries, scripts;  // path -> who
+
+    void add(const std::string& who, const PluginInfo& info, Plugin& instance) {
+        libraries[info.file.string()].push_back(who);
+        const PathList* code = guarded(who, "extension", [&] { return code_files(instance); });
+        for (const auto& file : code ? *code : PathList{}) scripts[file.string()].push_back(who);
+    }
+    std::vector<std::string> lines() const {
+        std::vector<std::string> out;
+        for (const auto& [file, who] : libraries)
+            out.push_back(fmt::format("loads {}: {}", file, fmt::join(who, ", ")));
+        for (const auto& [file, who] : scripts) out.push_back(fmt::format("runs {}: {}", file, fmt::join(who, ", ")));
+        return out;
+    }
+};
+
+std::string role(const PluginUse& use) { return fmt::format("[{}] (plugin '{}')", use.section, use.plugin); }
+
+}  // namespace
+
+std::vector<std::string> code_lines(const Pipeline& p, Instances& in) {
+    Listing l;
+    l.add(role(p.source), *p.source.info, *in.source);
+    for (std::size_t i = 0; i < p.trainers.size(); ++i)
+        l.add(role(p.trainers[i]), *p.trainers[i].info, *in.trainers[i]);
+    for (std::size_t i = 0; i < p.models.size(); ++i) l.add(role(p.models[i]), *p.models[i].info, *in.models[i]);
+    for (std::size_t i = 0; i < p.evaluators.size(); ++i)
+        l.add(role(p.evaluators[i]), *p.evaluators[i].info, *in.evaluators[i]);
+    return l.lines();
+}
+
+std::vector<std::string> code_lines(const LoadedModel& m) {
+    Listing l;
+    l.add(fmt::format("model '{}' (plugin '{}')", m.saved.name, m.saved.plugin), *m.info, *m.model);
+    return l.lines();
+}
+
+}  // namespace sigx::host
