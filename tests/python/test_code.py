@@ -52,3 +52,51 @@ def test_apply_names_the_code_and_refuses_a_script_the_run_carries(tmp_path):
     assert r.returncode == 3
     assert f"refusing parameter 'script' = {planted}: it lies inside the run directory" in r.stderr
     assert not marker.exists() and not (tmp_path / "out2").exists()
+
+
+def planted_library(folder, marker):
+    """A shared library whose constructor writes `marker` when it is loaded."""
+    source = write(folder / "planted.c", f"""\
+        #include <stdio.h>
+        __attribute__((constructor)) static void planted(void) {{
+            FILE* f = fopen("{marker}", "w");
+            if (f) {{ fputs("loaded", f); fclose(f); }}
+        }}
+        """)
+    library = folder / "sigx_planted.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    return library
+
+
+def test_a_recorded_library_inside_the_run_or_writable_by_others_is_never_loaded(tmp_path, tones_run):
+    import os
+    import shutil
+    import numpy as np
+    import scipy.io.wavfile
+    run = tmp_path / "run"
+    shutil.copytree(tones_run.path, run)
+    wav = tmp_path / "x.wav"
+    scipy.io.wavfile.write(wav, 1000, np.zeros(500, dtype=np.float32))
+    marker = tmp_path / "planted-loaded"
+    manifest = run / "kalman" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["plugin"] = "planted.model"  # found nowhere else, so the recorded library would be loaded
+
+    # Planted inside the run directory: refused, named, never loaded.
+    m["library"] = str(planted_library(run / "kalman", marker))
+    manifest.write_text(json.dumps(m))
+    r = cli("apply", run, "--model", "kalman", wav, "--out", tmp_path / "out")
+    assert r.returncode == 3
+    assert f"refusing to load {m['library']}: it lies inside the run directory" in r.stderr
+    assert "--plugin-path DIR" in r.stderr and not marker.exists()
+
+    # Outside it, in a folder anyone may write to: refused with the way to allow it.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    m["library"] = str(planted_library(shared, marker))
+    os.chmod(shared, 0o777)
+    manifest.write_text(json.dumps(m))
+    r = cli("stream", run, "--model", "kalman", wav, "-o", tmp_path / "s.wav")
+    assert r.returncode == 3
+    assert f"refusing to load {m['library']}: {shared} is writable by anyone" in r.stderr
+    assert "name its folder yourself: --plugin-path DIR" in r.stderr and not marker.exists()
