@@ -8,6 +8,7 @@
 #include <sigx/host/errors.hpp>
 #include <sigx/host/guard.hpp>
 #include <sigx/host/loader.hpp>
+#include <sigx/host/names.hpp>
 #include <sigx/host/pipeline.hpp>
 #include <sigx/host/run_dir.hpp>
 #include <sigx/host/runner.hpp>
@@ -48,13 +49,9 @@ fs::path builtin_dir() {
     return {};
 }
 
-Registry make_registry(const std::vector<fs::path>& paths, const std::vector<fs::path>& pipeline_paths = {}) {
-    Registry r;
-    if (const fs::path dir = builtin_dir(); !dir.empty()) r.add_builtin(dir);
-    for (const auto& p : env_plugin_paths()) r.add_path(p);
-    for (const auto& p : paths) r.add_path(p);
-    for (const auto& p : pipeline_paths) r.add_path(p);
-    return r;
+Registry make_registry(std::vector<fs::path> paths, const std::vector<fs::path>& pipeline_paths = {}) {
+    paths.insert(paths.end(), pipeline_paths.begin(), pipeline_paths.end());
+    return plugin_registry(builtin_dir(), paths);
 }
 
 // Channels x samples, float64, C order: the layout every function here takes. Anything
@@ -232,17 +229,7 @@ PYBIND11_MODULE(_sigx, m) {
             py::gil_scoped_release release;
             const PipelineSource src = read_pipeline(file, overrides);
             Registry registry = make_registry(paths, plugin_paths(src));
-            if (const auto axes = read_sweep(src); !axes.empty()) {
-                const auto points = validate_sweep(src, axes, registry);
-                return fmt::format("{}: ok: sweep of {} points over {} key(s), each a valid pipeline", file.string(),
-                                   points.size(), axes.size());
-            }
-            const Pipeline p = validate_pipeline(src, registry);
-            Instances in = instantiate(p, registry);
-            std::string out = fmt::format("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)",
-                                          file.string(), p.name, p.source.plugin, p.models.size(), p.evaluators.size());
-            for (const auto& line : code_lines(p, in)) out += "\n  " + line;
-            return out;
+            return fmt::format("{}", fmt::join(validate_file(file, src, registry), "\n"));
         },
         py::arg("file"), py::arg("overrides"), py::arg("plugin_paths"));
 
@@ -265,6 +252,9 @@ PYBIND11_MODULE(_sigx, m) {
         },
         py::arg("file"), py::arg("overrides"), py::arg("out"), py::arg("quiet"), py::arg("plugin_paths"),
         py::arg("resume"));
+
+    m.def("name_problem", &name_problem, py::arg("what"), py::arg("name"),
+          "what is wrong with a name that becomes a path (empty: nothing)");
 
     m.def("read_sound", [](const fs::path& file) {
         audio::Audio a;

@@ -108,13 +108,9 @@ nlohmann::json value_json(const ParamValue& v) {
 }
 
 // Built-in folder, SIGX_PLUGIN_PATH, --plugin-path, then the pipeline's [plugins] paths.
-Registry make_registry(const Options& o, const std::vector<std::filesystem::path>& pipeline_paths = {}) {
-    Registry r;
-    r.add_builtin(builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe")));
-    for (const auto& p : env_plugin_paths()) r.add_path(p);
-    for (const auto& p : o.plugin_paths) r.add_path(p);
-    for (const auto& p : pipeline_paths) r.add_path(p);
-    return r;
+Registry make_registry(const Options& o, std::vector<std::filesystem::path> pipeline_paths = {}) {
+    pipeline_paths.insert(pipeline_paths.begin(), o.plugin_paths.begin(), o.plugin_paths.end());
+    return plugin_registry(builtin_plugin_dir(std::filesystem::read_symlink("/proc/self/exe")), pipeline_paths);
 }
 
 void print_rejections(const Registry& r) {
@@ -205,17 +201,7 @@ PipelineSource load(const Options& o, Registry& registry) {
 int cmd_validate(const Options& o) {
     Registry registry;
     const PipelineSource src = load(o, registry);
-    if (const auto axes = read_sweep(src); !axes.empty()) {
-        const auto points = validate_sweep(src, axes, registry);
-        fmt::print("{}: ok: sweep of {} points over {} key(s), each a valid pipeline\n", o.file, points.size(),
-                   axes.size());
-        return exit_ok;
-    }
-    Pipeline p = validate_pipeline(src, registry);
-    Instances in = instantiate(p, registry);  // constructors check what the schema cannot (e.g. Nyquist)
-    fmt::print("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)\n", o.file, p.name, p.source.plugin,
-               p.models.size(), p.evaluators.size());
-    for (const auto& line : code_lines(p, in)) fmt::print("  {}\n", line);
+    for (const auto& line : validate_file(o.file, src, registry)) fmt::print("{}\n", line);
     return exit_ok;
 }
 

@@ -1,5 +1,6 @@
 #include <sigx/host/code.hpp>
 #include <sigx/host/guard.hpp>
+#include <sigx/host/sweep.hpp>
 
 #include <fmt/format.h>
 
@@ -39,6 +40,22 @@ std::vector<std::string> code_lines(const Pipeline& p, Instances& in) {
     for (std::size_t i = 0; i < p.evaluators.size(); ++i)
         l.add(role(p.evaluators[i]), *p.evaluators[i].info, *in.evaluators[i]);
     return l.lines();
+}
+
+std::vector<std::string> validate_file(const std::filesystem::path& file, const PipelineSource& src,
+                                       Registry& registry) {
+    if (const auto axes = read_sweep(src); !axes.empty()) {
+        const auto points = validate_sweep(src, axes, registry);
+        return {fmt::format("{}: ok: sweep of {} points over {} key(s), each a valid pipeline", file.string(),
+                            points.size(), axes.size())};
+    }
+    const Pipeline p = validate_pipeline(src, registry);
+    Instances in = instantiate(p, registry);  // constructors check what the schema cannot (e.g. Nyquist)
+    std::vector<std::string> out = {fmt::format("{}: ok: pipeline '{}', source {}, {} model(s), {} evaluator(s)",
+                                                file.string(), p.name, p.source.plugin, p.models.size(),
+                                                p.evaluators.size())};
+    for (const auto& line : code_lines(p, in)) out.push_back("  " + line);
+    return out;
 }
 
 std::vector<std::string> code_lines(const LoadedModel& m) {

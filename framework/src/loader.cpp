@@ -258,6 +258,14 @@ fs::path builtin_plugin_dir(const fs::path& executable) {
     return dir.parent_path() / "lib" / "sigx" / "plugins";
 }
 
+Registry plugin_registry(const fs::path& builtin_dir, const std::vector<fs::path>& paths) {
+    Registry r;
+    if (!builtin_dir.empty()) r.add_builtin(builtin_dir);
+    for (const auto& p : env_plugin_paths()) r.add_path(p);
+    for (const auto& p : paths) r.add_path(p);
+    return r;
+}
+
 std::vector<fs::path> env_plugin_paths() {
     std::vector<fs::path> out;
     const char* env = std::getenv("SIGX_PLUGIN_PATH");

@@ -199,7 +199,10 @@ private:
     std::vector<sigx::Samples> samples_of(const py::object& y, const char* method, std::size_t count,
                                           std::size_t frames) const {
         const std::string who = fmt::format("{}: {}.{}", script_.string(), class_, method);
-        const py::array a = py::module_::import("numpy").attr("asarray")(y);
+        const py::array a = py::array::ensure(y);  // numpy.asarray, without a lookup per block
+        if (!a)
+            throw std::runtime_error(fmt::format("{} returned {}: return a numpy array of samples", who,
+                                                 py::str(py::type::of(y)).cast<std::string>()));
         const char kind = a.dtype().kind();
         if (kind != 'f')
             throw std::runtime_error(fmt::format("{} returned dtype {}: return floating-point samples", who,

@@ -92,18 +92,17 @@ public:
         channels_ = config.channels;
         rate_ = config.sample_rate;
         task_ = config.task;
-        zeros_.assign(config.channels, sigx::Samples(config.max_block, 0.0));
+        zeros_.assign(config.max_block, 0.0);
         max_block_ = config.max_block;
         return script_->latency();
     }
     void reset() override { script_->reset(rate_, task_); }
     void process(const sigx::ConstBlock& in, const sigx::Block& out) override { script_->process(in, out); }
     void flush(const sigx::Block& out) override {
-        std::vector<const double*> zero(channels_);
+        const std::vector<const double*> zero(channels_, zeros_.data());  // every channel silent
         std::vector<double*> to(out.channel_count);
         for (std::size_t done = 0; done < out.frames;) {
             const std::size_t n = std::min(max_block_, out.frames - done);
-            for (std::size_t c = 0; c < channels_; ++c) zero[c] = zeros_[c].data();
             for (std::size_t c = 0; c < out.channel_count; ++c) to[c] = out.channels[c] + done;
             script_->process(sigx::ConstBlock{zero.data(), channels_, n}, sigx::Block{to.data(), out.channel_count, n});
             done += n;
@@ -123,7 +122,7 @@ private:
     double rate_ = 0;
     sigx::Task task_;
     std::size_t max_block_ = 1;
-    std::vector<sigx::Samples> zeros_;
+    sigx::Samples zeros_;
 };
 
 }  // namespace

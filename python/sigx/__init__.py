@@ -55,6 +55,14 @@ def validate(pipeline: PathLike, overrides: Sequence[str] = (), plugin_paths: Op
     return _sigx.validate(os.fspath(pipeline), list(overrides), _paths(plugin_paths))
 
 
+def _check_names(**names) -> None:
+    """The one rule for names that become paths (sigx's own): '../x' is refused, not opened."""
+    for what, name in names.items():
+        problem = _sigx.name_problem(what.replace("_", " ") + " name", str(name))
+        if problem:
+            raise Error(problem)
+
+
 class Run:
     """A finished run directory: what ``sigx run`` wrote, read back."""
 
@@ -84,6 +92,7 @@ class Run:
 
     def records(self, model: str, test_set: str) -> list:
         """The names of the records ``model`` extracted in ``test_set``, sorted."""
+        _check_names(model=model, test_set=test_set)
         folder = self.path / "extracted" / model / test_set
         if not folder.is_dir():
             raise Error(f"{folder}: no extracted components (is the model or the set misspelt, or did the "
@@ -98,7 +107,7 @@ class Run:
             if not -len(names) <= record < len(names):
                 raise IndexError(f"record {record}: {test_set} has {len(names)} record(s) for {model}")
             record = names[record]
-        elif record not in names:
+        elif _check_names(record=record) or record not in names:
             raise Error(f"no record '{record}' in {test_set} for {model} (it has {', '.join(names)})")
         _, samples = _sigx.read_sound(os.fspath(self.path / "extracted" / model / test_set / f"{record}.wav"))
         return samples

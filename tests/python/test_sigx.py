@@ -344,3 +344,10 @@ def test_a_pytorch_model_trained_in_python_is_saved_applied_and_streamed(tmp_pat
     s = model.stream(rate=1000.0)
     streamed = np.concatenate([s.process(mix[i:i + 256]) for i in range(0, 2000, 256)] + [s.flush()], axis=1)
     assert np.allclose(streamed, whole, rtol=0, atol=1e-5)  # float32 convolutions of other lengths
+
+
+def test_names_that_would_leave_the_run_directory_are_refused(tones_run):
+    with pytest.raises(sigx.Error, match="model name"):
+        tones_run.records("../../etc", "test")
+    with pytest.raises(sigx.Error, match="record name"):
+        tones_run.predictions("kalman", "test", record="../kalman/test/x")

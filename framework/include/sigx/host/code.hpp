@@ -17,4 +17,9 @@ namespace sigx::host {
 std::vector<std::string> code_lines(const Pipeline& p, Instances& in);
 std::vector<std::string> code_lines(const LoadedModel& m);
 
+// `sigx validate`'s report: everything a run checks, every plugin constructed, nothing run;
+// "FILE: ok: ..." and, for a pipeline, its code_lines() indented. Throws as a run would.
+std::vector<std::string> validate_file(const std::filesystem::path& file, const PipelineSource& src,
+                                       Registry& registry);
+
 }  // namespace sigx::host

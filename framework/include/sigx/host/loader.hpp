@@ -107,4 +107,8 @@ std::string unsafe_to_load(const fs::path& library);
 // Splits SIGX_PLUGIN_PATH (colon-separated) into its folders.
 std::vector<fs::path> env_plugin_paths();
 
+// The plugins every command sees, in this order: the built-in folder, SIGX_PLUGIN_PATH,
+// then `paths` (--plugin-path, a pipeline's [plugins] paths).
+Registry plugin_registry(const fs::path& builtin_dir, const std::vector<fs::path>& paths);
+
 }  // namespace sigx::host
