@@ -1,7 +1,7 @@
 #include "ranks.hpp"
+#include "store.hpp"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -35,8 +35,8 @@ std::string first_line(const std::exception& e) {
 std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& addr) {
     if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"))
         return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
-    if (addr == "localhost" || addr.rfind("127.", 0) == 0)
-        return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+    if (addr == "localhost") return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+    if (addr.rfind("127.", 0) == 0) return c10d::ProcessGroupGloo::createDeviceForHostname(addr);
     return c10d::ProcessGroupGloo::createDefaultDevice();  // this machine's hostname's address
 }
 
@@ -61,13 +61,7 @@ std::shared_ptr<Ranks> Ranks::join(std::chrono::seconds timeout) {
     g.addr = std::getenv("MASTER_ADDR") ? std::getenv("MASTER_ADDR") : "127.0.0.1";
     g.port = env_int("MASTER_PORT", 29500);
     try {
-        c10d::TCPStoreOptions o;
-        o.port = static_cast<std::uint16_t>(g.port);
-        o.isServer = r->rank_ == 0;
-        o.numWorkers = static_cast<std::size_t>(size);
-        o.waitWorkers = false;  // waited for below, naming who is missing
-        o.timeout = timeout;
-        g.store = c10::make_intrusive<c10d::TCPStore>(g.addr, o);
+        g.store = c10::make_intrusive<BoundStore>(g.addr, g.port, r->rank_ == 0, timeout);
     } catch (const std::exception& e) {
         throw std::runtime_error(
             r->rank_ == 0 ? fmt::format("rank 0 cannot open the rendezvous at {}:{} (MASTER_ADDR/MASTER_PORT): {}",

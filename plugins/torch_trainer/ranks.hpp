@@ -1,5 +1,5 @@
 // The processes that train one model together (data-parallel): torch.distributed's c10d
-// process group over Gloo, met through a TCPStore at MASTER_ADDR:MASTER_PORT, as torchrun
+// process group over Gloo, met through a store at MASTER_ADDR:MASTER_PORT (store.hpp), as torchrun
 // describes them (the host sets its variables from any launcher). The c10d headers stay
 // in ranks.cpp.
 #pragma once

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -54,10 +56,11 @@ std::vector<std::vector<double>> curve(const fs::path& run) {
 }
 
 // `sigx run ARGS` as rank `rank` of 2, started as a launcher would; its output to `log`.
-pid_t start_rank(int rank, int port, const std::string& args, const fs::path& log) {
+pid_t start_rank(int rank, int port, const std::string& args, const fs::path& log,
+                 const std::string& addr = "127.0.0.1") {
     const std::string cmd = fmt::format(
-        "exec env -u SIGX_PLUGIN_PATH RANK={} WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT={} {} run -q {} >{} 2>&1",
-        rank, port, quote(sigx::test::sigx_exe().string()), args, quote(log.string()));
+        "exec env -u SIGX_PLUGIN_PATH RANK={} WORLD_SIZE=2 MASTER_ADDR={} MASTER_PORT={} {} run -q {} >{} 2>&1", rank,
+        addr, port, quote(sigx::test::sigx_exe().string()), args, quote(log.string()));
     const pid_t pid = fork();
     if (pid == 0) {
         execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
@@ -70,6 +73,75 @@ int wait_exit(pid_t pid) {
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The addresses the given processes listen on (TCP), from /proc: "a.b.c.d:port" for IPv4,
+// "[hex]:port" for IPv6.
+std::set<std::string> listening(const std::set<pid_t>& pids) {
+    std::set<std::string> inodes, out;
+    for (const pid_t pid : pids) {
+        std::error_code ec;
+        for (const auto& fd : fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec)) {
+            const auto target = fs::read_symlink(fd.path(), ec).string();
+            if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+        }
+    }
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        std::ifstream in(table);
+        std::string line;
+        std::getline(in, line);  // header
+        while (std::getline(in, line)) {
+            std::istringstream f(line);
+            std::string slot, local, remote, state, skip, inode;
+            f >> slot >> local >> remote >> state >> skip >> skip >> skip >> skip >> skip >> inode;
+            if (state != "0A" || !inodes.count(inode)) continue;  // 0A: LISTEN
+            const auto colon = local.find(':');
+            const std::string hex = local.substr(0, colon),
+                              port = std::to_string(std::stoi(local.substr(colon + 1), nullptr, 16));
+            if (hex.size() == 8) {  // one little-endian word
+                const auto a = static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16));
+                out.insert(fmt::format("{}.{}.{}.{}:{}", a & 255, (a >> 8) & 255, (a >> 16) & 255, a >> 24, port));
+            } else {
+                out.insert("[" + hex + "]:" + port);
+            }
+        }
+    }
+    return out;
+}
+
+// The children of `parent` (the ranks --nproc starts).
+std::set<pid_t> children(pid_t parent) {
+    std::set<pid_t> out;
+    std::error_code ec;
+    for (const auto& p : fs::directory_iterator("/proc", ec)) {
+        const std::string name = p.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(p.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        std::string state;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == parent) out.insert(std::stoi(name));
+    }
+    return out;
+}
+
+// Everything `pids()` listen on until `pid` exits; its exit status in `status`.
+template <class Pids> std::set<std::string> listening_until_exit(pid_t pid, Pids pids, int& status) {
+    std::set<std::string> seen;
+    for (;;) {
+        for (const auto& a : listening(pids())) seen.insert(a);
+        int s = 0;
+        if (waitpid(pid, &s, WNOHANG) == pid) {
+            status = WIFEXITED(s) ? WEXITSTATUS(s) : 128 + WTERMSIG(s);
+            return seen;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
 }
 
 }  // namespace
@@ -105,6 +177,45 @@ TEST_CASE("sigx run --nproc 2: identical weights on both ranks and the loss curv
         }
     }
     CHECK(b.back()[2] < 0.5 * b.front()[2]);  // and it learned
+}
+
+TEST_CASE("the rendezvous listens on MASTER_ADDR alone: --nproc's on 127.0.0.1", "[torch][distributed]") {
+    TempDir dir;
+    // --nproc 2: the launcher's children (the ranks) listen on the loopback address only:
+    // the store on rank 0, Gloo's connections on both.
+    const std::string cmd = fmt::format(
+        "exec env -u SIGX_PLUGIN_PATH {} run -q {} --nproc 2 --out {} >{} 2>&1", quote(sigx::test::sigx_exe().string()),
+        small_pipeline(6), quote((dir.path() / "nproc").string()), quote((dir.path() / "nproc.log").string()));
+    const pid_t launcher = fork();
+    if (launcher == 0) {
+        execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    int status = -1;
+    auto seen = listening_until_exit(
+        launcher, [&] { return children(launcher); }, status);
+    INFO(read_text(dir.path() / "nproc.log"));
+    REQUIRE(status == 0);
+    REQUIRE(!seen.empty());
+    for (const auto& a : seen) CHECK_THAT(a, Catch::Matchers::StartsWith("127.0.0.1:"));
+
+    // Ranks started by hand with MASTER_ADDR = 127.0.0.2: the store listens there, on its
+    // port, and nowhere else.
+    const int port = sigx::host::free_loopback_port();
+    const std::string args = small_pipeline(6) + " --out " + quote((dir.path() / "runs").string());
+    const pid_t r0 = start_rank(0, port, args, dir.path() / "r0.log", "127.0.0.2");
+    const pid_t r1 = start_rank(1, port, args, dir.path() / "r1.log", "127.0.0.2");
+    seen = listening_until_exit(
+        r0,
+        [&] {
+            return std::set<pid_t>{r0, r1};
+        },
+        status);
+    INFO(read_text(dir.path() / "r0.log"));
+    CHECK(wait_exit(r1) == 0);
+    REQUIRE(status == 0);
+    CHECK(seen.count(fmt::format("127.0.0.2:{}", port)) == 1);
+    for (const auto& a : seen) CHECK_THAT(a, Catch::Matchers::StartsWith("127.0.0.2:"));
 }
 
 TEST_CASE("a rank killed mid-training stops the other within its timeout and names it: the run resumes",
