@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Fuzzes with libFuzzer under AddressSanitizer and UBSan, for SECONDS (default 60) of one
-# core, one of two harnesses:
+# core, one of three harnesses:
 #   pipeline  pipeline parsing, overrides and validation (tests/fuzz/pipeline_fuzz.cpp),
 #             seeded with the shipped pipelines, the malformed files of tests/pipeline/bad
 #             and tests/fuzz/seeds (pipelines with overrides after a "#--" line);
 #   sound     the sound-file, CSV and raw-stream readers (tests/fuzz/sound_fuzz.cpp),
-#             seeded with tests/fuzz/sound_seeds (WAV, RF64, FLAC, Ogg, AIFF, AU, CSV).
+#             seeded with tests/fuzz/sound_seeds (WAV, RF64, FLAC, Ogg, AIFF, AU, CSV);
+#   state     saved state: every built-in classical model's load_state on the same bytes
+#             (tests/fuzz/state_fuzz.cpp), seeded with tests/fuzz/state_seeds (files
+#             that fitted models saved).
 # Findings (crash-*, leak-*, oom-*, timeout-*) land in build-fuzz/findings-HARNESS; the
 # corpus grows in build-fuzz/corpus-HARNESS. Usage: bash bench/fuzz.sh [SECONDS] [HARNESS]
 set -euo pipefail
@@ -26,7 +29,11 @@ case $harness in
   sound)
     cmake --build build-fuzz --target sigx_sound_fuzz
     cp -n tests/fuzz/sound_seeds/* "$corpus/" ;;
-  *) echo "fuzz.sh: no harness '$harness' (pipeline or sound)" >&2; exit 2 ;;
+  state)
+    cmake --build build-fuzz --target sigx_state_fuzz sigx_plugin_lsq sigx_plugin_kalman sigx_plugin_tracker \
+      sigx_plugin_multitaper sigx_plugin_lms
+    cp -n tests/fuzz/state_seeds/* "$corpus/" ;;
+  *) echo "fuzz.sh: no harness '$harness' (pipeline, sound or state)" >&2; exit 2 ;;
 esac
 # 256 MiB: a reader must not allocate what a few bytes of header claim. Leaks inside the
 # system's libvorbis on malformed Ogg files are suppressed (tests/fuzz/lsan.supp).

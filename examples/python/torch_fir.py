@@ -51,7 +51,8 @@ class TorchFIR:
         torch.save(self.conv.state_dict(), Path(folder, "fir.pt"))
 
     def load(self, folder):
-        weight = torch.load(Path(folder, "fir.pt"))["weight"]
+        # weights_only: tensors, never pickled objects (a saved run may come from anyone)
+        weight = torch.load(Path(folder, "fir.pt"), weights_only=True)["weight"]
         self.conv = torch.nn.Conv1d(1, weight.shape[0], weight.shape[2], bias=False, dtype=torch.float32)
         self.conv.load_state_dict({"weight": weight})
         self.taps = weight.shape[2]

@@ -225,8 +225,9 @@ void read_settings(const Checker& c, const PipelineSource& src, Pipeline& p) {
             c.fail({src.file.string()}, problem + " (it comes from the file name: set name in [pipeline])");
 
     if (const toml::node* n = src.table.get("output")) {
-        for (auto&& [key, value] : c.table("output", *n)) {
-            const std::string k(key.str()), path = "output." + k;
+        for (auto&& entry : c.table("output", *n)) {  // not a structured binding: clang 14 cannot capture one
+            const toml::node& value = entry.second;
+            const std::string k(entry.first.str()), path = "output." + k;
             auto choice = [&](std::string& field, const std::vector<std::string>& allowed) {
                 field = c.string(path, value);
                 if (std::find(allowed.begin(), allowed.end(), field) == allowed.end())
@@ -238,7 +239,7 @@ void read_settings(const Checker& c, const PipelineSource& src, Pipeline& p) {
             else if (k == "components")
                 choice(p.output.components, {"wav", "none"});
             else
-                c.unknown_key(path, key, {"predictions", "components"}, "");
+                c.unknown_key(path, entry.first, {"predictions", "components"}, "");
         }
     }
 }

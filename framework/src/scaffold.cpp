@@ -148,11 +148,12 @@ public:
         sigx::write_file_atomic(dir / "gains.txt", text);
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
-        std::ifstream in(dir / "gains.txt");
+        // Saved state is data anyone may hand over: StateText names the file in every error
+        // (missing, cut short, NaN, out of range, more than one gain per component).
+        sigx::StateText in(dir / "gains.txt");
         std::vector<double> gains;
-        for (std::string word; in >> word;) gains.push_back(std::strtod(word.c_str(), nullptr));
-        if (gains.size() != components)
-            throw std::runtime_error((dir / "gains.txt").string() + ": not one gain per component");
+        for (std::size_t k = 0; k < components; ++k) gains.push_back(in.number("gain", -1e6, 1e6));
+        in.end();
         gains_ = gains;
     }
 

@@ -121,13 +121,14 @@ std::string KalmanFit::text() const {
     return fmt::format("{:a} {:a} {:a}\n", settings.q, settings.r, settings.p0) + gains_text(gains);
 }
 
-KalmanFit KalmanFit::read(std::istream& in, const std::filesystem::path& file, std::size_t components) {
+KalmanFit KalmanFit::read(StateText& in, std::size_t components) {
+    constexpr double big = std::numeric_limits<double>::max(), tiny = std::numeric_limits<double>::denorm_min();
     KalmanFit fit;
-    std::string q, r, p0;
-    if (!(in >> q >> r >> p0)) throw std::runtime_error(file.string() + ": cannot be read");
-    fit.settings.q = std::strtod(q.c_str(), nullptr), fit.settings.r = std::strtod(r.c_str(), nullptr);
-    fit.settings.p0 = std::strtod(p0.c_str(), nullptr);
-    fit.gains = read_gains(in, file, components);
+    fit.settings.q = in.number("process noise q", 0, big);
+    fit.settings.r = in.number("observation noise r", tiny, big);
+    fit.settings.p0 = in.number("prior variance", tiny, big);
+    fit.gains = read_gains(in, components);
+    in.end();
     return fit;
 }
 

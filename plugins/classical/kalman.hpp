@@ -67,9 +67,10 @@ struct KalmanFit {
     std::vector<std::vector<double>> estimates(const Input& input, const Task& task,
                                                const std::vector<std::size_t>& restarts = {},
                                                std::size_t from = 0) const;
-    // Bit for bit, as text (hexadecimal floating point); read throws naming `file`.
+    // Bit for bit, as text (hexadecimal floating point); read takes the whole text and
+    // throws naming its file at anything else (saved state is data, and may be corrupt).
     std::string text() const;
-    static KalmanFit read(std::istream& in, const std::filesystem::path& file, std::size_t components);
+    static KalmanFit read(StateText& in, std::size_t components);
 };
 
 // Fits on training records (one input channel each): r (unless given, > 0) from the

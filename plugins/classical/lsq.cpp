@@ -1,6 +1,8 @@
 #include "lsq.hpp"
 #include "phasor.hpp"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -281,16 +283,15 @@ std::string gains_text(const std::vector<std::complex<double>>& gains) {
     return text;
 }
 
-std::vector<std::complex<double>> read_gains(std::istream& in, const std::filesystem::path& file,
-                                             std::size_t components) {
-    std::size_t n = 0;
-    if (!(in >> n)) throw std::runtime_error(file.string() + ": cannot be read");
+std::vector<std::complex<double>> read_gains(StateText& in, std::size_t components) {
+    const std::size_t n = in.count("gain count", 1u << 16);
+    if (components > 0 && n != components) in.fail(fmt::format("{} gains for {} components", n, components));
     std::vector<std::complex<double>> gains;
-    for (std::string re, im; gains.size() < n && in >> re >> im;)
-        gains.emplace_back(std::strtod(re.c_str(), nullptr), std::strtod(im.c_str(), nullptr));
-    if (gains.size() != n || (components > 0 && n != components))
-        throw std::runtime_error(
-            fmt::format("{}: {} gains for {} components", file.string(), gains.size(), components));
+    constexpr double big = std::numeric_limits<double>::max();
+    while (gains.size() < n) {
+        const double re = in.number("gain", -big, big);
+        gains.emplace_back(re, in.number("gain", -big, big));
+    }
     return gains;
 }
 

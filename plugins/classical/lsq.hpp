@@ -6,6 +6,7 @@
 
 #include "phasor.hpp"
 
+#include <sigx/files.hpp>
 #include <sigx/host.hpp>
 #include <sigx/record.hpp>
 
@@ -91,11 +92,10 @@ std::vector<std::complex<double>> fit_calibration(const Records& records, const 
 
 // Saving and showing a calibration (lsq, kalman): the gains as text, a count and then
 // one line each in hexadecimal floating point, so that they read back bit for bit;
-// read_gains throws naming `file` when they cannot be read or are not `components`
-// (unless `components` is 0).
+// read_gains throws naming the file when they cannot be read, are not finite or are not
+// `components` (unless `components` is 0).
 std::string gains_text(const std::vector<std::complex<double>>& gains);
-std::vector<std::complex<double>> read_gains(std::istream& in, const std::filesystem::path& file,
-                                             std::size_t components);
+std::vector<std::complex<double>> read_gains(StateText& in, std::size_t components);
 // One log line per component: its gain (relative to the nominal) and phase.
 void report_gains(Host& host, const Task& task, const std::vector<std::complex<double>>& gains);
 

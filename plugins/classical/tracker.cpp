@@ -345,34 +345,20 @@ std::string TrackerFit::text() const {
     return s + gains_text(gains);
 }
 
-TrackerFit TrackerFit::read(std::istream& in, const std::filesystem::path& file, std::size_t components,
-                            bool calibrated) {
+TrackerFit TrackerFit::read(StateText& in, std::size_t components, bool calibrated) {
+    constexpr double big = std::numeric_limits<double>::max(), tiny = std::numeric_limits<double>::denorm_min();
     TrackerFit fit;
-    auto number = [&](const char* what, bool positive) {
-        std::string s;
-        if (!(in >> s)) throw std::runtime_error(fmt::format("{}: ends before its {}", file.string(), what));
-        char* end = nullptr;
-        const double x = std::strtod(s.c_str(), &end);
-        if (end != s.c_str() + s.size() || !std::isfinite(x) || x < 0 || (positive && x == 0))
-            throw std::runtime_error(fmt::format("{}: its {} '{}' is not a finite number {} 0", file.string(), what,
-                                                 s.substr(0, 40), positive ? ">" : ">="));
-        return x;
-    };
-    fit.settings.q_frequency = number("q_frequency", false);
-    fit.settings.r = number("noise variance", true);
-    fit.settings.robust = number("robustness", false);
-    const double count = number("component count", false);
-    if (count != static_cast<double>(components))
-        throw std::runtime_error(
-            fmt::format("{}: holds a fit for {} components, the task has {}", file.string(), count, components));
+    fit.settings.q_frequency = in.number("q_frequency", 0, big);
+    fit.settings.r = in.number("noise variance", tiny, big);
+    fit.settings.robust = in.number("robustness", 0, big);
+    const std::size_t count = in.count("component count", 1u << 16);
+    if (count != components) in.fail(fmt::format("holds a fit for {} components, the task has {}", count, components));
     for (std::size_t k = 0; k < components; ++k) {
-        fit.settings.q_amplitude.push_back(number("q_amplitude", false));
-        fit.settings.p0.push_back(number("prior", true));
+        fit.settings.q_amplitude.push_back(in.number("q_amplitude", 0, big));
+        fit.settings.p0.push_back(in.number("prior", tiny, big));
     }
-    if (calibrated) fit.gains = read_gains(in, file, components);
-    for (const auto& g : fit.gains)
-        if (!std::isfinite(g.real()) || !std::isfinite(g.imag()))
-            throw std::runtime_error(fmt::format("{}: a gain is not finite", file.string()));
+    if (calibrated) fit.gains = read_gains(in, components);
+    in.end();
     return fit;
 }
 

@@ -93,8 +93,7 @@ struct TrackerFit {
     // `components` components (with their gains when `calibrated`) and throws naming
     // `file` at anything else: saved state is data, and may be corrupt.
     std::string text() const;
-    static TrackerFit read(std::istream& in, const std::filesystem::path& file, std::size_t components,
-                           bool calibrated);
+    static TrackerFit read(StateText& in, std::size_t components, bool calibrated);
 };
 
 // What fitting searches: 0 (robust: < 0) for a value to search, anything else is taken

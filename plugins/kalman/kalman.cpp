@@ -108,10 +108,9 @@ public:
         sigx::write_file_atomic(dir / "filter.txt", fit_.text());
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
-        const auto file = dir / "filter.txt";
-        std::ifstream in(file);
+        sigx::StateText in(dir / "filter.txt");
         const auto settings = fit_.settings;  // mode, joint and forgetting come from the parameters
-        fit_ = sigx::classical::KalmanFit::read(in, file, calibrate_ ? components : 0);
+        fit_ = sigx::classical::KalmanFit::read(in, calibrate_ ? components : 0);
         fit_.settings.rls = settings.rls, fit_.settings.joint = settings.joint;
         fit_.settings.forgetting = settings.forgetting;
     }

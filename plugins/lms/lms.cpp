@@ -88,10 +88,9 @@ public:
         sigx::write_file_atomic(dir / "gains.txt", sigx::classical::gains_text(gains_));
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
-        const auto file = dir / "gains.txt";
-        std::ifstream in(file);
-        if (!in) throw std::runtime_error(file.string() + ": cannot be opened");
-        gains_ = sigx::classical::read_gains(in, file, calibrate_ ? components : 0);
+        sigx::StateText in(dir / "gains.txt");
+        gains_ = sigx::classical::read_gains(in, calibrate_ ? components : 0);
+        in.end();
     }
 
 private:

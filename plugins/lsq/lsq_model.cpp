@@ -60,8 +60,9 @@ public:
         sigx::write_file_atomic(dir / "calibration.txt", sigx::classical::gains_text(gains_));
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
-        std::ifstream in(dir / "calibration.txt");
-        gains_ = sigx::classical::read_gains(in, dir / "calibration.txt", calibrate_ ? components : 0);
+        sigx::StateText in(dir / "calibration.txt");
+        gains_ = sigx::classical::read_gains(in, calibrate_ ? components : 0);
+        in.end();
     }
 
     sigx::Prediction predict(const sigx::Input& record, const sigx::Task& task, sigx::Host&) override {

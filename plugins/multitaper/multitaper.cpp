@@ -87,14 +87,9 @@ public:
         sigx::write_file_atomic(dir / "window.txt", fmt::format("{:a}\n", settings_.window));
     }
     void load_state(const std::filesystem::path& dir, std::size_t) override {
-        const auto file = dir / "window.txt";
-        std::ifstream in(file);
-        std::string text;
-        char* end = nullptr;
-        const double w = (in >> text) ? std::strtod(text.c_str(), &end) : 0.0;
-        if (!in || end != text.c_str() + text.size() || !(w > 0) || w > 3600)
-            throw std::runtime_error(file.string() + ": not a window length in seconds (0 to 3600)");
-        settings_.window = w;
+        sigx::StateText in(dir / "window.txt");
+        settings_.window = in.number("window length in seconds", 1e-6, 3600);
+        in.end();
     }
 
 private:

@@ -145,10 +145,8 @@ public:
         sigx::write_file_atomic(dir / "tracker.txt", fit_.text());
     }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
-        const auto file = dir / "tracker.txt";
-        std::ifstream in(file);
-        if (!in) throw std::runtime_error(file.string() + ": cannot be opened");
-        fit_ = TrackerFit::read(in, file, components, calibrate_);
+        sigx::StateText in(dir / "tracker.txt");
+        fit_ = TrackerFit::read(in, components, calibrate_);
     }
 
 private:

@@ -11,6 +11,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace sigx;
@@ -367,4 +369,89 @@ threads = 1
     REQUIRE(r.status == 0);
     CHECK_THAT(r.output, Contains("(latency 4 samples)"));
     CHECK(audio::read(t.path() / "streamed.wav").channels == extracted.channels);
+}
+
+namespace {
+
+// A saved state file spoiled the ways a shared or rotted run directory may hold it.
+struct Spoiled {
+    std::string how, bytes;
+};
+std::vector<Spoiled> spoiled_text(const std::string& original) {
+    std::string nan;  // every value NaN, counts kept
+    std::istringstream words(original);
+    for (std::string w; words >> w;) nan += (w.find_first_not_of("0123456789") == std::string::npos ? w : "nan") + "\n";
+    std::mt19937 rng(7);
+    std::string random(4096, '\0');
+    for (char& c : random) c = static_cast<char>(rng());
+    return {{"truncated", original.substr(0, original.size() / 2)},
+            {"oversized", original + std::string(2u << 20, '1')},
+            {"NaN-filled", nan},
+            {"of another shape (its values twice)", original + original},
+            {"random bytes", random}};
+}
+
+// `sigx apply` on a run whose model's state file `file` holds `bytes`: one error, naming
+// the file, a non-zero exit, and nothing written.
+void check_refused(const fs::path& run, const std::string& model, const fs::path& file, const std::string& bytes,
+                   const fs::path& input, const fs::path& out) {
+    const std::string original = read_text(file);
+    write_text(file, bytes);
+    const auto r = run_sigx("apply " + quote(run.string()) + " --model " + model + " " + quote(input.string()) +
+                            " --out " + quote(out.string()));
+    write_text(file, original);
+    INFO(r.output);
+    CHECK(r.status != 0);
+    CHECK_THAT(r.output, Contains(file.string()));
+    std::istringstream lines(r.output);
+    int errors = 0;
+    for (std::string line; std::getline(lines, line);) errors += line.find("error") != std::string::npos;
+    CHECK(errors == 1);
+    CHECK_FALSE(fs::exists(out));
+}
+
+}  // namespace
+
+TEST_CASE("saved models: a truncated, oversized, NaN-filled, misshapen or random state file is one error naming it",
+          "[saved]") {
+    TempDir t;
+    write_recordings(t.path() / "data");
+    const fs::path file =
+        write_text(t.path() / "fit.toml", "[pipeline]\nname = \"fit\"\n" + recording_source(t.path() / "data") + R"(
+[models.lsq]
+plugin = "lsq"
+[models.lsq_sliding]
+plugin = "lsq"
+mode = "sliding"
+window = 500
+[models.kalman]
+plugin = "kalman"
+[models.tracker]
+plugin = "tracker"
+[models.multitaper]
+plugin = "multitaper"
+[models.lms]
+plugin = "lms"
+)");
+    const auto r = run_sigx("run -q " + quote(file.string()) + " --out " + quote((t.path() / "a").string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const fs::path run = only_run(t.path() / "a"), input = t.path() / "data" / "test.wav";
+    int files = 0;
+    for (const std::string model : {"lsq", "lsq_sliding", "kalman", "tracker", "multitaper", "lms"})
+        for (const auto& f : fs::directory_iterator(run / model / "state")) {
+            ++files;
+            for (const auto& [how, bytes] : spoiled_text(read_text(f.path()))) {
+                INFO(model << ": " << f.path().filename() << " " << how);
+                check_refused(run, model, f.path(), bytes, input, t.path() / "out");
+            }
+        }
+    CHECK(files == 6);
+    // Unspoiled, every model applies.
+    for (const std::string model : {"lsq", "lsq_sliding", "kalman", "tracker", "multitaper", "lms"}) {
+        const auto ok = run_sigx("apply " + quote(run.string()) + " --model " + model + " " + quote(input.string()) +
+                                 " --out " + quote((t.path() / "ok").string()));
+        INFO(ok.output);
+        CHECK(ok.status == 0);
+    }
 }

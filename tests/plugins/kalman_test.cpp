@@ -139,13 +139,13 @@ TEST_CASE("kalman tracker: a restart forgets the amplitudes but keeps the time",
     CHECK(after <= 1e-9);  // phasors rotated vs computed afresh: rounding only
     CHECK(differs > 0.1);  // and it did forget: locking on again is far from the locked-on estimate
     // The calibration reads back bit for bit.
-    std::istringstream text(fit.text());
-    const auto back = classical::KalmanFit::read(text, "tracker.txt", r.task.size());
+    sigx::StateText text(fit.text(), "tracker.txt");
+    const auto back = classical::KalmanFit::read(text, r.task.size());
     CHECK(back.settings.q == fit.settings.q);
     CHECK(back.settings.r == fit.settings.r);
     CHECK(back.gains == fit.gains);
-    std::istringstream short_text("0x1p-3 0x1p-2\n");
-    CHECK_THROWS_WITH(classical::KalmanFit::read(short_text, "tracker.txt", 4), Catch::Contains("tracker.txt"));
+    sigx::StateText short_text("0x1p-3 0x1p-2\n", "tracker.txt");
+    CHECK_THROWS_WITH(classical::KalmanFit::read(short_text, 4), Catch::Contains("tracker.txt"));
 }
 
 TEST_CASE("kalman tracker: starting at a sample equals a restart there, without filtering the samples before",

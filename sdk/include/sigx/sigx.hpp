@@ -1,8 +1,10 @@
 // Everything a plugin author needs: the plugin kinds, data types, parameters, host
-// services, safe file writing and the SIGX_PLUGIN registration macro.
+// services, safe file writing, saved state read as data (StateText, named arrays) and the
+// SIGX_PLUGIN registration macro.
 #pragma once
 
 #include <sigx/abi.hpp>
+#include <sigx/arrays.hpp>
 #include <sigx/files.hpp>
 #include <sigx/host.hpp>
 #include <sigx/params.hpp>

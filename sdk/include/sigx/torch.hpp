@@ -20,12 +20,15 @@
 #pragma once
 
 #include <sigx/abi.hpp>
+#include <sigx/arrays.hpp>
 #include <sigx/plugin.hpp>
 
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <string_view>
 #include <vector>
@@ -74,16 +77,68 @@ public:
         for (const auto& p : module().parameters()) return p.device();
         return torch::kCPU;
     }
-    // The module's weights to or from a file (after prepare, so the network exists).
+    // The module's weights to or from a file (after prepare, so the network exists), in
+    // sigx's own format of named arrays (arrays.hpp): data, never code.
     void save(const std::filesystem::path& file) {
-        torch::serialize::OutputArchive archive;
-        module().save(archive);
-        archive.save_to(file.string());
+        std::vector<NamedArray> arrays;
+        for (const auto& [name, tensor] : named_tensors()) {
+            const auto t = tensor.detach().to(torch::kCPU).contiguous();
+            NamedArray a{name, element_type(t.scalar_type(), name), {t.sizes().begin(), t.sizes().end()}, {}};
+            a.bytes.assign(static_cast<const char*>(t.data_ptr()), t.nbytes());
+            arrays.push_back(std::move(a));
+        }
+        write_arrays(file, arrays);
     }
+    // A file that is missing, far larger than these weights, corrupt, short of an array,
+    // of another shape or type, holding others or holding NaN or infinity is one error
+    // naming it, and leaves the module's weights as they were.
     void load(const std::filesystem::path& file) {
-        torch::serialize::InputArchive archive;
-        archive.load_from(file.string(), device());
-        module().load(archive);
+        const auto current = named_tensors();
+        std::uintmax_t bytes = 0;
+        for (const auto& [name, tensor] : current) bytes += static_cast<std::uintmax_t>(tensor.nbytes()) + 1024;
+        const auto arrays = read_arrays(file, 2 * bytes + 4096);
+        auto fail = [&](const std::string& why) { throw std::runtime_error(file.string() + ": " + why); };
+        if (arrays.size() != current.size())
+            fail("holds " + std::to_string(arrays.size()) + " arrays, the network has " +
+                 std::to_string(current.size()) + " (not this network's weights)");
+        std::vector<torch::Tensor> read;
+        for (const auto& [name, tensor] : current) {
+            const NamedArray* a = nullptr;
+            for (const auto& candidate : arrays)
+                if (candidate.name == name) a = &candidate;
+            if (!a) fail("holds no '" + name + "' (not this network's weights)");
+            if (a->type != element_type(tensor.scalar_type(), name) ||
+                !std::equal(a->sizes.begin(), a->sizes.end(), tensor.sizes().begin(), tensor.sizes().end()))
+                fail("its '" + name + "' is " + shape(a->sizes) + ", the network's " + shape(tensor.sizes()) +
+                     " (not this network's weights)");
+            auto t = torch::empty(tensor.sizes(), torch::TensorOptions().dtype(tensor.scalar_type()));
+            std::memcpy(t.data_ptr(), a->bytes.data(), a->bytes.size());
+            if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
+                fail("its '" + name + "' holds NaN or infinity");
+            read.push_back(t);
+        }
+        torch::NoGradGuard no_grad;
+        for (std::size_t i = 0; i < current.size(); ++i) current[i].second.copy_(read[i]);
+    }
+
+private:
+    std::vector<std::pair<std::string, torch::Tensor>> named_tensors() {
+        std::vector<std::pair<std::string, torch::Tensor>> out;
+        for (const auto& p : module().named_parameters()) out.emplace_back(p.key(), p.value());
+        for (const auto& b : module().named_buffers()) out.emplace_back(b.key(), b.value());
+        return out;
+    }
+    static ElementType element_type(torch::ScalarType t, const std::string& name) {
+        if (t == torch::kFloat32) return ElementType::f32;
+        if (t == torch::kFloat64) return ElementType::f64;
+        if (t == torch::kInt64) return ElementType::i64;
+        throw std::runtime_error("cannot save or load '" + name +
+                                 "': its element type is not float32, float64 or int64");
+    }
+    static std::string shape(c10::ArrayRef<std::int64_t> sizes) {
+        std::string s = "[";
+        for (std::size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+        return s + "]";
     }
 };
 
