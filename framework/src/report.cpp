@@ -34,8 +34,10 @@ std::string number(double v) {
     return (a >= 1e-3 && a < 1e5) ? fmt::format("{:.4g}", v) : fmt::format("{:.3e}", v);
 }
 
-// A markdown table with padded columns, so it reads well in a terminal too.
-std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+// A markdown table with padded columns, so it reads well in a terminal too; the first
+// `text` columns align left, the numbers right.
+std::string table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                  std::size_t text = 1) {
     std::vector<std::size_t> width(header.size());
     for (std::size_t c = 0; c < header.size(); ++c) {
         width[c] = std::max<std::size_t>(3, header[c].size());
@@ -44,20 +46,34 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
     auto line = [&](const std::vector<std::string>& cells) {
         std::string s = "|";
         for (std::size_t c = 0; c < cells.size(); ++c)
-            s += c == 0 ? fmt::format(" {:<{}} |", cells[c], width[c]) : fmt::format(" {:>{}} |", cells[c], width[c]);
+            s += c < text ? fmt::format(" {:<{}} |", cells[c], width[c]) : fmt::format(" {:>{}} |", cells[c], width[c]);
         return s + "\n";
     };
     std::string out = line(header) + "|";
-    for (std::size_t c = 0; c < header.size(); ++c) out += std::string(width[c] + 1, '-') + (c == 0 ? "-|" : ":|");
+    for (std::size_t c = 0; c < header.size(); ++c) out += std::string(width[c] + 1, '-') + (c < text ? "-|" : ":|");
     out += "\n";
     for (const auto& r : rows) out += line(r);
     return out;
 }
 
+namespace {
+// The legend of the report's "what" column.
+const char* what_legend =
+    "`what`: causal: each estimate uses samples up to it (it can run live); non-causal: it also uses later "
+    "samples. classical: a fixed method whose few settings are fitted by formula or search; learned: a network "
+    "trained on the training records; hybrid: a learned part on a classical one, both named.\n";
+}  // namespace
+
 nlohmann::ordered_json models_json(const std::vector<ModelSummary>& models) {
     auto a = nlohmann::ordered_json::array();
     for (const auto& m : models) {
         nlohmann::ordered_json o = {{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}};
+        if (m.nature) {
+            static const char* methods[] = {"classical", "learned", "hybrid"};
+            o["causal"] = m.nature->causal;
+            o["method"] = methods[static_cast<int>(m.nature->method)];
+            o["parts"] = m.nature->parts;
+        }
         if (!m.error.empty()) o["error"] = m.error;
         a.push_back(std::move(o));
     }
@@ -145,6 +161,11 @@ std::string report_markdown(const RunSummary& run) {
             if (m.name == model) return fmt::format("{:.2f}", m.fit_seconds);
         return "";
     };
+    auto what = [&](const std::string& row) -> std::string {  // empty for the rows that are not models
+        for (const auto& m : models)
+            if (m.name == row) return describe(m.nature);
+        return "";
+    };
 
     std::string out = fmt::format("# {}\n", run.pipeline);
     for (const auto& set : sets) {
@@ -158,17 +179,18 @@ std::string report_markdown(const RunSummary& run) {
                 for (const auto& m : models)
                     if (m.error.empty())
                         body.push_back(
-                            {m.name, fmt::format("{:.2f}", m.fit_seconds),
+                            {m.name, describe(m.nature), fmt::format("{:.2f}", m.fit_seconds),
                              run.extracted ? fmt::format("extracted/{}/{}/", m.name, set) : "(not written)"});
-                out.append("\n").append(table({"model", "fit s", "extracted components"}, body));
+                out.append("\n").append(table({"model", "what", "fit s", "extracted components"}, body, 2));
+                out.append("\n").append(what_legend);
                 continue;
             }
         }
-        std::vector<std::string> header = {"model", "fit s"};
+        std::vector<std::string> header = {"model", "what", "fit s"};
         for (const auto& c : columns) header.push_back(c.window.empty() ? c.name : c.window + " " + c.name);
         std::vector<std::vector<std::string>> body;
         for (const auto& r : rows) {
-            std::vector<std::string> cells = {r, fit_time(r)};
+            std::vector<std::string> cells = {r, what(r), fit_time(r)};
             bool any = false;
             for (const auto& c : columns) {
                 const Metric* m = find_metric(metrics, set, r, "mean", c);
@@ -177,11 +199,12 @@ std::string report_markdown(const RunSummary& run) {
             }
             if (any) body.push_back(std::move(cells));
         }
-        out += fmt::format("\n### `{}`: mean over components\n\n{}", set, table(header, body));
+        out += fmt::format("\n### `{}`: mean over components\n\n{}", set, table(header, body, 2));
         std::string legend;
         for (const ReportRow* r : rows_of(run, set))
             if (std::any_of(body.begin(), body.end(), [&](const auto& cells) { return cells.front() == r->name; }))
                 legend += fmt::format("- `{}`: {}\n", r->name, r->description);
+        out.append("\n").append(what_legend);
         if (!legend.empty()) out.append("\nRows that are not models:\n\n").append(legend);
 
         std::vector<std::string> comp_header = {lead.metric};
@@ -267,5 +290,13 @@ std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>&
     }
     return fmt::to_string(b);
 }
+
+std::string describe(const std::optional<ModelNature>& nature) {
+    if (!nature) return "not stated";
+    static const char* methods[] = {"classical", "learned", "hybrid"};
+    return fmt::format("{}, {}{}{}", nature->causal ? "causal" : "non-causal",
+                       methods[static_cast<int>(nature->method)], nature->parts.empty() ? "" : ": ", nature->parts);
+}
+
 
 }  // namespace sigx::host

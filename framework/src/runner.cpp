@@ -23,6 +23,12 @@ namespace sigx::host {
 
 namespace {
 
+// What the model says it is, for its report row (nullopt: it does not say).
+std::optional<ModelNature> nature_of(const PluginUse& use, Model& model) {
+    const ModelNature* n = guarded(plugin_role("model", use), "extension", [&] { return model_nature(model); });
+    return n ? std::optional<ModelNature>(*n) : std::nullopt;
+}
+
 void check_cancel(const RunDir& dir) {
     if (cancel_flag().load()) throw Interrupted(dir.path().string());
 }
@@ -487,14 +493,14 @@ private:
                 throw;
             } catch (const std::exception& e) {
                 if (errors_[i].empty()) console_.log(LogLevel::error, use.name, e.what());
-                summaries_.push_back({use.name, use.plugin, 0, e.what()});
+                summaries_.push_back({use.name, use.plugin, 0, e.what(), nature_of(use, model)});
                 continue;
             }
             if (const auto folder = dir_.path() / use.name; std::filesystem::is_directory(folder))
                 for (const auto& f : std::filesystem::directory_iterator(folder))
                     if (f.is_regular_file()) out.artifacts[f.path().stem().string()] = f.path();
             console_.log(LogLevel::info, use.name, fmt::format("fitted in {:.2f} s", out.fit_seconds));
-            summaries_.push_back({use.name, use.plugin, out.fit_seconds, {}});
+            summaries_.push_back({use.name, use.plugin, out.fit_seconds, {}, nature_of(use, model)});
             outputs_.push_back(std::move(out));
             check_cancel(dir_);
         }

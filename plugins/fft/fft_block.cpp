@@ -79,6 +79,8 @@ public:
         : flags_(p.string("planner") == "measure" ? FFTW_MEASURE : FFTW_ESTIMATE) {}
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {false, sigx::ModelNature::Method::classical, "FFT of the whole record"});
         return id == sigx::model_state_id ? &sigx::no_fitted_state() : nullptr;
     }
 
@@ -108,6 +110,7 @@ public:
     }
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     unsigned flags_;
     RealFft fft_;
     std::vector<std::complex<double>> spectrum_;

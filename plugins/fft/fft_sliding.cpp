@@ -28,6 +28,8 @@ public:
     explicit FftSliding(const sigx::Params& p) : window_(static_cast<std::size_t>(p.integer("window"))) {}
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {true, sigx::ModelNature::Method::classical, "sliding DFT over the last window"});
         if (id == sigx::model_state_id) return &sigx::no_fitted_state();
         if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
@@ -85,6 +87,7 @@ public:
     void flush(const sigx::Block&) override {}
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     struct Tone {
         sigx::classical::Phasor z;  // e^{-i w t} at the newest sample
         double inverse_gain = 1;

@@ -58,6 +58,9 @@ public:
     }
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {true, sigx::ModelNature::Method::classical,
+                                fit_.settings.rls ? "recursive least-squares tracker" : "Kalman tracker"});
         if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
         if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
@@ -116,6 +119,7 @@ public:
     }
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     double q_given_, r_given_;
     bool calibrate_;
     sigx::classical::KalmanFit fit_;

@@ -42,6 +42,8 @@ public:
     explicit Lms(const sigx::Params& p) : mu_(p.real("mu")), calibrate_(p.boolean("calibrate")) {}
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {true, sigx::ModelNature::Method::classical, "adaptive noise canceller (LMS)"});
         if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
         if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
@@ -94,6 +96,7 @@ public:
     }
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     std::vector<double> steps(const sigx::Task& task, double rate) const {
         return mu_ > 0 ? std::vector<double>(task.size(), mu_) : sigx::classical::lms_steps(task, rate);
     }

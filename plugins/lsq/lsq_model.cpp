@@ -49,6 +49,11 @@ public:
     }
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = options_.window > 0 ? sigx::ModelNature{true, sigx::ModelNature::Method::classical,
+                                                                       "least squares over the last window"}
+                                                   : sigx::ModelNature{false, sigx::ModelNature::Method::classical,
+                                                                       "least squares over the whole record"});
         if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
         if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
@@ -98,6 +103,7 @@ public:
     void flush(const sigx::Block&) override {}
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     void check_calibrated_for(const sigx::Task& task) const {
         if (calibrate_ && gains_.size() != task.size())
             throw std::runtime_error(

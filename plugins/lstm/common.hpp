@@ -17,10 +17,10 @@ public:
         if (id == model_state_id) return static_cast<ModelState*>(this);
         return TorchModel::extension(id);
     }
-    void save_state(const std::filesystem::path& dir) override { TorchModelExtension::save(dir / "weights.pt"); }
+    void save_state(const std::filesystem::path& dir) override { TorchModelExtension::save(dir / "weights.bin"); }
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
         build(static_cast<std::int64_t>(components));
-        TorchModelExtension::load(dir / "weights.pt");
+        TorchModelExtension::load(dir / "weights.bin");
     }
 
 protected:
@@ -40,6 +40,15 @@ inline std::vector<ParamSpec> network_params(std::int64_t hidden, std::int64_t l
     return {ParamSpec::integer("hidden", hidden).range(1, 4096).help("LSTM hidden units per layer"),
             ParamSpec::integer("layers", layers).range(1, 16).help("stacked LSTM layers"),
             ParamSpec::real("dropout", dropout).range(0.0, 0.9).help("dropout between layers and before the output")};
+}
+
+// Which path trains the network (and runs it under LibTorch): fused_lstm.hpp's or LibTorch's.
+inline ParamSpec training_param() {
+    return ParamSpec::string("training", "fused")
+        .one_of({"fused", "torch"})
+        .help(
+            "fused: each layer's whole sequence, forward and backward through time, as one operation (faster; "
+            "the same parameters and results); torch: LibTorch's LSTM, operator by operator");
 }
 
 inline torch::Tensor tensor_of(const Samples& s, std::int64_t front_pad = 0, std::int64_t back_pad = 0) {

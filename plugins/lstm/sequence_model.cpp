@@ -4,6 +4,7 @@
 // window's last sample. Samples before the record's start are zeros, so every sample
 // gets an estimate.
 #include "common.hpp"
+#include "fused_lstm.hpp"
 
 #include <numeric>
 #include <random>
@@ -12,8 +13,9 @@ namespace sigx::lstm {
 namespace {
 
 struct SequenceNetImpl : torch::nn::Module {
-    SequenceNetImpl(std::int64_t inputs, std::int64_t hidden, std::int64_t layers, double dropout)
-        : lstm(register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(inputs, hidden)
+    SequenceNetImpl(std::int64_t inputs, std::int64_t hidden, std::int64_t layers, double dropout, bool fused_training)
+        : fused(fused_training),
+          lstm(register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(inputs, hidden)
                                                            .num_layers(layers)
                                                            .batch_first(true)
                                                            .dropout(layers > 1 ? dropout : 0.0)))),
@@ -22,10 +24,11 @@ struct SequenceNetImpl : torch::nn::Module {
 
     // x: [batch, L, context + selectors] -> [batch]
     torch::Tensor forward(const torch::Tensor& x) {
-        auto h = std::get<0>(lstm->forward(x));
+        auto h = std::get<0>(fused && x.is_cpu() ? fused_lstm(lstm, x, {}, is_training()) : lstm->forward(x));
         return head->forward(drop->forward(h.select(1, h.size(1) - 1))).squeeze(1);
     }
 
+    bool fused;  // through fused_lstm (fused_lstm.hpp)
     torch::nn::LSTM lstm;
     torch::nn::Dropout drop;
     torch::nn::Linear head;
@@ -42,6 +45,7 @@ class LstmSequence final : public SavedTorchModel {
 public:
     static Descriptor describe() {
         auto p = network_params(128, 2, 0.2);
+        p.push_back(training_param());
         p.insert(p.begin(),
                  {ParamSpec::integer("window", 50).range(2, 100000).help("L: recurrent steps per window"),
                   ParamSpec::integer("context", 5).range(1, 1000).help("consecutive samples carried by each step")});
@@ -58,7 +62,13 @@ public:
           context_(p.integer("context")),
           hidden_(p.integer("hidden")),
           layers_(p.integer("layers")),
-          dropout_(p.real("dropout")) {}
+          dropout_(p.real("dropout")),
+          fused_(p.string("training") == "fused") {}
+
+    void* extension(std::string_view id) override {
+        if (id == model_nature_id) return &nature_;
+        return SavedTorchModel::extension(id);
+    }
 
     torch::nn::Module& module() override { return *net(); }
 
@@ -130,6 +140,7 @@ public:
     }
 
 private:
+    ModelNature nature_{true, ModelNature::Method::learned, "windowed LSTM"};
     struct Row {
         std::int64_t t, component;  // t indexes all_windows_
     };
@@ -137,7 +148,7 @@ private:
     SequenceNet& net() {
         if (!net_) {
             if (selectors_ == 0) throw std::runtime_error("the network is built when the data is known (prepare)");
-            net_ = SequenceNet(context_ + selectors_, hidden_, layers_, dropout_);
+            net_ = SequenceNet(context_ + selectors_, hidden_, layers_, dropout_, fused_);
         }
         return net_;
     }
@@ -156,6 +167,7 @@ private:
 
     std::int64_t window_, context_, hidden_, layers_;
     double dropout_;
+    bool fused_;
     SequenceNet net_{nullptr};
     torch::Tensor all_windows_, all_targets_;
     std::vector<Row> train_rows_, validation_rows_, pass_;

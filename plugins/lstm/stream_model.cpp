@@ -34,6 +34,7 @@
 // the first `handover` seconds of a record only, where the tracker is still locking on.
 #include "causal_lstm.hpp"
 #include "common.hpp"
+#include "fused_lstm.hpp"
 
 #include "../classical/kalman.hpp"
 
@@ -49,14 +50,12 @@ namespace {
 
 enum class Conditioning { input, film };
 
-// (h, c) carried between steps; LibTorch 1.13 takes c10::optional here.
-using LstmState = c10::optional<std::tuple<torch::Tensor, torch::Tensor>>;
-
 struct StreamNetImpl : torch::nn::Module {
     StreamNetImpl(std::int64_t frame_size, std::int64_t selectors, std::int64_t hidden, std::int64_t layers,
-                  double dropout, bool bidirectional, Conditioning cond, bool with_tracker)
+                  double dropout, bool bidirectional, Conditioning cond, bool with_tracker, bool fused_training)
         : frame(frame_size),
           signal(with_tracker ? 2 * frame_size : frame_size),
+          fused(fused_training),
           tracked(with_tracker),
           conditioning(cond),
           lstm(register_module(
@@ -83,7 +82,8 @@ struct StreamNetImpl : torch::nn::Module {
     // fade (hybrid): the correction's weight per step, [1, steps, 1].
     torch::Tensor forward(const torch::Tensor& x, LstmState& state, const torch::Tensor& fade = {}) {
         torch::Tensor in = conditioning == Conditioning::input ? x : x.narrow(2, 0, signal);
-        auto [h, new_state] = lstm->forward(in, state);
+        auto [h, new_state] =
+            fused && in.is_cpu() ? fused_lstm(lstm, in, state, is_training()) : lstm->forward(in, state);
         state = new_state;
         if (conditioning == Conditioning::film) {
             auto sel = x.select(1, 0).narrow(1, signal, x.size(2) - signal);  // [streams, selectors]
@@ -105,6 +105,7 @@ struct StreamNetImpl : torch::nn::Module {
     }
 
     std::int64_t frame, signal;  // samples per step; input features before the selector
+    bool fused;                  // through fused_lstm (fused_lstm.hpp), not LibTorch's per-step operators
     bool tracked;                // the tracker's frame follows the mix's, and its estimate is the output's base
     Conditioning conditioning;
     torch::nn::LSTM lstm;
@@ -153,6 +154,7 @@ public:
                         .range(1e-3, 1e6)
                         .help("hybrid: seconds after a start in which the network corrects the tracker (fully in the "
                               "first half, fading out in the second), the time it takes to lock on"));
+        p.push_back(training_param());
         p.push_back(
             ParamSpec::string("inference", "native")
                 .one_of({"native", "torch"})
@@ -172,10 +174,16 @@ public:
           bidirectional_(p.boolean("bidirectional")),
           tracked_(p.string("tracker") == "kalman"),
           native_inference_(p.string("inference") == "native"),
+          fused_(p.string("training") == "fused"),
           handover_(p.real("handover")) {}
 
     void* extension(std::string_view id) override {
         if (id == streaming_id) return static_cast<Streaming*>(this);
+        if (id == model_nature_id)
+            return &(nature_ = {!bidirectional_, tracked_ ? ModelNature::Method::hybrid : ModelNature::Method::learned,
+                                std::string(bidirectional_ ? "bidirectional " : "") +
+                                    (conditioning_ == Conditioning::film ? "FiLM LSTM" : "LSTM") +
+                                    (tracked_ ? " + Kalman tracker" : "")});
         return SavedTorchModel::extension(id);
     }
 
@@ -207,10 +215,8 @@ public:
     void load_state(const std::filesystem::path& dir, std::size_t components) override {
         SavedTorchModel::load_state(dir, components);
         if (!tracked_) return;
-        const auto file = dir / "tracker.txt";
-        std::ifstream in(file);
-        if (!in) throw std::runtime_error(file.string() + ": missing (the hybrid's tracker calibration)");
-        tracker_ = classical::KalmanFit::read(in, file, components);
+        StateText in(dir / "tracker.txt");
+        tracker_ = classical::KalmanFit::read(in, components);
     }
 
     void prepare(const Records& train, double validation_fraction) override {
@@ -396,7 +402,8 @@ private:
     StreamNet& net() {
         if (!net_) {
             if (selectors_ == 0) throw std::runtime_error("the network is built when the data is known (prepare)");
-            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, bidirectional_, conditioning_, tracked_);
+            net_ = StreamNet(frame_, selectors_, hidden_, layers_, dropout_, bidirectional_, conditioning_, tracked_,
+                             fused_);
         }
         return net_;
     }
@@ -454,11 +461,12 @@ private:
         return torch::stack(out);
     }
 
+    ModelNature nature_;  // what extension(model_nature_id) answers
     Conditioning conditioning_;
     std::int64_t frame_, bptt_, hidden_, layers_;
     double dropout_;
     std::int64_t train_segment_;
-    bool bidirectional_, tracked_, native_inference_;
+    bool bidirectional_, tracked_, native_inference_, fused_;
     double handover_;                              // seconds
     std::optional<classical::KalmanFit> tracker_;  // the hybrid's, once calibrated
     std::unique_ptr<CausalLstmStream> stream_;

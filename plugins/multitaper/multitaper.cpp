@@ -45,6 +45,8 @@ public:
     }
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {false, sigx::ModelNature::Method::classical, "sliding multitaper regression"});
         return id == sigx::model_state_id ? static_cast<sigx::ModelState*>(this) : nullptr;
     }
 
@@ -93,6 +95,7 @@ public:
     }
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     sigx::classical::MultitaperSettings settings_;
     bool search_ = false;
     double chosen_ = 1;

@@ -44,6 +44,10 @@ public:
         : q_(p.real("q")), comb_(p.string("filter") == "comb"), zero_phase_(p.boolean("zero_phase")) {}
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {!zero_phase_, sigx::ModelNature::Method::classical,
+                                std::string(comb_ ? "comb filters" : "notch filters") +
+                                    (zero_phase_ ? ", forward-backward" : "")});
         if (id == sigx::model_state_id) return &sigx::no_fitted_state();
         if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
@@ -75,6 +79,7 @@ public:
     void flush(const sigx::Block&) override {}
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     double q_;
     bool comb_, zero_phase_;
     std::optional<sigx::classical::NotchFilter> filter_;

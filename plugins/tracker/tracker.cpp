@@ -69,6 +69,9 @@ public:
     }
 
     void* extension(std::string_view id) override {
+        if (id == sigx::model_nature_id)
+            return &(nature_ = {!smooth_, sigx::ModelNature::Method::classical,
+                                smooth_ ? "frequency-tracking smoother" : "frequency-tracking EKF"});
         if (id == sigx::model_state_id) return static_cast<sigx::ModelState*>(this);
         if (id == sigx::streaming_id) return static_cast<sigx::Streaming*>(this);
         return nullptr;
@@ -150,6 +153,7 @@ public:
     }
 
 private:
+    sigx::ModelNature nature_;  // what extension(model_nature_id) answers
     void check_fitted(std::size_t components) const {
         if (fit_.settings.p0.empty()) throw std::runtime_error("the model has not been fitted");
         if (fit_.settings.p0.size() != components)

@@ -134,6 +134,63 @@ TEST_CASE("sigx run writes a complete run directory whose metrics match its pred
     CHECK_FALSE(read_text(run / "log.txt").empty());
 }
 
+TEST_CASE("every report row says what its model is: causal or not, and classical, learned or hybrid", "[cli][e2e]") {
+    TempDir out, files;
+    const fs::path file = sigx::test::write_text(files.path() / "what.toml", R"([source]
+plugin = "noisy_sinusoid"
+duration = 2.0
+[models.fft]
+plugin = "fft.block"
+[models.fft_sliding]
+plugin = "fft.sliding"
+window = 500
+[models.kalman]
+plugin = "kalman"
+[models.lsq_sliding]
+plugin = "lsq"
+mode = "sliding"
+window = 500
+[models.zero_phase]
+plugin = "notch"
+zero_phase = true
+[models.zeros]
+plugin = "test.zeros"
+trainer = "t"
+[trainers.t]
+plugin = "test.trainer"
+)");
+    const auto r = run_sigx("run -q " + quote(file.string()) + " --plugin-path " +
+                            quote(sigx::test::fixture_dir().string()) + " --out " + quote(out.path().string()));
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    const fs::path run = entries(out.path()).at(0);
+    const std::string report = read_text(run / "report.md");
+    // Each model row, padded to the column, with what its plugin says (sigx.model.nature/1).
+    auto row = [&](const std::string& model, const std::string& what) {
+        INFO(model);
+        CHECK(report.find("| " + model + " ") != std::string::npos);
+        const auto at = report.find("| " + model + " ");
+        CHECK(report.substr(at, report.find('\n', at) - at).find("| " + what + " ") != std::string::npos);
+    };
+    row("fft", "non-causal, classical: FFT of the whole record");
+    row("fft_sliding", "causal, classical: sliding DFT over the last window");
+    row("kalman", "causal, classical: Kalman tracker");
+    row("lsq_sliding", "causal, classical: least squares over the last window");
+    row("zero_phase", "non-causal, classical: notch filters, forward-backward");
+    row("zeros", "not stated");  // a plugin that does not say
+    CHECK_THAT(report, Contains("`what`: causal: each estimate uses samples up to it"));
+    const auto metrics = nlohmann::json::parse(read_text(run / "metrics.json"));
+    for (const auto& m : metrics["models"]) {
+        INFO(m.dump());
+        if (m["name"] == "zeros") {
+            CHECK_FALSE(m.contains("causal"));
+        } else {
+            CHECK(m["causal"] == (m["name"] != "fft" && m["name"] != "zero_phase"));
+            CHECK(m["method"] == "classical");
+        }
+    }
+}
+
 TEST_CASE("sigx run never overwrites an earlier run", "[cli][e2e]") {
     TempDir out;
     const std::string file = quote((data_dir() / "small.toml").string());

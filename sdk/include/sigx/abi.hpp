@@ -93,6 +93,7 @@ inline constexpr sigx_type_layout boundary_types[] = {
     SIGX_TYPE_LAYOUT(sigx::Descriptor),
     SIGX_TYPE_LAYOUT(sigx::DatasetSize),
     SIGX_TYPE_LAYOUT(sigx::ModelState),
+    SIGX_TYPE_LAYOUT(sigx::ModelNature),
     SIGX_TYPE_LAYOUT(sigx::Metric),
     SIGX_TYPE_LAYOUT(sigx::ReportRow),
     SIGX_TYPE_LAYOUT(sigx::Headline),

@@ -119,6 +119,22 @@ public:
 };
 inline ModelState* model_state(Plugin& m) { return static_cast<ModelState*>(m.extension(model_state_id)); }
 
+// Optional model capability, offered through Plugin::extension(model_nature_id): what the
+// model is, which every report row says beside its figures. Causal: each estimate uses
+// samples up to it (a fixed latency allowed), so it can run live; classical: a fixed
+// method whose few settings are fitted by formula or search; learned: a network trained
+// on the training records; hybrid: a learned part on a classical one (`parts` names
+// both). Per instance: parameters may change it (a bidirectional LSTM is not causal).
+struct ModelNature {
+    bool causal = true;
+    enum class Method { classical, learned, hybrid } method = Method::classical;
+    std::string parts;  // what it is, in a few words: "Kalman tracker", "LSTM + Kalman tracker"
+};
+inline constexpr std::string_view model_nature_id = "sigx.model.nature/1";
+inline const ModelNature* model_nature(Plugin& m) {
+    return static_cast<const ModelNature*>(m.extension(model_nature_id));
+}
+
 // Optional capability of any plugin, offered through Plugin::extension(code_files_id):
 // the files of code an instance runs beyond its own library (a script it imports), as
 // absolute paths. The host names them beside the libraries it loads, before any work

@@ -3,6 +3,7 @@
 
 #include <sigx/plugin.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,13 @@ struct ModelSummary {
     std::string name;
     std::string plugin;
     double fit_seconds = 0;
-    std::string error;  // non-empty: the model failed; it has no predictions or metrics
+    std::string error;                  // non-empty: the model failed; it has no predictions or metrics
+    std::optional<ModelNature> nature;  // what it is, where its plugin says (sigx.model.nature/1)
 };
+
+// A model's nature in a few words for a report row: "causal, hybrid: LSTM + Kalman
+// tracker"; "not stated" where the plugin does not say.
+std::string describe(const std::optional<ModelNature>& nature);
 
 // A test set as the report describes it: what it is and how many of its records have a
 // truth to score against (the others are extracted, and their outputs written, unscored).
