@@ -4,6 +4,8 @@
 // line. A ConfigError or PluginError is the expected answer to bad input; anything else
 // escaping (another exception, a crash, a sanitizer report) is a finding.
 // Built by -DSIGX_FUZZ=ON with clang; run by bench/fuzz.sh.
+#include "fuzz_support.hpp"
+
 #include <sigx/host/errors.hpp>
 #include <sigx/host/loader.hpp>
 #include <sigx/host/pipeline.hpp>
@@ -17,14 +19,7 @@
 
 namespace {
 
-const sigx::host::Registry& registry() {
-    static const sigx::host::Registry r = [] {
-        sigx::host::Registry reg;
-        reg.add_builtin(SIGX_FUZZ_PLUGIN_DIR);
-        return reg;
-    }();
-    return r;
-}
+const sigx::host::Registry& registry() { return sigx::fuzz::builtin_registry(); }
 
 }  // namespace
 

@@ -9,6 +9,8 @@
 #include <sigx/audio_stream.hpp>
 #include <sigx/csv.hpp>
 
+#include "fuzz_support.hpp"
+
 #include <unistd.h>
 #include <array>
 #include <atomic>
@@ -24,19 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One scratch folder per process, removed at exit.
-const fs::path& scratch() {
-    static const fs::path dir = [] {
-        std::string pattern = (fs::temp_directory_path() / "sigx-sound-fuzz-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) std::abort();
-        std::atexit([] { fs::remove_all(scratch()); });
-        return fs::path(pattern);
-    }();
-    return dir;
-}
-
 fs::path put(const std::string& name, const std::uint8_t* data, std::size_t size) {
-    const fs::path file = scratch() / name;
+    const fs::path file = sigx::fuzz::scratch("sound-fuzz") / name;
     std::ofstream(file, std::ios::binary | std::ios::trunc)
         .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     return file;

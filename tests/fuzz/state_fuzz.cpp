@@ -8,6 +8,8 @@
 // the LSTMs' weights.bin); what LibTorch then checks (shapes, NaN) is tested in
 // tests/torch, which the fuzz build leaves out. Built by -DSIGX_FUZZ=ON with clang; run by
 // bench/fuzz.sh state.
+#include "fuzz_support.hpp"
+
 #include <sigx/arrays.hpp>
 #include <sigx/host/loader.hpp>
 #include <sigx/plugin.hpp>
@@ -25,25 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const sigx::host::Registry& registry() {
-    static const sigx::host::Registry r = [] {
-        sigx::host::Registry reg;
-        reg.add_builtin(SIGX_FUZZ_PLUGIN_DIR);
-        return reg;
-    }();
-    return r;
-}
-
-// One scratch folder per process, removed at exit.
-const fs::path& scratch() {
-    static const fs::path dir = [] {
-        std::string pattern = (fs::temp_directory_path() / "sigx-state-fuzz-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) std::abort();
-        std::atexit([] { fs::remove_all(scratch()); });
-        return fs::path(pattern);
-    }();
-    return dir;
-}
+const fs::path& scratch() { return sigx::fuzz::scratch("state-fuzz"); }
+const sigx::host::Registry& registry() { return sigx::fuzz::builtin_registry(); }
 
 struct Saved {
     const char* plugin;
