@@ -298,5 +298,4 @@ std::string describe(const std::optional<ModelNature>& nature) {
                        methods[static_cast<int>(nature->method)], nature->parts.empty() ? "" : ": ", nature->parts);
 }
 
-
 }  // namespace sigx::host
