@@ -56,22 +56,24 @@ std::string table(const std::vector<std::string>& header, const std::vector<std:
     return out;
 }
 
-namespace {
 // The legend of the report's "what" column.
 const char* what_legend =
     "`what`: causal: each estimate uses samples up to it (it can run live); non-causal: it also uses later "
     "samples. classical: a fixed method whose few settings are fitted by formula or search; learned: a network "
     "trained on the training records; hybrid: a learned part on a classical one, both named.\n";
-}  // namespace
+
+const char* method_name(ModelNature::Method m) {
+    static const char* names[] = {"classical", "learned", "hybrid"};
+    return names[static_cast<int>(m)];
+}
 
 nlohmann::ordered_json models_json(const std::vector<ModelSummary>& models) {
     auto a = nlohmann::ordered_json::array();
     for (const auto& m : models) {
         nlohmann::ordered_json o = {{"name", m.name}, {"plugin", m.plugin}, {"fit_seconds", m.fit_seconds}};
         if (m.nature) {
-            static const char* methods[] = {"classical", "learned", "hybrid"};
             o["causal"] = m.nature->causal;
-            o["method"] = methods[static_cast<int>(m.nature->method)];
+            o["method"] = method_name(m.nature->method);
             o["parts"] = m.nature->parts;
         }
         if (!m.error.empty()) o["error"] = m.error;
@@ -293,9 +295,8 @@ std::string predictions_csv(const Dataset& data, const std::vector<ModelOutput>&
 
 std::string describe(const std::optional<ModelNature>& nature) {
     if (!nature) return "not stated";
-    static const char* methods[] = {"classical", "learned", "hybrid"};
-    return fmt::format("{}, {}{}{}", nature->causal ? "causal" : "non-causal",
-                       methods[static_cast<int>(nature->method)], nature->parts.empty() ? "" : ": ", nature->parts);
+    return fmt::format("{}, {}{}{}", nature->causal ? "causal" : "non-causal", method_name(nature->method),
+                       nature->parts.empty() ? "" : ": ", nature->parts);
 }
 
 }  // namespace sigx::host

@@ -3,8 +3,8 @@
 // of every gate comes from one matrix product over all steps; each step then adds the
 // recurrent product (Eigen) and applies the gates' nonlinearities in one pass; backward
 // mirrors it, and the weights' gradients are again one product over all steps. LibTorch's
-// LSTM records some fifteen autograd nodes per step and layer, and at these sizes
-// dispatching them, not arithmetic, is where its time goes. Same parameters, same results
+// LSTM records an autograd node for each operator of every step and layer, and at these
+// sizes dispatching them, not arithmetic, is where its time goes. Same parameters, same results
 // (to float rounding) as torch::nn::LSTM; the optimiser, checkpoints and the distributed
 // trainer see nothing different.
 #pragma once

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -157,8 +158,14 @@ private:
         case op_set: keys_[key] = std::move(value); return {};
         case op_get: ok = it != keys_.end(); return ok ? it->second : Bytes{};
         case op_add: {  // kept as decimal text, as TCPStore keeps a counter
-            const std::int64_t sum =
-                (it == keys_.end() ? 0 : std::stoll(std::string(it->second.begin(), it->second.end()))) + int_of(value);
+            std::int64_t sum = int_of(value);
+            if (it != keys_.end()) {  // a value set as something else is no counter: refused, never a throw here
+                const std::string text(it->second.begin(), it->second.end());
+                char* end = nullptr;
+                const long long before = std::strtoll(text.c_str(), &end, 10);
+                if (text.empty() || end != text.c_str() + text.size()) return ok = false, Bytes{};
+                sum += before;
+            }
             keys_[key] = bytes_of(std::to_string(sum));
             return bytes_of(sum);
         }
@@ -223,7 +230,7 @@ BoundStore::~BoundStore() {
     if (socket_ >= 0) ::close(socket_);
 }
 
-Bytes BoundStore::call(char op, const std::string& key, const Bytes& value) {
+std::optional<Bytes> BoundStore::call(char op, const std::string& key, const Bytes& value) {
     std::lock_guard lock(mutex_);
     char status = 0;
     std::string reply;
@@ -231,10 +238,8 @@ Bytes BoundStore::call(char op, const std::string& key, const Bytes& value) {
         !write_bytes(socket_, value.data(), value.size()) || !read_all(socket_, &status, 1) ||
         !read_bytes(socket_, reply))
         throw std::runtime_error("the rendezvous store at " + where_ + " closed (rank 0 gone?)");
-    if (status == 0) return {};  // the empty reply of a miss, told apart by the callers below
-    Bytes out(reply.begin(), reply.end());
-    out.insert(out.begin(), 1);  // a found marker ahead of the value
-    return out;
+    if (status == 0) return std::nullopt;  // a miss, or a request refused
+    return Bytes(reply.begin(), reply.end());
 }
 
 void BoundStore::set(const std::string& key, const Bytes& value) { call(op_set, key, value); }
@@ -245,35 +250,33 @@ Bytes BoundStore::compareSet(const std::string& key, const Bytes& current, const
     std::memcpy(request.data(), &n, sizeof n);
     request.insert(request.end(), current.begin(), current.end());
     request.insert(request.end(), value.begin(), value.end());
-    Bytes r = call(op_compare_set, key, request);
-    if (r.empty()) throw std::runtime_error("the rendezvous store refused a compare-and-set on '" + key + "'");
-    return {r.begin() + 1, r.end()};
+    auto r = call(op_compare_set, key, request);
+    if (!r) throw std::runtime_error("the rendezvous store refused a compare-and-set on '" + key + "'");
+    return *r;
 }
 
 Bytes BoundStore::get(const std::string& key) {
     wait({key});
-    Bytes r = call(op_get, key);
-    if (r.empty()) throw std::runtime_error("the rendezvous store lost key '" + key + "'");
-    return {r.begin() + 1, r.end()};
+    auto r = call(op_get, key);
+    if (!r) throw std::runtime_error("the rendezvous store lost key '" + key + "'");
+    return *r;
 }
 
 std::int64_t BoundStore::add(const std::string& key, std::int64_t value) {
-    const Bytes r = call(op_add, key, bytes_of(value));
-    return int_of(Bytes(r.begin() + 1, r.end()));
+    const auto r = call(op_add, key, bytes_of(value));
+    if (!r) throw std::runtime_error("the rendezvous store's key '" + key + "' is not a counter");
+    return int_of(*r);
 }
 
-bool BoundStore::deleteKey(const std::string& key) { return !call(op_delete, key).empty(); }
+bool BoundStore::deleteKey(const std::string& key) { return call(op_delete, key).has_value(); }
 
 bool BoundStore::check(const std::vector<std::string>& keys) {
     for (const auto& k : keys)
-        if (call(op_check, k).empty()) return false;
+        if (!call(op_check, k)) return false;
     return true;
 }
 
-std::int64_t BoundStore::getNumKeys() {
-    const Bytes r = call(op_count, {});
-    return int_of(Bytes(r.begin() + 1, r.end()));
-}
+std::int64_t BoundStore::getNumKeys() { return int_of(call(op_count, {}).value_or(Bytes{})); }
 
 // Polls: the keys a rendezvous waits for come within milliseconds to seconds.
 void BoundStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,7 +37,9 @@ public:
     class Server;
 
 private:
-    std::vector<std::uint8_t> call(char op, const std::string& key, const std::vector<std::uint8_t>& value = {});
+    // One request; nullopt: a miss (get, check, delete) or a request refused.
+    std::optional<std::vector<std::uint8_t>> call(char op, const std::string& key,
+                                                  const std::vector<std::uint8_t>& value = {});
     std::unique_ptr<Server> server_;  // rank 0's
     std::string where_;               // "addr:port", for errors
     int socket_ = -1;
