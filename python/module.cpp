@@ -92,7 +92,7 @@ py::list components_of(const Task& task) {
     for (const auto& c : task.components) {
         py::dict d;
         d["label"] = c.label, d["frequency"] = c.frequency, d["gain"] = c.gain, d["tolerance"] = c.tolerance;
-        d["fundamental"] = c.fundamental;
+        d["fundamental"] = c.fundamental, d["amplitude"] = c.amplitude;
         out.append(d);
     }
     return out;

@@ -183,10 +183,14 @@ void check_dataset(const std::string& generator, const Dataset& d, std::uint32_t
                 fail(fmt::format("{}: component label '{}' is used twice; labels must be unique", where, c.label));
             if (k >= first.task.size() || c.label != first.task.components[k].label ||
                 c.tolerance != first.task.components[k].tolerance ||
-                c.fundamental != first.task.components[k].fundamental)
+                c.fundamental != first.task.components[k].fundamental ||
+                c.amplitude != first.task.components[k].amplitude)
                 fail(fmt::format("{}: its components differ from the first training record's", where));
             if (!std::isfinite(c.frequency) || c.frequency < 0 || !std::isfinite(c.gain))
                 fail(fmt::format("{}: component '{}' has no finite frequency and gain", where, c.label));
+            if (!(c.amplitude >= 0) || !std::isfinite(c.amplitude))
+                fail(fmt::format("{}: component '{}' has an amplitude that is not a finite number >= 0", where,
+                                 c.label));
         }
         if (r.task.size() != first.task.size())
             fail(fmt::format("{}: its components differ from the first training record's", where));

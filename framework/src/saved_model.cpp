@@ -78,7 +78,8 @@ std::string save_model(const fs::path& dir, const PluginUse& use, Model& model, 
                          {"frequency", c.frequency},
                          {"gain", c.gain},
                          {"tolerance", c.tolerance},
-                         {"fundamental", c.fundamental}});
+                         {"fundamental", c.fundamental},
+                         {"amplitude", c.amplitude}});
     j["sample_rate"] = fitted_on.input.sample_rate;
     j["channels"] = fitted_on.input.channels.size();
     write_file_atomic(dir / "manifest.json", j.dump(2) + "\n");
@@ -106,7 +107,7 @@ SavedModel read_saved_model(const fs::path& dir) {
         for (const auto& c : j.at("components"))
             m.components.push_back({c.at("label").get<std::string>(), c.at("frequency").get<double>(),
                                     c.at("gain").get<double>(), c.value("tolerance", 0.0),
-                                    c.value("fundamental", std::int64_t{-1})});
+                                    c.value("fundamental", std::int64_t{-1}), c.value("amplitude", 0.0)});
         m.sample_rate = j.at("sample_rate").get<double>();
         m.channels = j.at("channels").get<std::uint32_t>();
         return m;
@@ -127,9 +128,9 @@ std::vector<std::string> saved_models(const fs::path& run) {
 fs::path find_saved_model(const fs::path& given, const std::string& name) {
     if (fs::exists(given / "manifest.json")) return given;
     if (!fs::is_directory(given))
-        throw std::runtime_error(fmt::format("{}: {}", given.string(),
-                                             fs::exists(given) ? "not a run directory or a saved model's directory"
-                                                               : "no such run directory"));
+        throw std::runtime_error(fmt::format(
+            "{}: {}", given.string(),
+            fs::exists(given) ? "not a run directory or a saved model's directory" : "no such run directory"));
     const auto names = saved_models(given);
     if (!name.empty() && std::find(names.begin(), names.end(), name) != names.end()) return given / name;
     if (name.empty() && names.size() == 1) return given / names.front();

@@ -5,12 +5,18 @@
 // covariance), or one 2-state filter per tone sharing the innovation (`joint = false`).
 // `rls` is recursive least squares with forgetting factor `forgetting` instead.
 // Calibrated on training records like lsq: a complex gain per component maps its estimate
-// onto the clean target. Shared by the kalman model and the LSTMs' hybrid input.
+// onto the clean target. Where the task states a component's amplitude (the reference is
+// a tone of that amplitude), the estimate is the posterior mean on that circle: the
+// filter's Gaussian posterior restricted to it is a von Mises law in the phase, whose mean
+// shrinks towards 0 while the phase is uncertain (locking on) and sits on the circle once
+// it is not, so the amplitude noise the filter lets through is gone. Shared by the kalman
+// model and the LSTMs' hybrid input.
 #pragma once
 
 #include "lsq.hpp"
 #include "phasor.hpp"
 
+#include <array>
 #include <complex>
 #include <filesystem>
 #include <istream>
@@ -22,10 +28,11 @@ namespace sigx::classical {
 struct KalmanSettings {
     bool rls = false;
     bool joint = true;
-    double q = 0;           // kalman: process noise variance per sample, per state
-    double r = 1;           // kalman: observation noise variance
-    double forgetting = 1;  // rls
-    double p0 = 1;          // initial state variance (kalman); rls: P0 = p0 I too
+    double q = 0;                 // kalman: process noise variance per sample, per state
+    double r = 1;                 // kalman: observation noise variance
+    double forgetting = 1;        // rls
+    double p0 = 1;                // initial state variance (kalman); rls: P0 = p0 I too
+    bool known_amplitude = true;  // the estimate on the circle of the amplitude the task states, where it does
 };
 
 // The filter over one stream. Allocates in its constructor only.
@@ -41,14 +48,24 @@ public:
     void skip();
     // Takes the next sample; writes each tone's analytic estimate W_k (Re W_k = a cos + b sin).
     void push(double x, std::complex<double>* w);
+    // The covariance of tone k's amplitudes (a, b) after the last push: P_aa, P_ab, P_bb.
+    std::array<double, 3> covariance(std::size_t k) const;
+    // e^{-i w_k t} at the last sample pushed.
+    std::complex<double> phasor(std::size_t k) const { return last_[k]; }
 
 private:
     void update(std::size_t from, std::size_t count, double innovation_variance, double e);
     KalmanSettings s_;
     std::size_t kc_, n_;
     std::vector<Phasor> phasors0_, phasors_;
+    std::vector<std::complex<double>> last_;  // each phasor's value at the last sample pushed
     std::vector<double> h_, ph_, state_, p_;
 };
+
+// The mean of a tone of amplitude `radius` given an estimate v of it whose error is
+// Gaussian with covariance `cov` (of Re, Im: the variances and their covariance
+// {rr, ri, ii}): the mean over the circle of that Gaussian restricted to it.
+std::complex<double> on_circle(std::complex<double> v, const std::array<double, 3>& cov, double radius);
 
 // The tracker's W over a record, restarted (restart()) at each sample index in `restarts`
 // (ascending). With `from`, it starts at that sample, exactly as if restarted there, and
@@ -71,6 +88,24 @@ struct KalmanFit {
     // throws naming its file at anything else (saved state is data, and may be corrupt).
     std::string text() const;
     static KalmanFit read(StateText& in, std::size_t components);
+};
+
+// A fit's tracker over one stream with its output mapping: the calibrated gains (or 1 /
+// each component's nominal gain) and, with known_amplitude, the estimate on the circle of
+// each component's stated amplitude. What the kalman model streams and the hybrids read.
+class CalibratedTracker {
+public:
+    CalibratedTracker(const KalmanFit& fit, const Task& task, double sample_rate, double start_time);
+    void reset() { tracker_.reset(); }
+    void restart() { tracker_.restart(); }
+    void skip() { tracker_.skip(); }
+    // Takes the next sample; writes each component's estimate.
+    void push(double x, double* y);
+
+private:
+    KalmanTracker tracker_;
+    std::vector<std::complex<double>> gains_, w_;
+    std::vector<double> radii_;  // per component: the stated amplitude, or 0 (none, or not used)
 };
 
 // Fits on training records (one input channel each): r (unless given, > 0) from the

@@ -235,15 +235,17 @@ void check_truth(const Records& records) {
                 r.input.name));
 }
 
-std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic) {
+std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic,
+                                            const std::function<std::size_t(const Record&)>& settle) {
     const std::size_t kc = records.front()->task.size();
     // Per component, the normal equations of reference = gr Re(W) - gi Im(W).
     std::vector<double> srr(kc), sii(kc), sri(kc), syr(kc), syi(kc);
     for (const Record* r : records) {
         if (r->task.size() != kc) throw std::runtime_error("training records differ in their components");
         const auto w = analytic(*r);
+        const std::size_t from = settle ? settle(*r) : 0;
         for (std::size_t k = 0; k < kc; ++k)
-            for (std::size_t t = 0; t < r->size(); ++t) {
+            for (std::size_t t = from; t < r->size(); ++t) {
                 const double re = w[k][t].real(), im = -w[k][t].imag(),
                              y = r->truth->references[k][t];  // Re(gW) = gr re + gi im
                 srr[k] += re * re, sii[k] += im * im, sri[k] += re * im, syr[k] += y * re, syi[k] += y * im;

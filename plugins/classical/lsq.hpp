@@ -77,8 +77,10 @@ using AnalyticFn = std::function<Analytic(const Record&)>;
 // Throws unless there are records and every one has a truth.
 void check_truth(const Records& records);
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records, W from
-// `analytic`: the calibration of any estimator of that form (lsq, kalman).
-std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic);
+// `analytic`: the calibration of any estimator of that form (lsq, kalman). With
+// `settle`, over each record's samples from settle(record) on only.
+std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic,
+                                            const std::function<std::size_t(const Record&)>& settle = {});
 
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records. A
 // whole-record fit is a single complex amplitude per record, which two calibration

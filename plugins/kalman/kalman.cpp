@@ -3,7 +3,9 @@
 // joint Kalman filter over all tones or one per tone (`joint = false`), or by recursive least
 // squares (`mode = "rls"`). Like lsq it is calibrated on the training records: a complex
 // gain per component maps its estimate onto the clean target, and r (and q, unless given)
-// are found there too. Causal with no latency: it streams, and whole-record prediction is
+// are found there too. Where the task states a component's amplitude (the flagship's
+// references are unit sinusoids) the estimate is the posterior mean on that circle
+// (`known_amplitude`). Causal with no latency: it streams, and whole-record prediction is
 // the same stream.
 #include "../classical/kalman.hpp"
 
@@ -17,8 +19,6 @@
 #include <optional>
 
 namespace {
-
-using Complex = std::complex<double>;
 
 class Kalman final : public sigx::Model, public sigx::ModelState, public sigx::Streaming {
 public:
@@ -44,6 +44,9 @@ public:
                     .help("rls: weight of the past per sample (1: a growing window)"),
                 ParamSpec::boolean("joint", true)
                     .help("one filter over all tones (full covariance); false: one per tone, sharing the innovation"),
+                ParamSpec::boolean("known_amplitude", true)
+                    .help("where the task states a component's amplitude, estimate only its phase: the posterior mean "
+                          "on that circle (false: amplitude and phase alike)"),
                 ParamSpec::boolean("calibrate", true)
                     .help("fit a gain and phase per component on the training records (else divide by the mix gain)")}};
     }
@@ -53,6 +56,7 @@ public:
         fit_.settings.rls = p.string("mode") == "rls";
         fit_.settings.joint = p.boolean("joint");
         fit_.settings.forgetting = p.real("forgetting");
+        fit_.settings.known_amplitude = p.boolean("known_amplitude");
         fit_.settings.q = q_given_;
         fit_.settings.r = r_given_ > 0 ? r_given_ : 1.0;
     }
@@ -82,30 +86,23 @@ public:
     std::size_t configure(const sigx::StreamConfig& config) override {
         if (config.channels != 1)
             throw std::runtime_error(fmt::format("kalman reads one input channel, the stream has {}", config.channels));
-        const auto& gains = fit_.gains;
-        if (calibrate_ && gains.size() != config.task.size())
-            throw std::runtime_error(gains.empty() ? std::string("the model has not been fitted")
-                                                   : fmt::format("calibrated for {} components, the task has {}",
-                                                                 gains.size(), config.task.size()));
-        tracker_.emplace(config.task, config.sample_rate, config.start_time, fit_.settings);
-        out_gains_.clear();
-        for (std::size_t k = 0; k < config.task.size(); ++k)
-            out_gains_.push_back(calibrate_ ? gains[k] : Complex(1.0 / config.task.components[k].gain, 0.0));
-        w_.resize(config.task.size());
+        if (calibrate_ && fit_.gains.empty()) throw std::runtime_error("the model has not been fitted");
+        tracker_.emplace(fit_, config.task, config.sample_rate, config.start_time);
+        y_.resize(config.task.size());
         return 0;
     }
     void reset() override { tracker_->reset(); }
     void process(const sigx::ConstBlock& in, const sigx::Block& out) override {
         for (std::size_t t = 0; t < in.frames; ++t) {
-            tracker_->push(in.channels[0][t], w_.data());
-            for (std::size_t k = 0; k < w_.size(); ++k) out.channels[k][t] = (out_gains_[k] * w_[k]).real();
+            tracker_->push(in.channels[0][t], y_.data());
+            for (std::size_t k = 0; k < y_.size(); ++k) out.channels[k][t] = y_[k];
         }
     }
     void flush(const sigx::Block&) override {}
 
     // The fitted noise levels and gains, in hexadecimal floating point (bit for bit).
     std::vector<std::string> state_params() const override {
-        return {"mode", "q", "r", "forgetting", "joint", "calibrate"};
+        return {"mode", "q", "r", "forgetting", "joint", "known_amplitude", "calibrate"};
     }
     void save_state(const std::filesystem::path& dir) override {
         sigx::write_file_atomic(dir / "filter.txt", fit_.text());
@@ -116,6 +113,7 @@ public:
         fit_ = sigx::classical::KalmanFit::read(in, calibrate_ ? components : 0);
         fit_.settings.rls = settings.rls, fit_.settings.joint = settings.joint;
         fit_.settings.forgetting = settings.forgetting;
+        fit_.settings.known_amplitude = settings.known_amplitude;
     }
 
 private:
@@ -123,8 +121,8 @@ private:
     double q_given_, r_given_;
     bool calibrate_;
     sigx::classical::KalmanFit fit_;
-    std::optional<sigx::classical::KalmanTracker> tracker_;
-    std::vector<Complex> out_gains_, w_;
+    std::optional<sigx::classical::CalibratedTracker> tracker_;
+    std::vector<double> y_;
 };
 
 }  // namespace

@@ -36,10 +36,10 @@ struct CausalLstmStream::Net {
     std::vector<Matrix> h, c;  // [H, streams] per layer
     Matrix gates, features, y;
     Vector frame_in, pre0;
-    // The hybrid's tracker, its output gain per stream, and its frame of estimates [frame, streams].
+    // The hybrid's tracker, its estimates of the last sample, and its frame of them [frame, streams].
     std::optional<classical::KalmanFit> fit;
-    std::optional<classical::KalmanTracker> tracker;
-    std::vector<std::complex<double>> track_gains, w;
+    std::optional<classical::CalibratedTracker> tracker;
+    std::vector<double> track_y;
     Matrix track_in;
     double handover = 1, full = 1;       // seconds; in steps once configured
     std::int64_t steps = 0;              // since the start
@@ -129,15 +129,8 @@ std::size_t CausalLstmStream::configure(const StreamConfig& config) {
                                  std::to_string(config.task.size()));
     Net& n = *net_;
     if (n.fit) {
-        const auto& gains = n.fit->gains;
-        if (!gains.empty() && gains.size() != config.task.size())
-            throw std::runtime_error("the tracker was calibrated for " + std::to_string(gains.size()) +
-                                     " components, the task has " + std::to_string(config.task.size()));
-        n.tracker.emplace(config.task, config.sample_rate, config.start_time, n.fit->settings);
-        n.track_gains.clear();
-        for (std::size_t k = 0; k < config.task.size(); ++k)
-            n.track_gains.push_back(gains.empty() ? 1.0 / config.task.components[k].gain : gains[k]);
-        n.w.resize(config.task.size());
+        n.tracker.emplace(*n.fit, config.task, config.sample_rate, config.start_time);
+        n.track_y.resize(config.task.size());
         n.full = handover_steps(n.handover, config.sample_rate, n.frame);
     }
     reset();
@@ -159,11 +152,9 @@ void CausalLstmStream::process(const ConstBlock& in, const Block& out) {
     Net& n = *net_;
     for (std::size_t t = 0; t < in.frames; ++t) {
         if (n.tracker) {
-            n.tracker->push(in.channels[0][t], n.w.data());
-            for (std::int64_t s = 0; s < n.streams; ++s) {
-                const auto k = static_cast<std::size_t>(s);
-                n.track_in(n.filled, s) = static_cast<float>((n.track_gains[k] * n.w[k]).real());
-            }
+            n.tracker->push(in.channels[0][t], n.track_y.data());
+            for (std::int64_t s = 0; s < n.streams; ++s)
+                n.track_in(n.filled, s) = static_cast<float>(n.track_y[static_cast<std::size_t>(s)]);
         }
         n.frame_in[n.filled++] = static_cast<float>(in.channels[0][t]);
         if (n.filled == n.frame) {

@@ -234,8 +234,8 @@ private:
         for (std::size_t k = 0; k < freqs_.size(); ++k) {
             const double f = freqs_[k];
             // shortest exact form: distinct frequencies, distinct labels
-            sigx::Component c{fmt::format("{}Hz", f), f, weight_ * 0.5 * (amp_lo_ + amp_hi_), tolerance_ * f / lowest_,
-                              -1};
+            sigx::Component c{fmt::format("{}Hz", f),   f,  weight_ * 0.5 * (amp_lo_ + amp_hi_),
+                              tolerance_ * f / lowest_, -1, 1.0};  // the references are unit sinusoids
             if (drift_common_ && tolerance_ > 0 && static_cast<std::int64_t>(k) != lowest) c.fundamental = lowest;
             t.components.push_back(std::move(c));
         }

@@ -69,7 +69,8 @@ py::list components_of(const sigx::Task& task) {
     py::list out;
     for (const auto& c : task.components)
         out.append(py::dict(py::arg("label") = c.label, py::arg("frequency") = c.frequency, py::arg("gain") = c.gain,
-                            py::arg("tolerance") = c.tolerance, py::arg("fundamental") = c.fundamental));
+                            py::arg("tolerance") = c.tolerance, py::arg("fundamental") = c.fundamental,
+                            py::arg("amplitude") = c.amplitude));
     return out;
 }
 

@@ -172,7 +172,8 @@ class Model:
     sample_rate = property(lambda self: self._m.sample_rate, doc="Hz: the rate it was fitted at.")
     channels = property(lambda self: self._m.channels, doc="Input channels it reads.")
     components = property(lambda self: self._m.components,
-                          doc="What it extracts: dicts of label, frequency, gain, tolerance, fundamental.")
+                          doc="What it extracts: dicts of label, frequency, gain, tolerance, fundamental, "
+                          "amplitude (0: not known).")
     causal = property(lambda self: self._m.causal, doc="Whether it can stream (each output from the input up to it).")
 
     def apply(self, x, rate: float):

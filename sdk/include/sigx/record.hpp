@@ -35,12 +35,17 @@ using Metadata = std::map<std::string, std::string>;
 // frequency` times its fundamental's, and its tolerance is that multiple of its
 // fundamental's. The host refuses a task whose tolerance bands [frequency - tolerance,
 // frequency + tolerance] reach 0 Hz or the Nyquist frequency, or overlap.
+//
+// `amplitude`, when a source knows it, says the reference is a tone of that constant
+// amplitude (the flagship's clean sinusoids have amplitude 1): a model may then estimate
+// only the phase.
 struct Component {
     std::string label;              // e.g. "50Hz"; unique within a task, safe as a file name
     double frequency = 0;           // Hz: the nominal frequency
     double gain = 1;                // nominal gain with which the component appears in the mix, when known
     double tolerance = 0;           // Hz: how far the instantaneous frequency may stray (0: it sits at `frequency`)
     std::int64_t fundamental = -1;  // index in the task of the component it is a harmonic of; -1: none
+    double amplitude = 0;           // the reference's constant amplitude, when known; 0: not known
 };
 
 // What a model must extract from a record, in output order.
