@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -91,47 +93,173 @@ void KalmanTracker::update(std::size_t from, std::size_t count, double innovatio
         }
 }
 
-// I1(kappa) / I0(kappa), the mean resultant length of a von Mises law; beyond 500 its
-// asymptotic series (the next term, 25 / (128 kappa^4), is below 1e-11 there).
-static double bessel_ratio(double kappa) {
-    if (kappa < 500) return std::cyl_bessel_i(1.0, kappa) / std::cyl_bessel_i(0.0, kappa);
-    const double u = 1 / kappa;
-    return 1 - u / 2 - u * u / 8 - u * u * u / 8;
+namespace {
+
+// The unit circle at 4096 points, for the trapezoid rule at any power of two up to it.
+constexpr int circle_points = 4096;
+const std::vector<Complex>& unit_circle() {
+    static const std::vector<Complex> table = [] {
+        std::vector<Complex> t(circle_points);
+        for (int i = 0; i < circle_points; ++i) t[i] = std::polar(1.0, two_pi * i / circle_points);
+        return t;
+    }();
+    return table;
+}
+
+// e^x for x in [-700, 0] to 1e-15 relative, in arithmetic alone (libm's exp was most
+// of a hybrid LSTM's training time): e^x = 2^k e^r, k the nearest integer to x / ln 2 (by
+// the 1.5 * 2^52 rounding trick, whose low bits then hold k), |r| <= ln 2 / 2, e^r by its
+// Taylor series to r^12 (the rest below 3e-16).
+double exp_weight(double x) {
+    constexpr double shift = 0x1.8p52, ln2_hi = 0x1.62e42fee00000p-1, ln2_lo = 0x1.a39ef35793c76p-33;
+    const double shifted = x * 1.4426950408889634 + shift, k = shifted - shift;
+    const double r = (x - k * ln2_hi) - k * ln2_lo;
+    double p = 1.0 / 479001600;  // 1 / 12!
+    for (const double c : {1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120,
+                           1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0})
+        p = p * r + c;
+    std::uint64_t bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits - 0x4338000000000000ull + 1023) << 52;  // 2^k
+    double scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+// I1(k) / I0(k): Abramowitz and Stegun's polynomials 9.8.1-9.8.4 (each to 2e-7 relative)
+// up to 400, then the asymptotic series (to 1e-11).
+double bessel_ratio(double k) {
+    if (k > 400) {
+        const double u = 1 / k;
+        return 1 - u / 2 - u * u / 8 - u * u * u / 8;
+    }
+    if (k <= 3.75) {
+        const double t = (k / 3.75) * (k / 3.75);
+        const double i0 =
+            1 + t * (3.5156229 + t * (3.0899424 + t * (1.2067492 + t * (0.2659732 + t * (0.0360768 + t * 0.0045813)))));
+        const double i1 =
+            k *
+            (0.5 + t * (0.87890594 +
+                        t * (0.51498869 + t * (0.15084934 + t * (0.02658733 + t * (0.00301532 + t * 0.00032411))))));
+        return i1 / i0;
+    }
+    const double t = 3.75 / k;
+    const double i0 =
+        0.39894228 +
+        t * (0.01328592 +
+             t * (0.00225319 +
+                  t * (-0.00157565 +
+                       t * (0.00916281 + t * (-0.02057706 + t * (0.02635537 + t * (-0.01647633 + t * 0.00392377)))))));
+    const double i1 =
+        0.39894228 +
+        t * (-0.03988024 +
+             t * (-0.00362018 +
+                  t * (0.00163801 +
+                       t * (-0.01031555 + t * (0.02282967 + t * (-0.02895312 + t * (0.01787654 - t * 0.00420059)))))));
+    return i1 / i0;
+}
+
+}  // namespace
+
+Complex on_circle_isotropic(Complex v, double variance, double radius) {
+    const double length = std::abs(v);
+    if (length == 0) return 0;
+    if (!(variance > 0)) return v * (radius / length);
+    return v * (radius * bessel_ratio(radius * length / variance) / length);
 }
 
 Complex on_circle(Complex v, const std::array<double, 3>& cov, double radius) {
-    const double length = std::abs(v), spread = (cov[0] + cov[2]) / 2;
+    const double length = std::abs(v);
     if (length == 0) return 0;
-    if (!(spread > 0)) return v * (radius / length);
-    const double kappa = radius * length / spread;
-    // Concentrated: the von Mises law of the isotropic covariance (its phase's standard
-    // deviation below 0.05 rad, where the covariance's shape no longer matters).
-    if (kappa > 400) return v * (radius * bessel_ratio(kappa) / length);
-    // Else the exact mean over the circle, by the trapezoid rule (exact to rounding for a
-    // periodic law this wide): density exp(mu' L u - u' L u / 2), L the inverse covariance.
     const double det = cov[0] * cov[2] - cov[1] * cov[1];
-    if (!(det > 0)) return v * (radius * bessel_ratio(kappa) / length);
+    if (!(cov[0] + cov[2] > 0) || !(det > 0)) return v * (radius / length);
+    // The log density over the circle: l(theta) = R m' u - R^2 u' L u / 2, u = (cos, sin),
+    // L the inverse covariance, m = L v.
     const double l00 = cov[2] / det, l01 = -cov[1] / det, l11 = cov[0] / det;
-    constexpr int points = 256;
-    std::array<double, points> log_density;
+    const double mx = l00 * v.real() + l01 * v.imag(), my = l01 * v.real() + l11 * v.imag();
+    const double r2 = radius * radius;
+    // A peak of l, climbed to by Newton's method from theta: where, its curvature -l'', its
+    // height l and l''' (the skew).
+    struct Peak {
+        double theta, curvature, height, skew;
+    };
+    auto climb = [&](double theta) {
+        double c = std::cos(theta), s = std::sin(theta), curvature = 0;
+        for (int i = 0; i < 8; ++i) {
+            const double slope = radius * (my * c - mx * s) - r2 * ((l11 - l00) * s * c + l01 * (c * c - s * s));
+            curvature = radius * (mx * c + my * s) + r2 * ((l11 - l00) * (c * c - s * s) - 4 * l01 * s * c);
+            if (!(curvature > 0) || std::abs(slope) <= 1e-12 * curvature) break;
+            theta += slope / curvature, c = std::cos(theta), s = std::sin(theta);
+        }
+        return Peak{theta, curvature,
+                    radius * (mx * c + my * s) - r2 * (l00 * c * c + 2 * l01 * c * s + l11 * s * s) / 2,
+                    radius * (mx * s - my * c) - 4 * r2 * ((l00 - l11) * s * c - l01 * (c * c - s * s))};
+    };
+    // l is R |m| cos(theta - a) minus a second harmonic of amplitude R^2 gap / 4 (gap: between
+    // L's eigenvalues): one peak when R |m| >= R^2 gap (a generalised von Mises law), else
+    // perhaps two: the circle crossing twice the band the data pin down (along L's first
+    // eigenvector e, at v.e), from where the climbs start.
+    const double half_gap = std::sqrt((l00 - l11) * (l00 - l11) / 4 + l01 * l01);
+    std::array<Peak, 3> peaks;
+    std::size_t found = 0;
+    auto add = [&](const Peak& p) {
+        for (std::size_t j = 0; j < found; ++j)
+            if (std::abs(std::remainder(p.theta - peaks[j].theta, two_pi)) < 1e-6) return;
+        peaks[found++] = p;
+    };
+    add(climb(std::arg(v)));
+    if (std::hypot(mx, my) < 2 * radius * half_gap) {
+        const double axis = std::atan2(2 * l01, l00 - l11) / 2;
+        const double along = std::clamp((v.real() * std::cos(axis) + v.imag() * std::sin(axis)) / radius, -1.0, 1.0);
+        add(climb(axis + std::acos(along)));
+        add(climb(axis - std::acos(along)));
+    }
+    // Every peak sharp (the phase's standard deviation below 0.1 rad): Laplace's expansion
+    // at each, its mean phase moved by the skew (l''' / (2 k^2)) and the length of a von
+    // Mises law of its curvature k (I1/I0 = 1 - 1/(2k) - 1/(8k^2) - 1/(8k^3) to 1e-11), the
+    // peaks weighted by their mass, e^l sqrt(2 pi / k).
+    bool sharp = true;
+    double highest = -std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < found; ++j)
+        sharp = sharp && peaks[j].curvature > 100, highest = std::max(highest, peaks[j].height);
+    if (sharp) {
+        Complex sum = 0;
+        double total = 0;
+        for (std::size_t j = 0; j < found; ++j) {
+            const Peak& p = peaks[j];
+            const double u = 1 / p.curvature, mass = std::exp(p.height - highest) * std::sqrt(u);
+            sum += mass * std::polar(1 - u / 2 - u * u / 8 - u * u * u / 8, p.theta + p.skew * u * u / 2);
+            total += mass;
+        }
+        return sum * (radius / total);
+    }
+    // Else the mean over the circle by the trapezoid rule, exact to rounding once the
+    // points resolve exp(l): its Fourier coefficients fall as exp(-n^2 / (2 A)), A the
+    // swing of l, so 6 sqrt(A) + 8 points leave a relative error below 1e-8.
+    const double swing = radius * std::hypot(mx, my) + r2 * half_gap;
+    int points = 16;
+    while (points < circle_points && points < 6 * std::sqrt(swing) + 8) points *= 2;
+    const auto& circle = unit_circle();
+    const int step = circle_points / points;
+    thread_local std::vector<double> log_density;
+    log_density.resize(static_cast<std::size_t>(points));
     double top = -std::numeric_limits<double>::infinity();
     for (int i = 0; i < points; ++i) {
-        const double theta = two_pi * i / points, x = radius * std::cos(theta), y = radius * std::sin(theta);
-        const double lx = l00 * x + l01 * y, ly = l01 * x + l11 * y;
-        log_density[i] = v.real() * lx + v.imag() * ly - (x * lx + y * ly) / 2;
-        top = std::max(top, log_density[i]);
+        const double x = circle[i * step].real(), y = circle[i * step].imag();
+        const double l = radius * (mx * x + my * y) - r2 * (l00 * x * x + 2 * l01 * x * y + l11 * y * y) / 2;
+        log_density[i] = l, top = std::max(top, l);
     }
     Complex sum = 0;
     double total = 0;
     for (int i = 0; i < points; ++i) {
-        const double weight = std::exp(log_density[i] - top);
-        sum += weight * std::polar(radius, two_pi * i / points), total += weight;
+        const double weight = exp_weight(std::max(log_density[i] - top, -700.0));  // below 1e-304: nothing
+        sum += weight * circle[i * step], total += weight;
     }
-    return sum / total;
+    return sum * (radius / total);
 }
 
 CalibratedTracker::CalibratedTracker(const KalmanFit& fit, const Task& task, double sample_rate, double start_time)
-    : tracker_(task, sample_rate, start_time, fit.settings), w_(task.size()) {
+    : tracker_(task, sample_rate, start_time, fit.settings), w_(task.size()), exact_(fit.settings.exact_circle) {
     if (!fit.gains.empty() && fit.gains.size() != task.size())
         throw std::runtime_error(fmt::format("the tracker was calibrated for {} components, the task has {}",
                                              fit.gains.size(), task.size()));
@@ -158,7 +286,8 @@ void CalibratedTracker::push(double x, double* y) {
         const double vrr = cr * cr * paa + 2 * cr * ci * pab + ci * ci * pbb;
         const double vri = cr * ci * paa + (ci * ci - cr * cr) * pab - cr * ci * pbb;
         const double vii = ci * ci * paa - 2 * ci * cr * pab + cr * cr * pbb;
-        y[k] = on_circle(v, {vrr, vri, vii}, radii_[k]).real();
+        y[k] = (exact_ ? on_circle(v, {vrr, vri, vii}, radii_[k]) : on_circle_isotropic(v, (vrr + vii) / 2, radii_[k]))
+                   .real();
     }
 }
 

@@ -33,6 +33,11 @@ struct KalmanSettings {
     double forgetting = 1;        // rls
     double p0 = 1;                // initial state variance (kalman); rls: P0 = p0 I too
     bool known_amplitude = true;  // the estimate on the circle of the amplitude the task states, where it does
+    // That estimate exact while the phase is uncertain (on_circle); false: from the
+    // isotropic law there (on_circle_isotropic, a tenth of the cost; the same once locked
+    // on): the hybrid LSTMs, whose network corrects the lock-on and which run the tracker
+    // afresh at every restart of every epoch.
+    bool exact_circle = true;
 };
 
 // The filter over one stream. Allocates in its constructor only.
@@ -66,6 +71,10 @@ private:
 // Gaussian with covariance `cov` (of Re, Im: the variances and their covariance
 // {rr, ri, ii}): the mean over the circle of that Gaussian restricted to it.
 std::complex<double> on_circle(std::complex<double> v, const std::array<double, 3>& cov, double radius);
+// The same for an isotropic covariance (`variance` per coordinate): a von Mises law in the
+// phase of concentration kappa = radius |v| / variance, whose mean is
+// radius I1(kappa) / I0(kappa) v / |v|.
+std::complex<double> on_circle_isotropic(std::complex<double> v, double variance, double radius);
 
 // The tracker's W over a record, restarted (restart()) at each sample index in `restarts`
 // (ascending). With `from`, it starts at that sample, exactly as if restarted there, and
@@ -106,6 +115,7 @@ private:
     KalmanTracker tracker_;
     std::vector<std::complex<double>> gains_, w_;
     std::vector<double> radii_;  // per component: the stated amplitude, or 0 (none, or not used)
+    bool exact_;
 };
 
 // Fits on training records (one input channel each): r (unless given, > 0) from the

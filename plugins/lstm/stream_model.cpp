@@ -217,12 +217,21 @@ public:
         if (!tracked_) return;
         StateText in(dir / "tracker.txt");
         tracker_ = classical::KalmanFit::read(in, components);
+        tracker_->settings.exact_circle = tracker_settings().exact_circle;
+    }
+
+    // The kalman model's defaults, the estimate on the circle from its isotropic law while
+    // locking on (the network corrects that part; exact, it was three quarters of the fit).
+    static classical::KalmanSettings tracker_settings() {
+        classical::KalmanSettings s;
+        s.exact_circle = false;
+        return s;
     }
 
     void prepare(const Records& train, double validation_fraction) override {
         build(component_count(train));
         // The tracker is (re)calibrated on the records the network is trained on.
-        if (tracked_) tracker_ = classical::fit_kalman(train, {}, 0, 0, true);
+        if (tracked_) tracker_ = classical::fit_kalman(train, tracker_settings(), 0, 0, true);
         groups_.clear();
         std::map<std::size_t, std::vector<const Record*>> by_length;
         for (const auto& r : train) by_length[r.size()].push_back(&r);

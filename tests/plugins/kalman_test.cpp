@@ -184,26 +184,43 @@ TEST_CASE("on_circle: the mean of a Gaussian restricted to a circle, isotropic o
         }
         return sum / total;
     };
-    const std::vector<std::tuple<C, std::array<double, 3>, double>> cases = {
-        {{0.3, -0.2}, {0.5, 0.0, 0.5}, 1.0},      // uncertain, isotropic: shrunk far towards 0
-        {{0.9, 0.4}, {0.02, 0.0, 0.02}, 1.0},     // fairly sure
-        {{0.2, 0.7}, {0.4, 0.3, 0.3}, 1.0},       // anisotropic, correlated
-        {{-1.5, 0.1}, {0.01, -0.004, 0.05}, 2.0}  // another radius
+    // Within 1e-8 where the trapezoid rule computes it (a peak broader than 0.1 rad); within
+    // 1e-5 where Laplace's expansion at each peak does (its error falls as the inverse
+    // square of the curvature, with the skew).
+    const std::vector<std::tuple<C, std::array<double, 3>, double, double>> cases = {
+        {{0.3, -0.2}, {0.5, 0.0, 0.5}, 1.0, 1e-8},       // uncertain, isotropic: shrunk far towards 0
+        {{0.9, 0.4}, {0.02, 0.0, 0.02}, 1.0, 1e-8},      // fairly sure
+        {{0.2, 0.7}, {0.4, 0.3, 0.3}, 1.0, 1e-8},        // anisotropic, correlated
+        {{-1.5, 0.1}, {0.01, -0.004, 0.05}, 2.0, 1e-8},  // another radius
+        {{0.7, 0.6}, {1e-4, 0.0, 0.05}, 1.0, 1e-5},      // sharp in one direction only: two crossings
+        {{0.7, 0.02}, {1e-4, 0.0, 0.05}, 1.0, 1e-5},     // ... of nearly equal weight (two peaks)
+        {{0.99, 0.05}, {3e-3, 1e-3, 4e-3}, 1.0, 1e-5},   // one sharp peak
+        {{0.5, -0.9}, {2e-4, 1e-4, 3e-4}, 1.0, 1e-5},    // sharper, correlated
+        {{0.2, 0.1}, {3e-3, 0.0, 0.6}, 1.0, 1e-8}        // two broad peaks: the trapezoid rule
     };
-    for (const auto& [v, s, radius] : cases) {
+    for (const auto& [v, s, radius, within] : cases) {
         INFO("v = " << v << ", radius " << radius);
         const C want = brute(v, s, radius), got = classical::on_circle(v, s, radius);
-        CHECK(std::abs(got - want) < 1e-9);
+        CHECK(std::abs(got - want) < within);
         CHECK(std::abs(got) <= radius);
     }
-    // Concentrated (kappa = radius |v| / variance beyond 400): the von Mises mean, on both
-    // sides of the switch, so no step where the method changes.
+    // Isotropic and concentrated (kappa = radius |v| / variance beyond 100): the von Mises
+    // mean, I1(kappa) / I0(kappa) v / |v|, and no step where the method changes.
     const C v(0.6, 0.8);
-    const C below = classical::on_circle(v, {1.0 / 399.9, 0, 1.0 / 399.9}, 1.0);
-    const C above = classical::on_circle(v, {1.0 / 400.1, 0, 1.0 / 400.1}, 1.0);
-    CHECK(std::abs(below - above) < 1e-6);
-    CHECK(std::abs(std::abs(above) - (1 - 1 / 800.2)) < 1e-5);  // I1/I0 ~ 1 - 1/(2 kappa)
+    const C below = classical::on_circle(v, {1.0 / 99.9, 0, 1.0 / 99.9}, 1.0);
+    const C above = classical::on_circle(v, {1.0 / 100.1, 0, 1.0 / 100.1}, 1.0);
+    CHECK(std::abs(below - above) < 2e-5);  // the mean's own change from kappa 99.9 to 100.1: 1e-5
+    CHECK(std::abs(std::abs(above) - std::cyl_bessel_i(1.0, 100.1) / std::cyl_bessel_i(0.0, 100.1)) < 1e-8);
     CHECK(std::abs(std::arg(above) - std::arg(v)) < 1e-12);
+    // The isotropic form (polynomials for I1/I0, then the series): within 1e-6 of the exact
+    // ratio at every concentration, either side of its switches at 3.75 and 400.
+    for (const double kappa : {0.01, 0.5, 3.7, 3.8, 10.0, 50.0, 399.0, 401.0, 5000.0}) {
+        INFO("kappa " << kappa);
+        const C got = classical::on_circle_isotropic(v, 1 / kappa, 1.0);
+        const double ratio = kappa > 600 ? 1 - 1 / (2 * kappa) - 1 / (8 * kappa * kappa)
+                                         : std::cyl_bessel_i(1.0, kappa) / std::cyl_bessel_i(0.0, kappa);
+        CHECK(std::abs(got - ratio * v) < 1e-6);
+    }
     CHECK(classical::on_circle(v, {0, 0, 0}, 1.0) == v);  // no uncertainty: v itself, |v| = 1
     CHECK(classical::on_circle(0.0, {1, 0, 1}, 1.0) == 0.0);
 }
