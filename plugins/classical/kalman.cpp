@@ -162,7 +162,7 @@ double bessel_ratio(double k) {
 }  // namespace
 
 Complex on_circle_isotropic(Complex v, double variance, double radius) {
-    const double length = std::abs(v);
+    const double length = std::sqrt(std::norm(v));  // not std::abs: hypot's care costs here
     if (length == 0) return 0;
     if (!(variance > 0)) return v * (radius / length);
     return v * (radius * bessel_ratio(radius * length / variance) / length);
@@ -279,15 +279,18 @@ void CalibratedTracker::push(double x, double* y) {
             continue;
         }
         // V = c (a - i b), c = g e^{i w t}: (Re V, Im V) = M (a, b), M = [[cr, ci], [ci, -cr]];
-        // the covariance of V is M P M'.
-        const Complex c = gains_[k] * std::conj(tracker_.phasor(k));
+        // the covariance of V is M P M', whose trace is |c|^2 trace(P).
         const auto [paa, pab, pbb] = tracker_.covariance(k);
+        if (!exact_) {
+            y[k] = on_circle_isotropic(v, std::norm(gains_[k]) * (paa + pbb) / 2, radii_[k]).real();
+            continue;
+        }
+        const Complex c = gains_[k] * std::conj(tracker_.phasor(k));
         const double cr = c.real(), ci = c.imag();
         const double vrr = cr * cr * paa + 2 * cr * ci * pab + ci * ci * pbb;
         const double vri = cr * ci * paa + (ci * ci - cr * cr) * pab - cr * ci * pbb;
         const double vii = ci * ci * paa - 2 * ci * cr * pab + cr * cr * pbb;
-        y[k] = (exact_ ? on_circle(v, {vrr, vri, vii}, radii_[k]) : on_circle_isotropic(v, (vrr + vii) / 2, radii_[k]))
-                   .real();
+        y[k] = on_circle(v, {vrr, vri, vii}, radii_[k]).real();
     }
 }
 
@@ -396,7 +399,7 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
         if (!calibrate)
             throw std::runtime_error("q = 0 is chosen on the training records' truth: give q, or calibrate");
         double best = std::numeric_limits<double>::infinity();
-        for (double rel = 1e-18; rel <= 1.001e-3; rel *= 10) {
+        for (double rel = 1e-12; rel <= 1.001e-3; rel *= 10) {
             KalmanFit candidate = fit;
             candidate.settings.q = rel * power;
             candidate.gains = calibrated(candidate.settings);
