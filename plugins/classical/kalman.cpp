@@ -294,43 +294,48 @@ void CalibratedTracker::push(double x, double* y) {
     }
 }
 
-Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
-                         const std::vector<std::size_t>& restarts, std::size_t from) {
-    if (input.channels.size() != 1)
-        throw std::runtime_error(
-            fmt::format("kalman reads one input channel, '{}' has {}", input.name, input.channels.size()));
-    KalmanTracker tracker(task, input.sample_rate, input.start_time, settings);
-    Analytic out(task.size(), std::vector<Complex>(input.size()));
-    std::vector<Complex> w(task.size());
-    auto next = restarts.begin();
-    for (std::size_t t = 0; t < std::min(from, input.size()); ++t) tracker.skip();
-    for (std::size_t t = from; t < input.size(); ++t) {
-        for (; next != restarts.end() && *next <= t; ++next)
-            if (*next == t) tracker.restart();
-        tracker.push(input.channels[0][t], w.data());
-        for (std::size_t k = 0; k < task.size(); ++k) out[k][t] = w[k];
-    }
-    return out;
-}
+namespace {
 
-std::vector<std::vector<double>> KalmanFit::estimates(const Input& input, const Task& task,
-                                                      const std::vector<std::size_t>& restarts,
-                                                      std::size_t from) const {
-    if (input.channels.size() != 1)
-        throw std::runtime_error(
-            fmt::format("kalman reads one input channel, '{}' has {}", input.name, input.channels.size()));
-    CalibratedTracker tracker(*this, task, input.sample_rate, input.start_time);
-    std::vector<std::vector<double>> out(task.size(), std::vector<double>(input.size()));
-    std::vector<double> y(task.size());
+// A tracker (KalmanTracker: W; CalibratedTracker: estimates) over a record's one channel,
+// restarted at each sample in `restarts`, from sample `from` on (the samples before it
+// skipped, their outputs 0): out[k][t], component k's at sample t.
+template <class Value, class Tracker>
+std::vector<std::vector<Value>> run(Tracker& tracker, const Input& input, std::size_t components,
+                                    const std::vector<std::size_t>& restarts, std::size_t from) {
+    std::vector<std::vector<Value>> out(components, std::vector<Value>(input.size()));
+    std::vector<Value> y(components);
     auto next = restarts.begin();
     for (std::size_t t = 0; t < std::min(from, input.size()); ++t) tracker.skip();
     for (std::size_t t = from; t < input.size(); ++t) {
         for (; next != restarts.end() && *next <= t; ++next)
             if (*next == t) tracker.restart();
         tracker.push(input.channels[0][t], y.data());
-        for (std::size_t k = 0; k < task.size(); ++k) out[k][t] = y[k];
+        for (std::size_t k = 0; k < components; ++k) out[k][t] = y[k];
     }
     return out;
+}
+
+void check_one_channel(const Input& input) {
+    if (input.channels.size() != 1)
+        throw std::runtime_error(
+            fmt::format("kalman reads one input channel, '{}' has {}", input.name, input.channels.size()));
+}
+
+}  // namespace
+
+Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
+                         const std::vector<std::size_t>& restarts, std::size_t from) {
+    check_one_channel(input);
+    KalmanTracker tracker(task, input.sample_rate, input.start_time, settings);
+    return run<Complex>(tracker, input, task.size(), restarts, from);
+}
+
+std::vector<std::vector<double>> KalmanFit::estimates(const Input& input, const Task& task,
+                                                      const std::vector<std::size_t>& restarts,
+                                                      std::size_t from) const {
+    check_one_channel(input);
+    CalibratedTracker tracker(*this, task, input.sample_rate, input.start_time);
+    return run<double>(tracker, input, task.size(), restarts, from);
 }
 
 std::string KalmanFit::text() const {
@@ -354,9 +359,7 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
     // observation noise, the fitted tones' power the prior variance of each state.
     double power = 0, residual = 0, samples = 0, state_power = 0, states = 0;
     for (const auto& r : train) {
-        if (r.input.channels.size() != 1)
-            throw std::runtime_error(
-                fmt::format("kalman reads one input channel, '{}' has {}", r.input.name, r.input.channels.size()));
+        check_one_channel(r.input);
         const auto w = lsq_analytic(r.input, r.task, {});
         for (const auto& wk : w)
             if (!wk.empty()) state_power += std::norm(wk.front()) / 2, states += 1;
