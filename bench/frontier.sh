@@ -8,7 +8,7 @@
 #   bidirectional LSTM (pipelines/lstm_bidirectional.toml): <= 1e-4 on both sets
 #   quickstart LSTM (pipelines/quickstart.toml, ~12 s of training): <= 1e-3 test, <= 5e-3 unseen
 #   the Kalman tracker with the amplitude known (quickstart's `kalman`): steady <= 4e-6 test, <= 6e-6 unseen
-# About 20 minutes on 2 cores; nothing else may run meanwhile.
+# About 20-30 minutes on 2 cores; nothing else may run meanwhile.
 # Usage: bash bench/frontier.sh [pipeline ...]   (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
