@@ -96,11 +96,12 @@ void KalmanTracker::update(std::size_t from, std::size_t count, double innovatio
 namespace {
 
 // The unit circle at 4096 points, for the trapezoid rule at any power of two up to it.
-constexpr int circle_points = 4096;
+constexpr std::size_t circle_points = 4096;
 const std::vector<Complex>& unit_circle() {
     static const std::vector<Complex> table = [] {
         std::vector<Complex> t(circle_points);
-        for (int i = 0; i < circle_points; ++i) t[i] = std::polar(1.0, two_pi * i / circle_points);
+        for (std::size_t i = 0; i < circle_points; ++i)
+            t[i] = std::polar(1.0, two_pi * static_cast<double>(i) / circle_points);
         return t;
     }();
     return table;
@@ -237,21 +238,21 @@ Complex on_circle(Complex v, const std::array<double, 3>& cov, double radius) {
     // points resolve exp(l): its Fourier coefficients fall as exp(-n^2 / (2 A)), A the
     // swing of l, so 6 sqrt(A) + 8 points leave a relative error below 1e-8.
     const double swing = radius * std::hypot(mx, my) + r2 * half_gap;
-    int points = 16;
-    while (points < circle_points && points < 6 * std::sqrt(swing) + 8) points *= 2;
+    std::size_t points = 16;
+    while (points < circle_points && static_cast<double>(points) < 6 * std::sqrt(swing) + 8) points *= 2;
     const auto& circle = unit_circle();
-    const int step = circle_points / points;
+    const std::size_t step = circle_points / points;
     thread_local std::vector<double> log_density;
-    log_density.resize(static_cast<std::size_t>(points));
+    log_density.resize(points);
     double top = -std::numeric_limits<double>::infinity();
-    for (int i = 0; i < points; ++i) {
+    for (std::size_t i = 0; i < points; ++i) {
         const double x = circle[i * step].real(), y = circle[i * step].imag();
         const double l = radius * (mx * x + my * y) - r2 * (l00 * x * x + 2 * l01 * x * y + l11 * y * y) / 2;
         log_density[i] = l, top = std::max(top, l);
     }
     Complex sum = 0;
     double total = 0;
-    for (int i = 0; i < points; ++i) {
+    for (std::size_t i = 0; i < points; ++i) {
         const double weight = exp_weight(std::max(log_density[i] - top, -700.0));  // below 1e-304: nothing
         sum += weight * circle[i * step], total += weight;
     }
