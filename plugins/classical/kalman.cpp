@@ -363,22 +363,17 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
     if (calibrate) check_truth(train);
     std::vector<const Record*> records;
     for (const auto& r : train) records.push_back(&r);
-    // q and the gains are judged once the filter has locked on: after the first second
-    // where a record is over twice as long (q sets how it tracks, not how it locks on; a
-    // gain fitted on the lock-on's large errors would bias the phase ever after).
+    // The calibration is the mix's own gain on each reference, regressed on every sample
+    // once: the filter is unbiased for the mix's tones once locked on, and a gain fitted to
+    // its estimates would weigh its slowly varying errors, the lock-on's most (measured on
+    // quickstart's source over 20 unseen records: steady 5.6e-6 against 5.3e-6 this way).
+    std::vector<std::complex<double>> gains;
+    if (calibrate) gains = fit_source_gains(records);
+    // q is judged once the filter has locked on: after the first second where a record is
+    // over twice as long (q sets how it tracks, not how it locks on).
     auto locked_on = [](const Record& r) {
         const auto second = static_cast<std::size_t>(r.input.sample_rate);
         return r.size() > 2 * second ? second : 0;
-    };
-    // Each candidate's estimates on every training record, computed once, and its gains.
-    std::vector<Analytic> estimates;
-    auto calibrated = [&](const KalmanSettings& s) {
-        estimates.clear();
-        for (const auto* r : records) estimates.push_back(kalman_analytic(r->input, r->task, s));
-        return fit_gains(
-            records,
-            [&](const Record& r) -> Analytic { return estimates[static_cast<std::size_t>(&r - &train.front())]; },
-            locked_on);
     };
     if (!settings.rls && q_given == 0) {
         if (!calibrate)
@@ -387,7 +382,7 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
         for (double rel = 1e-12; rel <= 1.001e-3; rel *= 10) {
             KalmanFit candidate = fit;
             candidate.settings.q = rel * power;
-            candidate.gains = calibrated(candidate.settings);
+            candidate.gains = gains;
             double err = 0;
             for (const auto* r : records) {
                 const std::size_t from = locked_on(*r);
@@ -400,8 +395,8 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
             }
             if (err < best) best = err, fit = std::move(candidate);
         }
-    } else if (calibrate) {
-        fit.gains = calibrated(settings);
+    } else {
+        fit.gains = gains;
     }
     return fit;
 }

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <numbers>
 #include <stdexcept>
 
 namespace sigx::classical {
@@ -235,17 +236,15 @@ void check_truth(const Records& records) {
                 r.input.name));
 }
 
-std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic,
-                                            const std::function<std::size_t(const Record&)>& settle) {
+std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic) {
     const std::size_t kc = records.front()->task.size();
     // Per component, the normal equations of reference = gr Re(W) - gi Im(W).
     std::vector<double> srr(kc), sii(kc), sri(kc), syr(kc), syi(kc);
     for (const Record* r : records) {
         if (r->task.size() != kc) throw std::runtime_error("training records differ in their components");
         const auto w = analytic(*r);
-        const std::size_t from = settle ? settle(*r) : 0;
         for (std::size_t k = 0; k < kc; ++k)
-            for (std::size_t t = from; t < r->size(); ++t) {
+            for (std::size_t t = 0; t < r->size(); ++t) {
                 const double re = w[k][t].real(), im = -w[k][t].imag(),
                              y = r->truth->references[k][t];  // Re(gW) = gr re + gi im
                 srr[k] += re * re, sii[k] += im * im, sri[k] += re * im, syr[k] += y * re, syi[k] += y * im;
@@ -259,6 +258,48 @@ std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& re
         const double gr = (syr[k] * sii[k] - syi[k] * sri[k]) / det;
         const double gi = (srr[k] * syi[k] - sri[k] * syr[k]) / det;
         gains[k] = {gr, gi};  // estimate = gr Re W + gi (-Im W) = Re((gr + i gi) W)
+    }
+    return gains;
+}
+
+std::vector<std::complex<double>> fit_source_gains(const std::vector<const Record*>& records) {
+    const std::size_t kc = records.front()->task.size(), n = 2 * kc;
+    // The mix regressed jointly on every reference r_k and its quadrature q_k:
+    // x = sum_k a_k r_k + b_k q_k, i.e. Re(c_k z_k) with z_k = r_k + i q_k, c_k = a_k - i b_k.
+    // A tone's quadrature from its neighbours: r(t-1) - r(t+1) = 2 sin(w) q(t), w = 2 pi f / rate.
+    Matrix gram(n * n, 0.0);
+    std::vector<double> b(n, 0.0), v(n);
+    for (const Record* r : records) {
+        if (r->task.size() != kc) throw std::runtime_error("training records differ in their components");
+        std::vector<double> spacing(kc);
+        for (std::size_t k = 0; k < kc; ++k)
+            spacing[k] = 2 * std::sin(2 * std::numbers::pi * r->task.components[k].frequency / r->input.sample_rate);
+        for (std::size_t k = 0; k < kc; ++k)
+            if (!(std::abs(spacing[k]) > 1e-9))
+                throw std::runtime_error(fmt::format(
+                    "calibration needs each tone between 0 Hz and Nyquist; '{}' is not", r->task.components[k].label));
+        const auto& x = r->input.channels.front();
+        const auto& refs = r->truth->references;
+        for (std::size_t t = 1; t + 1 < r->size(); ++t) {
+            for (std::size_t k = 0; k < kc; ++k)
+                v[2 * k] = refs[k][t], v[2 * k + 1] = (refs[k][t - 1] - refs[k][t + 1]) / spacing[k];
+            for (std::size_t i = 0; i < n; ++i) {
+                b[i] += v[i] * x[t];
+                for (std::size_t j = 0; j <= i; ++j) gram[i * n + j] += v[i] * v[j];
+            }
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < i; ++j) gram[j * n + i] = gram[i * n + j];
+    const Matrix inv = spd_inverse(gram, n, 0.0);
+    std::vector<std::complex<double>> gains(kc);
+    for (std::size_t k = 0; k < kc; ++k) {
+        double a = 0, q = 0;
+        for (std::size_t j = 0; j < n; ++j) a += inv[2 * k * n + j] * b[j], q += inv[(2 * k + 1) * n + j] * b[j];
+        const std::complex<double> c{a, -q};
+        if (!(std::abs(c) > 0) || !std::isfinite(std::abs(c)))
+            throw std::runtime_error("calibration is singular: the training records carry no signal");
+        gains[k] = 1.0 / c;
     }
     return gains;
 }

@@ -77,10 +77,14 @@ using AnalyticFn = std::function<Analytic(const Record&)>;
 // Throws unless there are records and every one has a truth.
 void check_truth(const Records& records);
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records, W from
-// `analytic`: the calibration of any estimator of that form (lsq, kalman). With
-// `settle`, over each record's samples from settle(record) on only.
-std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic,
-                                            const std::function<std::size_t(const Record&)>& settle = {});
+// `analytic`: the calibration of any estimator of that form (lsq, lms, tracker).
+std::vector<std::complex<double>> fit_gains(const std::vector<const Record*>& records, const AnalyticFn& analytic);
+
+// Complex gains g_k = 1 / c_k, c_k the mean complex gain with which reference k appears in
+// the mix (the mix regressed on the references and their quadratures, every sample once):
+// the calibration of an estimator that is unbiased for the mix's tones (kalman once locked
+// on). Every record needs a truth and one channel.
+std::vector<std::complex<double>> fit_source_gains(const std::vector<const Record*>& records);
 
 // Complex gains g_k minimising sum (reference_k - Re(g_k W_k))^2 over the records. A
 // whole-record fit is a single complex amplitude per record, which two calibration

@@ -1,9 +1,9 @@
 // kalman: the causal tracker baseline (the filter itself: ../classical/kalman.hpp). Each
 // tone's in-phase and quadrature amplitudes are tracked from the mix as a random walk, by one
 // joint Kalman filter over all tones or one per tone (`joint = false`), or by recursive least
-// squares (`mode = "rls"`). Like lsq it is calibrated on the training records: a complex
-// gain per component maps its estimate onto the clean target, and r (and q, unless given)
-// are found there too. Where the task states a component's amplitude (the flagship's
+// squares (`mode = "rls"`). It is calibrated on the training records: a complex gain per
+// component, the mix's own gain on that reference inverted, maps its estimate onto the
+// clean target, and r (and q, unless given) are found there too. Where the task states a component's amplitude (the flagship's
 // references are unit sinusoids) the estimate is the posterior mean on that circle
 // (`known_amplitude`). Causal with no latency: it streams, and whole-record prediction is
 // the same stream.
@@ -48,7 +48,8 @@ public:
                     .help("where the task states a component's amplitude, estimate only its phase: the posterior mean "
                           "on that circle (false: amplitude and phase alike)"),
                 ParamSpec::boolean("calibrate", true)
-                    .help("fit a gain and phase per component on the training records (else divide by the mix gain)")}};
+                    .help("fit a gain and phase per component on the training records: the mix regressed on "
+                          "each reference (else divide by the nominal gain)")}};
     }
 
     explicit Kalman(const sigx::Params& p)
@@ -70,8 +71,9 @@ public:
         return nullptr;
     }
 
-    // The noise levels from the training mix, then q (unless given) as the best of a grid
-    // by the calibrated training MSE after the first second, then the gains for that q.
+    // The noise levels from the training mix, the gains from the mix regressed on the
+    // references, then q (unless given) as the best of a grid by the calibrated training
+    // MSE after the first second.
     void fit(const sigx::Records& train, sigx::Host& host) override {
         fit_ = sigx::classical::fit_kalman(train, fit_.settings, q_given_, r_given_, calibrate_);
         host.info(fmt::format("noise levels: r = {:.3g}, q = {:.3g} per sample (mix power {:.3g})", fit_.settings.r,

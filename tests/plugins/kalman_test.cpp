@@ -84,10 +84,15 @@ TEST_CASE("kalman: calibration finds the noise model's mean phase offset and gai
     // E[A] rho sin(w t + pi s), rho = sin(pi s) / (pi s). Calibration must undo that: a phase
     // of -pi s and a gain (relative to the nominal E[A]) of 1 / rho. Eight independent
     // training sets give eight calibrations; their mean must lie within four standard
-    // errors (their spread / sqrt(8)) of the model's values, plus 1e-3 for what the
-    // model leaves out: the filter's own errors, which the calibration (fitted after each
-    // record's first second) still sees.
-    const double s = 0.1, rho = std::sin(pi * s) / (pi * s);
+    // errors (their spread / sqrt(8)) of the model's values. And each phase may spread no
+    // more than least squares over the record's n samples allows, sqrt(4 (E[A^2] - rho^2)
+    // / n) / rho for four unit tones (homoscedastic: each tone's own amplitude noise is
+    // least where its quadrature is largest, so the true spread is below it), times 2
+    // for eight draws' sample deviation (chi-square with 7 degrees of freedom exceeds 28
+    // with probability 2e-4). A gain fitted to the filter's estimates spreads wider:
+    // they carry the filter's slowly varying errors.
+    const double s = 0.1, rho = std::sin(pi * s) / (pi * s), mean_a2 = 1 + 0.4 * 0.4 / 12, n = 10000;
+    const double phase_spread = std::sqrt(4 * (mean_a2 - rho * rho) / n) / rho;
     std::vector<std::vector<std::complex<double>>> gains;
     for (std::int64_t seed = 11; seed < 19; ++seed) {
         const Dataset d = noisy(s, seed);
@@ -110,9 +115,52 @@ TEST_CASE("kalman: calibration finds the noise model's mean phase offset and gai
         for (const auto& g : gains)
             vp += std::pow(std::arg(g[k]) - mp, 2) / 7, vg += std::pow(std::abs(g[k]) - mg, 2) / 7;
         INFO("component " << k << ": phase " << mp << " +- " << std::sqrt(vp / 8) << ", gain " << mg << " +- "
-                          << std::sqrt(vg / 8));
-        CHECK(std::abs(mp + pi * s) < 4 * std::sqrt(vp / 8) + 1e-3);
-        CHECK(std::abs(mg - 1 / rho) < 4 * std::sqrt(vg / 8) + 1e-3);
+                          << std::sqrt(vg / 8) << "; phase spread " << std::sqrt(vp) << " against " << phase_spread);
+        CHECK(std::abs(mp + pi * s) < 4 * std::sqrt(vp / 8));
+        CHECK(std::abs(mg - 1 / rho) < 4 * std::sqrt(vg / 8));
+        CHECK(std::sqrt(vp) < 2 * phase_spread);
+    }
+}
+
+TEST_CASE("kalman: the calibration is the mix's gain on each reference, however noisy the filter", "[kalman]") {
+    // Two tones enter the mix as c_k times their unit references, in white noise of
+    // standard deviation 0.5. A filter that tracks fast (q = 0.01) is unbiased but noisy:
+    // a gain regressed on its estimates would shrink towards 0 by their error's share of
+    // their power (12% for the weaker tone here). The mix regressed on the references recovers
+    // 1 / c_k, each of c_k's parts to the standard error of least squares over n samples,
+    // sqrt(2 sigma^2 / n); four of them are allowed.
+    const std::size_t n = 20000;
+    const double sigma = 0.5, se = std::sqrt(2 * sigma * sigma / static_cast<double>(n));
+    const std::array<std::complex<double>, 2> c{std::polar(0.7, 0.3), std::polar(1.3, -0.5)};
+    Record r;
+    r.input.name = "two tones";
+    r.input.sample_rate = 1000;
+    r.task.components = {{"a", 50.0, 1.0}, {"b", 120.0, 1.0}};
+    r.input.channels.emplace_back(n);
+    r.truth.emplace();
+    r.truth->references.assign(2, Samples(n));
+    std::uint64_t state = 7;
+    auto uniform = [&] {  // splitmix64: the same draws on every platform
+        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL, z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return (static_cast<double>((z ^ (z >> 31)) >> 11) + 0.5) * 0x1.0p-53;
+    };
+    for (std::size_t t = 0; t < n; ++t) {
+        double x = sigma * std::sqrt(-2 * std::log(uniform())) * std::cos(2 * pi * uniform());
+        for (std::size_t k = 0; k < 2; ++k) {
+            const double phase = 2 * pi * r.task.components[k].frequency * static_cast<double>(t) / 1000 + 0.4;
+            r.truth->references[k][t] = std::sin(phase);
+            x += std::abs(c[k]) * std::sin(phase + std::arg(c[k]));
+        }
+        r.input.channels[0][t] = x;
+    }
+    const auto fit = classical::fit_kalman({r}, {}, 0.01, 0, true);
+    REQUIRE(fit.gains.size() == 2);
+    for (std::size_t k = 0; k < 2; ++k) {
+        const std::complex<double> found = 1.0 / fit.gains[k];
+        INFO("component " << k << ": c " << c[k] << ", found " << found << ", standard error " << se);
+        CHECK(std::abs(found.real() - c[k].real()) < 4 * se);
+        CHECK(std::abs(found.imag() - c[k].imag()) < 4 * se);
     }
 }
 
