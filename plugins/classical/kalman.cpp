@@ -278,14 +278,13 @@ void CalibratedTracker::push(double x, double* y) {
 
 namespace {
 
-// A tracker (KalmanTracker: W; CalibratedTracker: estimates) over a record's one channel,
-// restarted at each sample in `restarts`, from sample `from` on (the samples before it
-// skipped, their outputs 0): out[k][t], component k's at sample t.
-template <class Value, class Tracker>
-std::vector<std::vector<Value>> run(Tracker& tracker, const Input& input, std::size_t components,
-                                    const std::vector<std::size_t>& restarts, std::size_t from) {
-    std::vector<std::vector<Value>> out(components, std::vector<Value>(input.size()));
-    std::vector<Value> y(components);
+// The tracker's estimates over a record's one channel, restarted at each sample in
+// `restarts`, from sample `from` on (the samples before it skipped, their outputs 0):
+// out[k][t], component k's at sample t.
+std::vector<std::vector<double>> run(CalibratedTracker& tracker, const Input& input, std::size_t components,
+                                     const std::vector<std::size_t>& restarts, std::size_t from) {
+    std::vector<std::vector<double>> out(components, std::vector<double>(input.size()));
+    std::vector<double> y(components);
     auto next = restarts.begin();
     for (std::size_t t = 0; t < std::min(from, input.size()); ++t) tracker.skip();
     for (std::size_t t = from; t < input.size(); ++t) {
@@ -305,19 +304,12 @@ void check_one_channel(const Input& input) {
 
 }  // namespace
 
-Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
-                         const std::vector<std::size_t>& restarts, std::size_t from) {
-    check_one_channel(input);
-    KalmanTracker tracker(task, input.sample_rate, input.start_time, settings);
-    return run<Complex>(tracker, input, task.size(), restarts, from);
-}
-
 std::vector<std::vector<double>> KalmanFit::estimates(const Input& input, const Task& task,
                                                       const std::vector<std::size_t>& restarts,
                                                       std::size_t from) const {
     check_one_channel(input);
     CalibratedTracker tracker(*this, task, input.sample_rate, input.start_time);
-    return run<double>(tracker, input, task.size(), restarts, from);
+    return run(tracker, input, task.size(), restarts, from);
 }
 
 std::string KalmanFit::text() const {

@@ -76,20 +76,16 @@ std::complex<double> on_circle(std::complex<double> v, const std::array<double, 
 // radius I1(kappa) / I0(kappa) v / |v|.
 std::complex<double> on_circle_isotropic(std::complex<double> v, double variance, double radius);
 
-// The tracker's W over a record, restarted (restart()) at each sample index in `restarts`
-// (ascending). With `from`, it starts at that sample, exactly as if restarted there, and
-// the samples before it are skipped (their W is 0) instead of filtered.
-Analytic kalman_analytic(const Input& input, const Task& task, const KalmanSettings& settings,
-                         const std::vector<std::size_t>& restarts = {}, std::size_t from = 0);
-
 // What fitting finds: the settings (noise levels, q) and the gains (empty without calibration).
 struct KalmanFit {
     KalmanSettings settings;
     std::vector<std::complex<double>> gains;
     double mix_power = 0;
 
-    // Calibrated (or, without gains, divided by each component's nominal gain) estimates:
-    // Re(g_k W_k) per component, per sample.
+    // Calibrated (or, without gains, divided by each component's nominal gain) estimates,
+    // per component, per sample: CalibratedTracker's over the record, restarted at each
+    // sample index in `restarts` (ascending). With `from`, it starts at that sample, exactly
+    // as if restarted there, and the samples before it are skipped (their estimates 0).
     std::vector<std::vector<double>> estimates(const Input& input, const Task& task,
                                                const std::vector<std::size_t>& restarts = {},
                                                std::size_t from = 0) const;
