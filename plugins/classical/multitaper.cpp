@@ -184,7 +184,7 @@ namespace {
 class LineSearch {
 public:
     LineSearch(const double* x, const std::vector<std::vector<double>>& v, double f0, std::size_t block)
-        : f0_(f0), block_(block), kc_(v.size()), u_(kc_, 0.0) {
+        : f0_(f0), kc_(v.size()), u_(kc_, 0.0) {
         const std::size_t length = v.front().size(), blocks = (length + block - 1) / block;
         a_.assign(kc_ * blocks, 0.0), b_.assign(kc_ * blocks, 0.0), c_.assign(kc_ * blocks, 0.0);
         centres_.resize(blocks);
@@ -231,7 +231,7 @@ public:
 
 private:
     double f0_;
-    std::size_t block_, kc_;
+    std::size_t kc_;
     std::vector<Complex> a_, b_, c_;
     std::vector<double> centres_, u_;
     double u2_ = 0;
