@@ -359,8 +359,7 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
     // once: the filter is unbiased for the mix's tones once locked on, and a gain fitted to
     // its estimates would weigh its slowly varying errors, the lock-on's most (measured on
     // quickstart's source over 20 unseen records: steady 5.6e-6 against 5.3e-6 this way).
-    std::vector<std::complex<double>> gains;
-    if (calibrate) gains = fit_source_gains(records);
+    if (calibrate) fit.gains = fit_source_gains(records);
     // q is judged once the filter has locked on: after the first second where a record is
     // over twice as long (q sets how it tracks, not how it locks on).
     auto locked_on = [](const Record& r) {
@@ -374,7 +373,6 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
         for (double rel = 1e-12; rel <= 1.001e-3; rel *= 10) {
             KalmanFit candidate = fit;
             candidate.settings.q = rel * power;
-            candidate.gains = gains;
             double err = 0;
             for (const auto* r : records) {
                 const std::size_t from = locked_on(*r);
@@ -387,8 +385,6 @@ KalmanFit fit_kalman(const Records& train, KalmanSettings settings, double q_giv
             }
             if (err < best) best = err, fit = std::move(candidate);
         }
-    } else {
-        fit.gains = gains;
     }
     return fit;
 }

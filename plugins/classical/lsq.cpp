@@ -7,7 +7,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <numbers>
 #include <stdexcept>
 
 namespace sigx::classical {
@@ -272,12 +271,13 @@ std::vector<std::complex<double>> fit_source_gains(const std::vector<const Recor
     for (const Record* r : records) {
         if (r->task.size() != kc) throw std::runtime_error("training records differ in their components");
         std::vector<double> spacing(kc);
-        for (std::size_t k = 0; k < kc; ++k)
-            spacing[k] = 2 * std::sin(2 * std::numbers::pi * r->task.components[k].frequency / r->input.sample_rate);
-        for (std::size_t k = 0; k < kc; ++k)
+        for (std::size_t k = 0; k < kc; ++k) {
+            const auto& c = r->task.components[k];
+            spacing[k] = 2 * std::sin(two_pi * c.frequency / r->input.sample_rate);
             if (!(std::abs(spacing[k]) > 1e-9))
-                throw std::runtime_error(fmt::format(
-                    "calibration needs each tone between 0 Hz and Nyquist; '{}' is not", r->task.components[k].label));
+                throw std::runtime_error(
+                    fmt::format("calibration needs each tone between 0 Hz and Nyquist; '{}' is not", c.label));
+        }
         const auto& x = r->input.channels.front();
         const auto& refs = r->truth->references;
         for (std::size_t t = 1; t + 1 < r->size(); ++t) {

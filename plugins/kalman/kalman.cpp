@@ -3,10 +3,10 @@
 // joint Kalman filter over all tones or one per tone (`joint = false`), or by recursive least
 // squares (`mode = "rls"`). It is calibrated on the training records: a complex gain per
 // component, the mix's own gain on that reference inverted, maps its estimate onto the
-// clean target, and r (and q, unless given) are found there too. Where the task states a component's amplitude (the flagship's
-// references are unit sinusoids) the estimate is the posterior mean on that circle
-// (`known_amplitude`). Causal with no latency: it streams, and whole-record prediction is
-// the same stream.
+// clean target, and r (and q, unless given) are found there too. Where the task states a
+// component's amplitude (the flagship's references are unit sinusoids) the estimate is the
+// posterior mean on that circle (`known_amplitude`). Causal with no latency: it streams,
+// and whole-record prediction is the same stream.
 #include "../classical/kalman.hpp"
 
 #include <sigx/files.hpp>

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <complex>
+#include <random>
 #include <sstream>
 #include <tuple>
 
@@ -139,14 +140,10 @@ TEST_CASE("kalman: the calibration is the mix's gain on each reference, however 
     r.input.channels.emplace_back(n);
     r.truth.emplace();
     r.truth->references.assign(2, Samples(n));
-    std::uint64_t state = 7;
-    auto uniform = [&] {  // splitmix64: the same draws on every platform
-        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL, z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return (static_cast<double>((z ^ (z >> 31)) >> 11) + 0.5) * 0x1.0p-53;
-    };
+    std::mt19937_64 engine(7);
+    std::normal_distribution<double> noise(0.0, sigma);
     for (std::size_t t = 0; t < n; ++t) {
-        double x = sigma * std::sqrt(-2 * std::log(uniform())) * std::cos(2 * pi * uniform());
+        double x = noise(engine);
         for (std::size_t k = 0; k < 2; ++k) {
             const double phase = 2 * pi * r.task.components[k].frequency * static_cast<double>(t) / 1000 + 0.4;
             r.truth->references[k][t] = std::sin(phase);
